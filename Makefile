@@ -1,0 +1,30 @@
+# The two set-up commands are `make run` and `make test`; both need only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test demo serve bench lint clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(INSTALLED)  ## build the demo county under var/ and serve it
+	$(BIN)/xiaohao demo --reset
+	$(BIN)/xiaohao serve
+
+test: $(INSTALLED)  ## every test, PostgreSQL ones included
+	$(BIN)/python -m pytest -q
+
+bench: $(INSTALLED)  ## the benchmarks at full size (see README)
+	$(BIN)/python -m tests.bench commands
+	$(BIN)/python -m tests.bench memory
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,264 @@
+"""XiaohaoApp: the whole write API. Every method is get -> command -> save and returns plain data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Transcoding
+from eventsourcing.utils import Environment
+
+from domain.account import Account, account_id
+from domain.actor import Actor
+from domain.clock import Clock, SystemClock, beijing_date
+from domain.directory import Directory, directory_id
+from domain.errors import (
+    AccountDisabledError,
+    DuplicateError,
+    InvalidInputError,
+    NotPermittedError,
+    StaleVersionError,
+    UnknownReferenceError,
+)
+from domain.numbering import TicketCounter
+from domain.ticket import COMMAND_LABELS, OPENERS, RULES
+from domain.ticketing import TicketCommands
+from domain.values import Role, clean_text
+
+SYSTEM = "system"
+SYSTEM_ACTOR = Actor(login=SYSTEM, name="系统", role=Role.OFFICE)
+LOGIN_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{1,39}")
+MIN_PASSWORD = 8
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class XiaohaoApp(TicketCommands, Application):
+    """The 问题销号 application of one county."""
+
+    name = "xiaohao"
+    snapshotting_intervals = {TicketCounter: 100, Directory: 100}
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, clock: Clock | None = None,
+        county_code: str = "SS", password_hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.county_code = county_code
+        self.hasher = password_hasher or PasswordHasher()
+        super().__init__(env)
+
+    def construct_env(self, name: str, env: dict[str, str] | None = None) -> Environment:
+        # Settings is the one source of configuration, so unlike the library's default
+        # the process environment is not read here.
+        values = {"IS_SNAPSHOTTING_ENABLED": "y", **(env or {})}
+        return Environment(name, values)
+
+    def register_transcodings(self, transcoder: Any) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return beijing_date(self.clock.now())
+
+    def _save(self, *aggregates: Any) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            raise StaleVersionError("数据已被他人同时修改，请刷新后重试") from None
+
+    def _read(self, aggregate_id: UUID, missing: str) -> Any:
+        """An aggregate for reading only (no copy from the cache): never mutate the result."""
+        try:
+            return self.repository.get(aggregate_id, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            raise UnknownReferenceError(missing) from None
+
+    def _get(self, aggregate_id: UUID, missing: str) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise UnknownReferenceError(missing) from None
+
+    def directory(self) -> Directory:
+        return self._read(directory_id(self.county_code), "目录尚未建立，请先运行 xiaohao init")
+
+    def _account(self, login: str) -> Account:
+        return self._read(account_id(login), f"未知的账号：{login}")
+
+    # -- who is acting ---------------------------------------------------------------------
+
+    def actor(self, login: str, command: str) -> Actor:
+        """The account acting in the first of its roles that may perform the command."""
+        if login == SYSTEM:
+            return SYSTEM_ACTOR
+        account = self._account(login)
+        if account.disabled:
+            raise AccountDisabledError(f"账号 {login} 已停用")
+        allowed = OPENERS if command == "open" else RULES[command][0]
+        role = next((Role(r) for r in account.roles if Role(r) in allowed), None)
+        if role is None:
+            label = "登记问题" if command == "open" else COMMAND_LABELS[command]
+            raise NotPermittedError(f"账号 {login} 无权{label}")
+        scope: frozenset[str] = frozenset()
+        if role is Role.LEADER and account.person_id:
+            scope = self.directory().baobao_scope(account.person_id, self.today())
+        return Actor(login, account.name, role, account.unit_id, account.person_id, scope)
+
+    def _require_office(self, login: str) -> Actor:
+        if login == SYSTEM:
+            return SYSTEM_ACTOR
+        account = self._account(login)
+        if account.disabled or Role.OFFICE.value not in account.roles:
+            raise NotPermittedError(f"账号 {login} 无权维护组织机构和账号")
+        return Actor(login, account.name, Role.OFFICE, account.unit_id, account.person_id)
+
+    # -- directory -------------------------------------------------------------------------
+
+    def start_directory(self, county_name: str) -> None:
+        """Create the county's directory with the county itself as the root unit (idempotent)."""
+        try:
+            self.directory()
+            return
+        except UnknownReferenceError:
+            pass
+        directory = Directory(
+            county_code=self.county_code, county_name=county_name, timestamp=self.now()
+        )
+        directory.add_unit(
+            code=self.county_code, name=county_name, kind="county", parent=None, level=None,
+            at=self.now(),
+        )
+        self._save(directory)
+
+    def _edit_directory(self, by: str, method: str, **kwargs: Any) -> None:
+        self._require_office(by)
+        directory = self._get(directory_id(self.county_code), "目录尚未建立")
+        getattr(directory, method)(at=self.now(), **kwargs)
+        self._save(directory)
+
+    def add_unit(self, by: str, *, code: str, name: str, kind: str, parent: str,
+                 level: str | None = None) -> None:
+        self._edit_directory(by, "add_unit", code=code, name=name, kind=kind, parent=parent,
+                             level=level)
+
+    def register_person(self, by: str, *, person_id: str, name: str, title: str, unit_id: str,
+                        email: str = "", phone: str = "") -> None:
+        self._edit_directory(by, "register_person", person_id=person_id, name=name, title=title,
+                             unit_id=unit_id, email=email, phone=phone)
+
+    def update_person(self, by: str, person_id: str, **changes: str) -> None:
+        self._edit_directory(by, "update_person", person_id=person_id, changes=changes)
+
+    def appoint_head(self, by: str, *, unit_id: str, person_id: str, on: date) -> None:
+        self._edit_directory(by, "appoint_head", unit_id=unit_id, person_id=person_id, on=on)
+
+    def assign_baobao(self, by: str, *, leader_id: str, unit_id: str, on: date) -> None:
+        self._edit_directory(by, "assign_baobao", leader_id=leader_id, unit_id=unit_id, on=on)
+
+    def end_baobao(self, by: str, *, leader_id: str, unit_id: str, on: date) -> None:
+        self._edit_directory(by, "end_baobao", leader_id=leader_id, unit_id=unit_id, on=on)
+
+    def responsible_on(self, unit_id: str, day: date) -> dict:
+        """Who answered for a unit on a past day: its head and its 包保 leaders."""
+        directory = self.directory()
+        directory.unit(unit_id)
+        return directory.responsible_on(unit_id, day)
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def hash_password(self, password: str) -> str:
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+            raise InvalidInputError(f"密码至少 {MIN_PASSWORD} 位")
+        if len(password) > 256:
+            raise InvalidInputError("密码过长")
+        return self.hasher.hash(password)
+
+    def register_account(
+        self, by: str, *, login: str, name: str, roles: Iterable[str], password: str = "",
+        unit_id: str | None = None, person_id: str | None = None, password_hash: str = "",
+    ) -> None:
+        """Create a login. `password_hash` lets an import or the demo reuse one hash."""
+        actor = self._require_office(by)
+        login = login.strip().casefold()
+        if not LOGIN_PATTERN.fullmatch(login) or login == SYSTEM:
+            raise InvalidInputError("登录名须为 2–40 位小写字母、数字或 . _ -，且不能是 system")
+        roles = [Role.parse(r).value for r in dict.fromkeys(roles)]
+        if not roles:
+            raise InvalidInputError("账号至少要有一个角色")
+        directory = self.directory()
+        if unit_id is not None:
+            directory.unit(unit_id)
+        if person_id is not None:
+            directory.person(person_id)
+        if Role.UNIT.value in roles and unit_id is None:
+            raise InvalidInputError("责任单位账号必须指定所属单位")
+        if Role.LEADER.value in roles and person_id is None:
+            raise InvalidInputError("包保领导账号必须关联人员")
+        if account_id(login) in self.repository:
+            raise DuplicateError(f"登录名 {login} 已被使用")
+        account = Account(
+            login=login, name=clean_text(name, "姓名", limit=50), roles=roles, unit_id=unit_id,
+            person_id=person_id, password_hash=password_hash or self.hash_password(password),
+            by=actor.login, timestamp=self.now(),
+        )
+        self._save(account)
+
+    def account(self, login: str) -> dict:
+        account = self._account(login)
+        return {
+            "login": account.login, "name": account.name, "roles": list(account.roles),
+            "unit_id": account.unit_id, "person_id": account.person_id,
+            "disabled": account.disabled,
+        }
+
+    def verify_password(self, login: str, password: str) -> bool:
+        """True when the login exists, is enabled and the password matches its hash."""
+        try:
+            account = self._account(login.strip().casefold())
+            return not account.disabled and self.hasher.verify(account.password_hash, password)
+        except (UnknownReferenceError, VerificationError, InvalidHashError):
+            return False
+
+    def change_password(self, by: str, login: str, new_password: str) -> None:
+        if by != login:
+            self._require_office(by)
+        account = self._get(account_id(login), f"未知的账号：{login}")
+        account.change_password(self.hash_password(new_password), by=by, timestamp=self.now())
+        self._save(account)
+
+    def disable_account(self, by: str, login: str, reason: str) -> None:
+        self._require_office(by)
+        account = self._get(account_id(login), f"未知的账号：{login}")
+        if account.disabled:
+            raise InvalidInputError(f"账号 {login} 已是停用状态")
+        account.disable(clean_text(reason, "停用原因", limit=500), by=by, timestamp=self.now())
+        self._save(account)
+
+    def enable_account(self, by: str, login: str) -> None:
+        self._require_office(by)
+        account = self._get(account_id(login), f"未知的账号：{login}")
+        if not account.disabled:
+            raise InvalidInputError(f"账号 {login} 未停用")
+        account.enable(by=by, timestamp=self.now())
+        self._save(account)

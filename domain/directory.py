@@ -1,0 +1,227 @@
+"""The county's directory as one aggregate: the unit tree, people, heads and the 包保 map.
+
+Every change is an event with the date it takes effect, so the directory can answer
+"who was responsible for this unit on day D" for any past day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import DuplicateError, InvalidInputError, UnknownReferenceError
+from domain.values import clean_text
+
+DIRECTORY_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/directory")
+UNIT_KINDS = {"county": "县", "department": "县直部门", "town": "镇街", "school": "学校"}
+SCHOOL_LEVELS = {"primary": "小学", "junior": "初中"}
+
+
+def directory_id(county_code: str) -> UUID:
+    return uuid5(DIRECTORY_NAMESPACE, county_code)
+
+
+def _covers(period: dict, day: date) -> bool:
+    return date.fromisoformat(period["from"]) <= day and (
+        period["to"] is None or day < date.fromisoformat(period["to"])
+    )
+
+
+class Directory(Aggregate):
+    """Units, people and responsibilities of one county."""
+
+    @staticmethod
+    def create_id(county_code: str) -> UUID:
+        return directory_id(county_code)
+
+    @event("Started")
+    def __init__(self, county_code: str, county_name: str, timestamp: datetime) -> None:
+        self.county_code = county_code
+        self.county_name = county_name
+        self.units: dict[str, dict] = {}
+        self.people: dict[str, dict] = {}
+        self.heads: dict[str, list[dict]] = {}
+        self.baobao: list[dict] = []
+
+    # -- units --------------------------------------------------------------------------------
+
+    def add_unit(
+        self, *, code: str, name: str, kind: str, parent: str | None, level: str | None,
+        at: datetime,
+    ) -> None:
+        code = clean_text(code, "单位编码", limit=40)
+        if code in self.units:
+            raise DuplicateError(f"单位编码 {code} 已存在")
+        if kind not in UNIT_KINDS:
+            raise InvalidInputError(f"单位类型 {kind} 无效")
+        if parent is not None:
+            self.unit(parent)
+        elif self.units:
+            raise InvalidInputError("除县外，每个单位都要有上级单位")
+        if (kind == "school") != (level is not None) or (level and level not in SCHOOL_LEVELS):
+            raise InvalidInputError("学校须注明学段（小学或初中），其他单位不填")
+        self._unit_added(code, clean_text(name, "单位名称", limit=100), kind, parent, level, at)
+
+    @event("UnitAdded")
+    def _unit_added(
+        self, code: str, name: str, kind: str, parent: str | None, level: str | None,
+        timestamp: datetime,
+    ) -> None:
+        self.units[code] = {
+            "code": code, "name": name, "kind": kind, "parent": parent, "level": level,
+        }
+
+    def unit(self, code: str) -> dict:
+        try:
+            return self.units[code]
+        except KeyError:
+            raise UnknownReferenceError(f"未知的单位：{code}") from None
+
+    def find_unit(self, code_or_name: str) -> dict:
+        """A unit by code or by its exact name (names are unique within a county)."""
+        if code_or_name in self.units:
+            return self.units[code_or_name]
+        for unit in self.units.values():
+            if unit["name"] == code_or_name:
+                return unit
+        raise UnknownReferenceError(f"未知的单位：{code_or_name}")
+
+    def town_of(self, code: str) -> str | None:
+        """The town or street a unit lies in (itself for a town), or None for county bodies."""
+        unit = self.unit(code)
+        while unit is not None:
+            if unit["kind"] == "town":
+                return unit["code"]
+            unit = self.units.get(unit["parent"]) if unit["parent"] else None
+        return None
+
+    def children(self, code: str) -> list[dict]:
+        return [u for u in self.units.values() if u["parent"] == code]
+
+    # -- people and heads ----------------------------------------------------------------------
+
+    def register_person(
+        self, *, person_id: str, name: str, title: str, unit_id: str, email: str, phone: str,
+        at: datetime,
+    ) -> None:
+        if person_id in self.people:
+            raise DuplicateError(f"人员编号 {person_id} 已存在")
+        self.unit(unit_id)
+        email = clean_text(email, "邮箱", limit=200, required=False)
+        if email and "@" not in email:
+            raise InvalidInputError(f"邮箱地址无效：{email}")
+        self._person_registered(
+            person_id, clean_text(name, "姓名", limit=50), clean_text(title, "职务", limit=100,
+            required=False), unit_id, email, clean_text(phone, "电话", limit=40, required=False),
+            at,
+        )
+
+    @event("PersonRegistered")
+    def _person_registered(
+        self, person_id: str, name: str, title: str, unit_id: str, email: str, phone: str,
+        timestamp: datetime,
+    ) -> None:
+        self.people[person_id] = {
+            "id": person_id, "name": name, "title": title, "unit_id": unit_id,
+            "email": email, "phone": phone,
+        }
+
+    def update_person(self, *, person_id: str, changes: dict, at: datetime) -> None:
+        self.person(person_id)
+        allowed = {"name", "title", "unit_id", "email", "phone"}
+        if not changes or set(changes) - allowed:
+            raise InvalidInputError(f"可修改的人员信息：{'、'.join(sorted(allowed))}")
+        if "unit_id" in changes:
+            self.unit(changes["unit_id"])
+        self._person_updated(person_id, dict(changes), at)
+
+    @event("PersonUpdated")
+    def _person_updated(self, person_id: str, changes: dict, timestamp: datetime) -> None:
+        self.people[person_id].update(changes)
+
+    def person(self, person_id: str) -> dict:
+        try:
+            return self.people[person_id]
+        except KeyError:
+            raise UnknownReferenceError(f"未知的人员：{person_id}") from None
+
+    def appoint_head(self, *, unit_id: str, person_id: str, on: date, at: datetime) -> None:
+        """Make a person the head (负责人) of a unit from a day; the previous head's term ends then."""
+        self.unit(unit_id)
+        self.person(person_id)
+        current = self.heads.get(unit_id, [])
+        if current and on < date.fromisoformat(current[-1]["from"]):
+            raise InvalidInputError("任职日期早于现任负责人的任职日期")
+        self._head_appointed(unit_id, person_id, on, at)
+
+    @event("HeadAppointed")
+    def _head_appointed(self, unit_id: str, person_id: str, on: date, timestamp: datetime) -> None:
+        terms = self.heads.setdefault(unit_id, [])
+        if terms:
+            terms[-1]["to"] = on.isoformat()
+        terms.append({"person_id": person_id, "from": on.isoformat(), "to": None})
+
+    def head_on(self, unit_id: str, day: date) -> str | None:
+        return next(
+            (t["person_id"] for t in self.heads.get(unit_id, []) if _covers(t, day)), None
+        )
+
+    # -- 包保 --------------------------------------------------------------------------------
+
+    def assign_baobao(self, *, leader_id: str, unit_id: str, on: date, at: datetime) -> None:
+        """A county leader starts answering (包保) for a town or school."""
+        self.person(leader_id)
+        if self.unit(unit_id)["kind"] not in ("town", "school"):
+            raise InvalidInputError("包保对象必须是镇街或学校")
+        if any(p["leader_id"] == leader_id and p["unit_id"] == unit_id and p["to"] is None
+               for p in self.baobao):
+            raise DuplicateError("该领导已包保此单位")
+        self._baobao_assigned(leader_id, unit_id, on, at)
+
+    @event("BaobaoAssigned")
+    def _baobao_assigned(
+        self, leader_id: str, unit_id: str, on: date, timestamp: datetime
+    ) -> None:
+        self.baobao.append(
+            {"leader_id": leader_id, "unit_id": unit_id, "from": on.isoformat(), "to": None}
+        )
+
+    def end_baobao(self, *, leader_id: str, unit_id: str, on: date, at: datetime) -> None:
+        if not any(p["leader_id"] == leader_id and p["unit_id"] == unit_id and p["to"] is None
+                   for p in self.baobao):
+            raise UnknownReferenceError("没有这项进行中的包保关系")
+        self._baobao_ended(leader_id, unit_id, on, at)
+
+    @event("BaobaoEnded")
+    def _baobao_ended(self, leader_id: str, unit_id: str, on: date, timestamp: datetime) -> None:
+        for period in self.baobao:
+            if period["leader_id"] == leader_id and period["unit_id"] == unit_id and (
+                period["to"] is None
+            ):
+                period["to"] = on.isoformat()
+
+    def leaders_on(self, unit_id: str, day: date) -> list[str]:
+        """The leaders answering for a unit on a day: its own 包保 and its town's."""
+        targets = {unit_id, self.town_of(unit_id)}
+        return list(dict.fromkeys(
+            p["leader_id"] for p in self.baobao if p["unit_id"] in targets and _covers(p, day)
+        ))
+
+    def baobao_scope(self, leader_id: str, day: date) -> frozenset[str]:
+        """The towns and schools a leader answers for on a day, with the schools of those towns."""
+        direct = {p["unit_id"] for p in self.baobao
+                  if p["leader_id"] == leader_id and _covers(p, day)}
+        schools = {u["code"] for u in self.units.values()
+                   if u["kind"] == "school" and self.town_of(u["code"]) in direct}
+        return frozenset(direct | schools)
+
+    def responsible_on(self, unit_id: str, day: date) -> dict:
+        """Who answered for a unit on a day: its head and its 包保 leaders."""
+        return {
+            "unit_id": unit_id,
+            "day": day.isoformat(),
+            "head": self.head_on(unit_id, day),
+            "leaders": self.leaders_on(unit_id, day),
+        }

@@ -1,0 +1,40 @@
+"""Ticket numbers people can read and say aloud: SS-2026-0042, one counter per county and year."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+COUNTER_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/ticket-counter")
+
+
+def counter_id(county_code: str, year: int) -> UUID:
+    return uuid5(COUNTER_NAMESPACE, f"{county_code}-{year}")
+
+
+def format_number(county_code: str, year: int, serial: int) -> str:
+    return f"{county_code}-{year}-{serial:04d}"
+
+
+class TicketCounter(Aggregate):
+    """Issues serial numbers in order. Saved with the ticket it numbers, so two processes that
+    take the same serial conflict on the counter's version and one of them retries."""
+
+    @staticmethod
+    def create_id(county_code: str, year: int) -> UUID:
+        return counter_id(county_code, year)
+
+    @event("Started")
+    def __init__(self, county_code: str, year: int, timestamp: datetime) -> None:
+        self.county_code = county_code
+        self.year = year
+        self.last = 0
+
+    def next_number(self) -> str:
+        return format_number(self.county_code, self.year, self.last + 1)
+
+    @event("Issued")
+    def issue(self, number: str, timestamp: datetime) -> None:
+        self.last += 1

@@ -1,0 +1,364 @@
+"""The rectification ticket (问题销号单): its life as events, and the rules of each move.
+
+Public methods check state, role and scope, then call one decorated method that records the
+event and only changes state. Rules live in the public methods so that replaying old events
+never re-applies rules that may have changed since.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actor import Actor
+from domain.clock import beijing_date
+from domain.errors import (
+    IllegalTransitionError,
+    InvalidInputError,
+    NotPermittedError,
+    OutOfScopeError,
+)
+from domain.values import Role, State, clean_text
+
+TICKET_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/ticket")
+OPEN_STATES = frozenset({State.OPENED, State.ASSIGNED, State.RECTIFIED, State.VERIFIED})
+
+# command -> (roles that may do it, states it may be done in)
+RULES: dict[str, tuple[frozenset[Role], frozenset[State]]] = {
+    "assign": (frozenset({Role.OFFICE}), frozenset({State.OPENED})),
+    "reassign": (frozenset({Role.OFFICE}), frozenset({State.ASSIGNED})),
+    "request_extension": (frozenset({Role.UNIT}), frozenset({State.ASSIGNED})),
+    "extend_deadline": (frozenset({Role.OFFICE}), frozenset({State.ASSIGNED})),
+    "refuse_extension": (frozenset({Role.OFFICE}), frozenset({State.ASSIGNED})),
+    "rectify": (frozenset({Role.UNIT}), frozenset({State.ASSIGNED})),
+    "reinspect": (frozenset({Role.INSPECTOR}), frozenset({State.RECTIFIED})),
+    "close": (frozenset({Role.OFFICE}), frozenset({State.VERIFIED})),
+    "reopen": (frozenset({Role.INSPECTOR, Role.OFFICE}), frozenset({State.CLOSED})),
+    "cancel": (frozenset({Role.OFFICE}), frozenset({State.OPENED, State.ASSIGNED})),
+    "comment": (
+        frozenset({Role.INSPECTOR, Role.OFFICE, Role.UNIT, Role.LEADER}),
+        frozenset(State),
+    ),
+    "give_instruction": (frozenset({Role.LEADER}), frozenset(State) - {State.CANCELLED}),
+    "check_progress": (
+        frozenset({Role.INSPECTOR, Role.OFFICE}),
+        frozenset({State.OPENED, State.ASSIGNED, State.RECTIFIED}),
+    ),
+}
+OPENERS = frozenset({Role.INSPECTOR, Role.OFFICE})
+COMMAND_LABELS = {
+    "assign": "交办", "reassign": "改派", "request_extension": "申请延期",
+    "extend_deadline": "延期", "refuse_extension": "驳回延期", "rectify": "提交整改",
+    "reinspect": "复查", "close": "销号", "reopen": "重新打开", "cancel": "撤销",
+    "comment": "留言", "give_instruction": "批示", "check_progress": "检查进度",
+}
+
+
+def ticket_id(number: str) -> UUID:
+    """The aggregate id of a ticket number: the number is the natural key."""
+    return uuid5(TICKET_NAMESPACE, number)
+
+
+class Ticket(Aggregate):
+    """One deficiency, from finding to 销号."""
+
+    @staticmethod
+    def create_id(number: str) -> UUID:
+        return ticket_id(number)
+
+    @event("Opened")
+    def __init__(
+        self, number: str, title: str, description: str, town_id: str, unit_id: str,
+        category: str, indicator_id: str | None, severity: str, source: str,
+        deadline: date | None, leader_ids: list[str], evidence: list[dict], by: dict,
+        timestamp: datetime,
+    ) -> None:
+        self.number = number
+        self.title = title
+        self.description = description
+        self.town_id = town_id
+        self.unit_id = unit_id
+        self.category = category
+        self.indicator_id = indicator_id
+        self.severity = severity
+        self.source = source
+        self.deadline = deadline
+        self.leader_ids = list(leader_ids)
+        self.evidence_before = list(evidence)
+        self.evidence_after: list[dict] = []
+        self.opened_by = by
+        self.opened_on = beijing_date(timestamp)
+        self.state = State.OPENED
+        self.lead_unit_id: str | None = None
+        self.co_unit_ids: list[str] = []
+        self.person_id: str | None = None
+        self.pending_extension: dict | None = None
+        self.rectifications = 0
+        self.returns = 0
+        self.reopens = 0
+
+    # -- checks shared by every command ------------------------------------------------------
+
+    def check(self, command: str, actor: Actor) -> None:
+        """Refuse the command unless the actor's role, scope and the ticket's state allow it."""
+        roles, states = RULES[command]
+        label = COMMAND_LABELS[command]
+        if actor.role not in roles:
+            raise NotPermittedError(f"{actor.role.label}无权{label}（{self.number}）")
+        self.check_scope(actor)
+        if self.state not in states:
+            raise IllegalTransitionError(
+                f"问题 {self.number} 当前为「{State(self.state).label}」，不能{label}"
+            )
+
+    def check_scope(self, actor: Actor) -> None:
+        """Units act only on tickets they answer for; leaders only on their 包保 towns."""
+        if actor.role is Role.UNIT and not self.is_responsible(actor.unit_id):
+            raise OutOfScopeError(f"问题 {self.number} 不属于本单位，无权操作")
+        if actor.role is Role.LEADER and not self.concerns_leader(actor):
+            raise OutOfScopeError(f"问题 {self.number} 不在您的包保范围内")
+
+    def is_responsible(self, unit_id: str | None) -> bool:
+        return unit_id is not None and (
+            unit_id == self.lead_unit_id or unit_id in self.co_unit_ids
+        )
+
+    def concerns_leader(self, actor: Actor) -> bool:
+        return actor.person_id in self.leader_ids or bool(
+            {self.town_id, self.unit_id} & actor.scope
+        )
+
+    def check_deadline(self, deadline: date) -> None:
+        if deadline < self.opened_on:
+            raise InvalidInputError(
+                f"完成时限 {deadline} 早于发现日期 {self.opened_on}"
+            )
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def assign(
+        self, actor: Actor, *, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
+        leader_ids: list[str], deadline: date | None, note: str, at: datetime,
+    ) -> None:
+        self.check("assign", actor)
+        deadline = deadline or self.deadline
+        if deadline is None:
+            raise InvalidInputError("交办时必须确定完成时限")
+        self.check_deadline(deadline)
+        self._assigned(
+            lead_unit_id, _co_units(lead_unit_id, co_unit_ids), person_id,
+            leader_ids or self.leader_ids, deadline,
+            clean_text(note, "交办意见", limit=2000, required=False), actor.stamp(), at,
+        )
+
+    @event("Assigned")
+    def _assigned(
+        self, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
+        leader_ids: list[str], deadline: date, note: str, by: dict, timestamp: datetime,
+    ) -> None:
+        self._take_responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids, deadline)
+        self.state = State.ASSIGNED
+
+    def reassign(
+        self, actor: Actor, *, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
+        leader_ids: list[str], deadline: date | None, reason: str, at: datetime,
+    ) -> None:
+        self.check("reassign", actor)
+        deadline = deadline or self.deadline
+        self.check_deadline(deadline)
+        self._reassigned(
+            lead_unit_id, _co_units(lead_unit_id, co_unit_ids), person_id,
+            leader_ids or self.leader_ids, deadline,
+            clean_text(reason, "改派理由", limit=2000), actor.stamp(), at,
+        )
+
+    @event("Reassigned")
+    def _reassigned(
+        self, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
+        leader_ids: list[str], deadline: date, reason: str, by: dict, timestamp: datetime,
+    ) -> None:
+        self._take_responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids, deadline)
+
+    def _take_responsibility(
+        self, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
+        leader_ids: list[str], deadline: date,
+    ) -> None:
+        self.lead_unit_id = lead_unit_id
+        self.co_unit_ids = list(co_unit_ids)
+        self.person_id = person_id
+        self.leader_ids = list(leader_ids)
+        self.deadline = deadline
+
+    def request_extension(
+        self, actor: Actor, *, new_deadline: date, reason: str, at: datetime
+    ) -> None:
+        self.check("request_extension", actor)
+        if self.pending_extension is not None:
+            raise IllegalTransitionError(f"问题 {self.number} 已有待审批的延期申请")
+        self._check_later(new_deadline)
+        self._extension_requested(
+            new_deadline, clean_text(reason, "延期理由", limit=2000), actor.stamp(), at
+        )
+
+    @event("ExtensionRequested")
+    def _extension_requested(
+        self, new_deadline: date, reason: str, by: dict, timestamp: datetime
+    ) -> None:
+        self.pending_extension = {"new_deadline": new_deadline.isoformat(), "reason": reason}
+
+    def extend_deadline(
+        self, actor: Actor, *, new_deadline: date | None, reason: str, at: datetime
+    ) -> None:
+        """Grant the pending request (its date unless another is given), or extend on the office's own motion."""
+        self.check("extend_deadline", actor)
+        if new_deadline is None:
+            if self.pending_extension is None:
+                raise InvalidInputError("没有待审批的延期申请，请给出新的完成时限")
+            new_deadline = date.fromisoformat(self.pending_extension["new_deadline"])
+        self._check_later(new_deadline)
+        self._deadline_extended(
+            new_deadline, clean_text(reason, "延期意见", limit=2000), actor.stamp(), at
+        )
+
+    @event("DeadlineExtended")
+    def _deadline_extended(
+        self, new_deadline: date, reason: str, by: dict, timestamp: datetime
+    ) -> None:
+        self.deadline = new_deadline
+        self.pending_extension = None
+
+    def refuse_extension(self, actor: Actor, *, reason: str, at: datetime) -> None:
+        self.check("refuse_extension", actor)
+        if self.pending_extension is None:
+            raise IllegalTransitionError(f"问题 {self.number} 没有待审批的延期申请")
+        self._extension_refused(clean_text(reason, "驳回理由", limit=2000), actor.stamp(), at)
+
+    @event("ExtensionRefused")
+    def _extension_refused(self, reason: str, by: dict, timestamp: datetime) -> None:
+        self.pending_extension = None
+
+    def _check_later(self, new_deadline: date) -> None:
+        if self.deadline is not None and new_deadline <= self.deadline:
+            raise InvalidInputError(f"新的完成时限 {new_deadline} 必须晚于原时限 {self.deadline}")
+
+    def rectify(
+        self, actor: Actor, *, measures: str, completed_on: date, evidence: list[dict],
+        at: datetime,
+    ) -> None:
+        self.check("rectify", actor)
+        if completed_on > beijing_date(at):
+            raise InvalidInputError(f"整改完成日期 {completed_on} 不能晚于今天")
+        if completed_on < self.opened_on:
+            raise InvalidInputError(f"整改完成日期 {completed_on} 早于发现日期 {self.opened_on}")
+        self._rectified(
+            clean_text(measures, "整改措施", limit=5000), completed_on, evidence,
+            actor.stamp(), at,
+        )
+
+    @event("Rectified")
+    def _rectified(
+        self, measures: str, completed_on: date, evidence: list[dict], by: dict,
+        timestamp: datetime,
+    ) -> None:
+        self.measures = measures
+        self.evidence_after = list(evidence)
+        self.pending_extension = None
+        self.rectifications += 1
+        self.state = State.RECTIFIED
+
+    def reinspect(
+        self, actor: Actor, *, passed: bool, findings: str, evidence: list[dict], at: datetime
+    ) -> None:
+        self.check("reinspect", actor)
+        findings = clean_text(findings, "复查意见", limit=5000, required=not passed)
+        self._reinspected(bool(passed), findings, evidence, actor.stamp(), at)
+
+    @event("ReInspected")
+    def _reinspected(
+        self, passed: bool, findings: str, evidence: list[dict], by: dict, timestamp: datetime
+    ) -> None:
+        if passed:
+            self.state = State.VERIFIED
+        else:
+            self.returns += 1
+            self.state = State.ASSIGNED
+
+    def close(self, actor: Actor, *, note: str, at: datetime) -> None:
+        self.check("close", actor)
+        self._closed(clean_text(note, "销号意见", limit=2000, required=False), actor.stamp(), at)
+
+    @event("Closed")
+    def _closed(self, note: str, by: dict, timestamp: datetime) -> None:
+        self.state = State.CLOSED
+        self.closed_on = beijing_date(timestamp)
+
+    def reopen(self, actor: Actor, *, findings: str, deadline: date, at: datetime) -> None:
+        self.check("reopen", actor)
+        if deadline < beijing_date(at):
+            raise InvalidInputError(f"重新整改的完成时限 {deadline} 早于今天")
+        self._reopened(clean_text(findings, "回查发现", limit=5000), deadline, actor.stamp(), at)
+
+    @event("Reopened")
+    def _reopened(self, findings: str, deadline: date, by: dict, timestamp: datetime) -> None:
+        self.reopens += 1
+        self.deadline = deadline
+        self.state = State.ASSIGNED
+
+    def cancel(self, actor: Actor, *, reason: str, at: datetime) -> None:
+        self.check("cancel", actor)
+        if self.rectifications:
+            raise IllegalTransitionError(f"问题 {self.number} 已提交过整改，不能撤销")
+        self._cancelled(clean_text(reason, "撤销理由", limit=2000), actor.stamp(), at)
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, by: dict, timestamp: datetime) -> None:
+        self.state = State.CANCELLED
+
+    def comment(self, actor: Actor, *, text: str, at: datetime) -> None:
+        self.check("comment", actor)
+        self._commented(clean_text(text, "留言", limit=2000), actor.stamp(), at)
+
+    @event("Commented")
+    def _commented(self, text: str, by: dict, timestamp: datetime) -> None:
+        pass
+
+    def give_instruction(self, actor: Actor, *, text: str, at: datetime) -> None:
+        self.check("give_instruction", actor)
+        self._instruction_given(clean_text(text, "批示内容", limit=2000), actor.stamp(), at)
+
+    @event("InstructionGiven")
+    def _instruction_given(self, text: str, by: dict, timestamp: datetime) -> None:
+        pass
+
+    def check_progress(
+        self, actor: Actor, *, note: str, evidence: list[dict], at: datetime
+    ) -> None:
+        self.check("check_progress", actor)
+        self._progress_checked(
+            clean_text(note, "检查情况", limit=2000), evidence, actor.stamp(), at
+        )
+
+    @event("ProgressChecked")
+    def _progress_checked(
+        self, note: str, evidence: list[dict], by: dict, timestamp: datetime
+    ) -> None:
+        self.last_checked_on = beijing_date(timestamp)
+
+    # -- derived -----------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def days_overdue(self, today: date) -> int:
+        """Days past the deadline while not yet rectified (the red light's measure)."""
+        if self.deadline is None or self.state not in (State.OPENED, State.ASSIGNED):
+            return 0
+        return max(0, (today - self.deadline).days)
+
+
+def _co_units(lead_unit_id: str, co_unit_ids: list[str]) -> list[str]:
+    """Co-responsible units without the lead and without repeats, in the order given."""
+    return [u for u in dict.fromkeys(co_unit_ids) if u != lead_unit_id]

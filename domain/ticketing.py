@@ -1,0 +1,210 @@
+"""The ticket half of the write API (mixed into XiaohaoApp)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from domain.clock import beijing
+from domain.directory import Directory
+from domain.errors import InvalidInputError, StaleVersionError, UnknownReferenceError
+from domain.indicators import require_indicator
+from domain.numbering import TicketCounter, counter_id
+from domain.ticket import Ticket, ticket_id
+from domain.values import Category, Evidence, Severity, Source, State, clean_text
+
+OPEN_RETRIES = 50
+REOPEN_DAYS = 14
+
+
+def _evidence(items: Iterable[Evidence | dict]) -> list[dict]:
+    return [(e if isinstance(e, Evidence) else Evidence(**e)).as_dict() for e in items]
+
+
+def _check_people(directory: Directory, person_ids: Iterable[str]) -> None:
+    for person_id in person_ids:
+        directory.person(person_id)
+
+
+class TicketCommands:
+    """Open tickets and move them through their life; read one back as plain data."""
+
+    def open_ticket(
+        self, by: str, *, title: str, description: str, unit_id: str, category: str,
+        severity: str, source: str, indicator_id: str | None = None,
+        deadline: date | None = None, leader_ids: Iterable[str] | None = None,
+        evidence: Iterable[Evidence | dict] = (),
+    ) -> str:
+        """Record a finding; its number is issued here. Returns the number."""
+        actor = self.actor(by, "open")
+        now, today = self.now(), self.today()
+        directory = self.directory()
+        directory.unit(unit_id)
+        if indicator_id:
+            require_indicator(indicator_id)
+        if deadline is not None and deadline < today:
+            raise InvalidInputError(f"完成时限 {deadline} 早于发现日期 {today}")
+        leaders = list(leader_ids or directory.leaders_on(unit_id, today))
+        _check_people(directory, leaders)
+        fields = dict(
+            title=clean_text(title, "问题标题", limit=200),
+            description=clean_text(description, "问题描述", limit=5000, required=False),
+            town_id=directory.town_of(unit_id), unit_id=unit_id,
+            category=Category.parse(category).value, indicator_id=indicator_id or None,
+            severity=Severity.parse(severity).value, source=Source.parse(source).value,
+            deadline=deadline, leader_ids=leaders, evidence=_evidence(evidence),
+            by=actor.stamp(), timestamp=now,
+        )
+        for _ in range(OPEN_RETRIES):
+            counter = self._counter(beijing(now).year)
+            number = counter.next_number()
+            counter.issue(number, timestamp=now)
+            try:
+                self.save(counter, Ticket(number=number, **fields))
+                return number
+            except IntegrityError:
+                continue  # another process took this serial: read the counter again
+        raise StaleVersionError("编号分配冲突过多，请稍后重试")
+
+    def _counter(self, year: int) -> TicketCounter:
+        try:
+            return self.repository.get(counter_id(self.county_code, year))
+        except AggregateNotFoundError:
+            return TicketCounter(county_code=self.county_code, year=year, timestamp=self.now())
+
+    def _act(self, number: str, by: str, command: str, expected_version: int | None,
+             **kwargs: Any) -> int:
+        """get -> command -> save for one ticket; returns its new version."""
+        ticket = self._ticket(number)
+        if expected_version is not None and ticket.version != expected_version:
+            raise StaleVersionError(
+                f"问题 {number} 已被他人修改（当前版本 {ticket.version}，"
+                f"您看到的是 {expected_version}），请刷新后重试"
+            )
+        actor = self.actor(by, command)
+        getattr(ticket, command)(actor, at=self.now(), **kwargs)
+        self._save(ticket)
+        return ticket.version
+
+    def _ticket(self, number: str) -> Ticket:
+        try:
+            return self.repository.get(ticket_id(number))
+        except AggregateNotFoundError:
+            raise UnknownReferenceError(f"未知的问题编号：{number}") from None
+
+    def _responsibility(self, lead_unit_id: str, co_unit_ids: Iterable[str],
+                        person_id: str | None, leader_ids: Iterable[str]) -> dict:
+        directory = self.directory()
+        for unit_id in [lead_unit_id, *co_unit_ids]:
+            directory.unit(unit_id)
+        _check_people(directory, [p for p in [person_id] if p])
+        _check_people(directory, leader_ids)
+        return dict(lead_unit_id=lead_unit_id, co_unit_ids=list(co_unit_ids),
+                    person_id=person_id, leader_ids=list(leader_ids))
+
+    def assign(self, number: str, by: str, *, lead_unit_id: str,
+               co_unit_ids: Iterable[str] = (), person_id: str | None = None,
+               leader_ids: Iterable[str] = (), deadline: date | None = None, note: str = "",
+               expected_version: int | None = None) -> int:
+        who = self._responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids)
+        return self._act(number, by, "assign", expected_version, deadline=deadline, note=note,
+                         **who)
+
+    def reassign(self, number: str, by: str, *, lead_unit_id: str, reason: str,
+                 co_unit_ids: Iterable[str] = (), person_id: str | None = None,
+                 leader_ids: Iterable[str] = (), deadline: date | None = None,
+                 expected_version: int | None = None) -> int:
+        who = self._responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids)
+        return self._act(number, by, "reassign", expected_version, deadline=deadline,
+                         reason=reason, **who)
+
+    def request_extension(self, number: str, by: str, *, new_deadline: date, reason: str,
+                          expected_version: int | None = None) -> int:
+        return self._act(number, by, "request_extension", expected_version,
+                         new_deadline=new_deadline, reason=reason)
+
+    def extend_deadline(self, number: str, by: str, *, reason: str,
+                        new_deadline: date | None = None,
+                        expected_version: int | None = None) -> int:
+        return self._act(number, by, "extend_deadline", expected_version,
+                         new_deadline=new_deadline, reason=reason)
+
+    def refuse_extension(self, number: str, by: str, *, reason: str,
+                         expected_version: int | None = None) -> int:
+        return self._act(number, by, "refuse_extension", expected_version, reason=reason)
+
+    def rectify(self, number: str, by: str, *, measures: str, completed_on: date | None = None,
+                evidence: Iterable[Evidence | dict] = (),
+                expected_version: int | None = None) -> int:
+        return self._act(number, by, "rectify", expected_version, measures=measures,
+                         completed_on=completed_on or self.today(), evidence=_evidence(evidence))
+
+    def reinspect(self, number: str, by: str, *, passed: bool, findings: str = "",
+                  evidence: Iterable[Evidence | dict] = (),
+                  expected_version: int | None = None) -> int:
+        return self._act(number, by, "reinspect", expected_version, passed=passed,
+                         findings=findings, evidence=_evidence(evidence))
+
+    def close_ticket(self, number: str, by: str, *, note: str = "",
+              expected_version: int | None = None) -> int:
+        return self._act(number, by, "close", expected_version, note=note)
+
+    def reopen(self, number: str, by: str, *, findings: str, deadline: date | None = None,
+               expected_version: int | None = None) -> int:
+        """Put a closed ticket back to the unit; without a date it gets REOPEN_DAYS days."""
+        deadline = deadline or self.today() + timedelta(days=REOPEN_DAYS)
+        return self._act(number, by, "reopen", expected_version, findings=findings,
+                         deadline=deadline)
+
+    def cancel(self, number: str, by: str, *, reason: str,
+               expected_version: int | None = None) -> int:
+        return self._act(number, by, "cancel", expected_version, reason=reason)
+
+    def comment(self, number: str, by: str, *, text: str,
+                expected_version: int | None = None) -> int:
+        return self._act(number, by, "comment", expected_version, text=text)
+
+    def give_instruction(self, number: str, by: str, *, text: str,
+                         expected_version: int | None = None) -> int:
+        return self._act(number, by, "give_instruction", expected_version, text=text)
+
+    def check_progress(self, number: str, by: str, *, note: str,
+                       evidence: Iterable[Evidence | dict] = (),
+                       expected_version: int | None = None) -> int:
+        return self._act(number, by, "check_progress", expected_version, note=note,
+                         evidence=_evidence(evidence))
+
+    # -- reading one ticket back (lists and ledgers are projections, issue #3) --------------
+
+    def ticket(self, number: str) -> dict:
+        """One ticket's current state as plain data."""
+        t = self._ticket(number)
+        return {
+            "number": t.number, "version": t.version, "title": t.title,
+            "description": t.description, "state": State(t.state).value, "state_label": State(t.state).label,
+            "town_id": t.town_id, "unit_id": t.unit_id, "category": t.category,
+            "indicator_id": t.indicator_id, "severity": t.severity, "source": t.source,
+            "lead_unit_id": t.lead_unit_id, "co_unit_ids": list(t.co_unit_ids),
+            "person_id": t.person_id, "leader_ids": list(t.leader_ids), "deadline": t.deadline,
+            "opened_on": t.opened_on, "returns": t.returns, "reopens": t.reopens,
+            "pending_extension": t.pending_extension,
+            "evidence_before": list(t.evidence_before), "evidence_after": list(t.evidence_after),
+            "days_overdue": t.days_overdue(self.today()),
+        }
+
+    def ticket_history(self, number: str) -> list[dict]:
+        """Every event of a ticket, oldest first: what happened, when, by whom in which role."""
+        history = []
+        for e in self.events.get(ticket_id(number)):
+            details = {k: v for k, v in e.__dict__.items()
+                       if k not in ("originator_id", "originator_version", "originator_topic",
+                                    "timestamp", "by")}
+            history.append({"version": e.originator_version, "event": type(e).__name__,
+                            "at": beijing(e.timestamp), "by": e.by, "details": details})
+        if not history:
+            raise UnknownReferenceError(f"未知的问题编号：{number}")
+        return history

@@ -1,0 +1,134 @@
+"""Vocabularies and small values shared by the aggregates, each with its Chinese label."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from enum import Enum
+
+from domain.errors import InvalidInputError
+
+
+class Labelled(str, Enum):
+    """A string enum whose members carry the Chinese label the UI shows."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> "Labelled":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def parse(cls, raw: str) -> "Labelled":
+        """Accept the code or the Chinese label; refuse anything else."""
+        for member in cls:
+            if raw in (member.value, member.label):
+                return member
+        choices = "、".join(m.label for m in cls)
+        raise InvalidInputError(f"{cls.__doc__}「{raw}」无效，可选：{choices}")
+
+
+class Severity(Labelled):
+    """严重程度"""
+
+    NORMAL = "normal", "一般"
+    SERIOUS = "serious", "较重"
+    GRAVE = "grave", "严重"
+
+
+class Source(Labelled):
+    """问题来源"""
+
+    WEEKLY_CHECK = "weekly_check", "周检查"
+    MONTHLY_RECHECK = "monthly_recheck", "月回查"
+    SELF_ASSESSMENT = "self_assessment", "自查自评"
+    WORK_PLAN = "work_plan", "工作方案"
+    AD_HOC = "ad_hoc", "临时督查"
+
+
+class Category(Labelled):
+    """问题类别"""
+
+    SCALE = "scale", "办学规模"
+    CLASS_SIZE = "class_size", "大班额"
+    BUILDINGS = "buildings", "校舍用房"
+    SPORTS = "sports", "体育场馆"
+    SPECIAL_ROOMS = "special_rooms", "功能教室"
+    TEACHERS = "teachers", "师资队伍"
+    FUNDING = "funding", "经费保障"
+    EQUIPMENT = "equipment", "装备信息化"
+    SAFETY = "safety", "校园安全"
+    MANAGEMENT = "management", "管理与质量"
+    ORGANISATION = "organisation", "组织推进"
+
+
+class Role(Labelled):
+    """角色"""
+
+    INSPECTOR = "inspector", "督查员"
+    OFFICE = "office", "创建办"
+    UNIT = "unit", "责任单位"
+    LEADER = "leader", "包保领导"
+    AUDITOR = "auditor", "审计"
+
+
+class State(Labelled):
+    """整改状态"""
+
+    OPENED = "opened", "待交办"
+    ASSIGNED = "assigned", "整改中"
+    RECTIFIED = "rectified", "待复查"
+    VERIFIED = "verified", "复查通过"
+    CLOSED = "closed", "已销号"
+    CANCELLED = "cancelled", "已撤销"
+
+
+EVIDENCE_TYPES = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "application/pdf": "pdf",
+}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A file kept by content: the store holds it under its sha256."""
+
+    sha256: str
+    name: str
+    content_type: str
+    size: int
+
+    def __post_init__(self) -> None:
+        if not _SHA256.fullmatch(self.sha256):
+            raise InvalidInputError("证据文件的 sha256 摘要无效")
+        if self.content_type not in EVIDENCE_TYPES:
+            raise InvalidInputError(f"不支持的证据文件类型：{self.content_type}")
+        if self.size <= 0:
+            raise InvalidInputError("证据文件为空")
+        clean_text(self.name, "证据文件名", limit=255)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def clean_text(raw: str, field: str, *, limit: int, required: bool = True) -> str:
+    """Normalise user text (NFC, trimmed) and enforce presence and length, counted in characters."""
+    if not isinstance(raw, str):
+        raise InvalidInputError(f"{field}必须是文本")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in raw):
+        raise InvalidInputError(f"{field}含有无效的 UTF-8 字节")
+    text = unicodedata.normalize("NFC", raw).strip()
+    if required and not text:
+        raise InvalidInputError(f"{field}不能为空")
+    if len(text) > limit:
+        raise InvalidInputError(f"{field}过长：{len(text)} 字，最多 {limit} 字")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        raise InvalidInputError(f"{field}含有控制字符")
+    return text

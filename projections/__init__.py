@@ -1,0 +1,1 @@
+"""Read models (SQLite via sqlite-utils) that follow the notification log: issue #3."""

@@ -1,0 +1,1 @@
+"""The weekly and monthly cycle (APScheduler jobs that call the application): issue #5."""

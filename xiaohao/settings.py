@@ -1,0 +1,79 @@
+"""One Settings object: every configurable value, read from XIAOHAO_* variables or a .env file."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from argon2 import PasswordHasher
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.application import XiaohaoApp
+from domain.clock import Clock, ShiftedClock, SystemClock
+
+CLOCK_FILE = "clock.json"
+
+
+class Settings(BaseSettings):
+    """Where events live, which county this is, and how the server listens."""
+
+    model_config = SettingsConfigDict(env_prefix="XIAOHAO_", env_file=".env", extra="ignore")
+
+    store: Literal["memory", "sqlite", "postgres"] = "sqlite"
+    var_dir: Path = Path("var")
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_dbname: str = "xiaohao"
+    postgres_user: str = "postgres"
+    postgres_password: str = ""
+    postgres_schema: str = ""
+    county_code: str = "SS"
+    county_name: str = "泗水县"
+    cache_size: int = 2000
+    host: str = "127.0.0.1"
+    port: int = 8000
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+
+    @property
+    def event_db(self) -> Path:
+        return self.var_dir / "events.sqlite3"
+
+    def event_store_env(self) -> dict[str, str]:
+        """The eventsourcing environment for the chosen store."""
+        env = {"AGGREGATE_CACHE_MAXSIZE": str(self.cache_size)}
+        if self.store == "sqlite":
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                    "SQLITE_DBNAME": str(self.event_db), "SQLITE_LOCK_TIMEOUT": "30"}
+        elif self.store == "postgres":
+            env |= {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_HOST": self.postgres_host, "POSTGRES_PORT": str(self.postgres_port),
+                "POSTGRES_DBNAME": self.postgres_dbname, "POSTGRES_USER": self.postgres_user,
+                "POSTGRES_PASSWORD": self.postgres_password,
+                "POSTGRES_SCHEMA": self.postgres_schema, "CREATE_TABLE": "y",
+            }
+        return env
+
+    def clock(self) -> Clock:
+        """Real time, unless the demo left a clock file that moves "now" into the demo's weeks."""
+        path = self.var_dir / CLOCK_FILE
+        if path.exists():
+            offset = json.loads(path.read_text())["offset_seconds"]
+            return ShiftedClock(timedelta(seconds=offset))
+        return SystemClock()
+
+    def pin_clock(self, now: datetime) -> None:
+        """Make `now` the present for later runs (the demo ends its simulated weeks here)."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        offset = (now - datetime.now(timezone.utc)).total_seconds()
+        (self.var_dir / CLOCK_FILE).write_text(json.dumps({"offset_seconds": offset}))
+
+    def build_app(self, clock: Clock | None = None) -> XiaohaoApp:
+        hasher = PasswordHasher(time_cost=self.argon2_time_cost,
+                                memory_cost=self.argon2_memory_kib)
+        return XiaohaoApp(env=self.event_store_env(), clock=clock or self.clock(),
+                          county_code=self.county_code, password_hasher=hasher)
