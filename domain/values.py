@@ -15,14 +15,14 @@ class Labelled(str, Enum):
 
     label: str
 
-    def __new__(cls, value: str, label: str) -> "Labelled":
+    def __new__(cls, value: str, label: str) -> Labelled:
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label
         return member
 
     @classmethod
-    def parse(cls, raw: str) -> "Labelled":
+    def parse(cls, raw: str) -> Labelled:
         """Accept the code or the Chinese label; refuse anything else."""
         for member in cls:
             if raw in (member.value, member.label):

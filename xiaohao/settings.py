@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     def pin_clock(self, now: datetime) -> None:
         """Make `now` the present for later runs (the demo ends its simulated weeks here)."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        offset = (now - datetime.now(timezone.utc)).total_seconds()
+        offset = (now - datetime.now(UTC)).total_seconds()
         (self.var_dir / CLOCK_FILE).write_text(json.dumps({"offset_seconds": offset}))
 
     def build_app(self, clock: Clock | None = None) -> XiaohaoApp:

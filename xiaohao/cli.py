@@ -1,0 +1,258 @@
+"""The `xiaohao` command: set up stores, build the demo, manage accounts, script tickets, serve."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# typer 0.29 vendors click; its exception base is only reachable here.
+from typer._click.exceptions import ClickException
+
+from domain.application import SYSTEM, XiaohaoApp
+from domain.clock import ManualClock, at_beijing
+from domain.errors import DomainError
+from xiaohao.settings import Settings
+
+cli = typer.Typer(help="xiaohao 问题销号系统", no_args_is_help=True, add_completion=False)
+user_cli = typer.Typer(help="账号管理", no_args_is_help=True)
+ticket_cli = typer.Typer(help="问题单（脚本用）", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
+cli.add_typer(ticket_cli, name="ticket")
+
+As = Annotated[str, typer.Option("--as", help="以哪个账号操作")]
+Number = Annotated[str, typer.Argument(help="问题编号，如 SS-2019-0001")]
+
+
+def _app(settings: Settings | None = None) -> XiaohaoApp:
+    return (settings or Settings()).build_app()
+
+
+def _day(raw: str | None, field: str) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError(f"{field}「{raw}」不是日期，请写成 2019-09-30") from None
+
+
+def _new_password(password: str | None) -> str:
+    return password or typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+
+
+@cli.command()
+def init(
+    login: Annotated[str, typer.Option(help="第一个创建办账号")] = "office",
+    name: Annotated[str, typer.Option(help="账号姓名")] = "创建办",
+    password: Annotated[str | None, typer.Option(help="不给则提示输入")] = None,
+) -> None:
+    """Create the stores, the county's directory root and the first office account."""
+    settings = Settings()
+    app = _app(settings)
+    app.start_directory(settings.county_name)
+    app.register_account(SYSTEM, login=login, name=name, roles=["office"],
+                         password=_new_password(password))
+    typer.echo(f"已建立 {settings.county_name} 的事件库和创建办账号 {login}")
+
+
+@cli.command()
+def demo(reset: Annotated[bool, typer.Option(help="先清空 var/ 中的事件库")] = False) -> None:
+    """Build the demo county (directory, work plan, starting ledger, eight simulated weeks)."""
+    from xiaohao.demo import DEMO_PASSWORD, START, build_demo, demo_accounts
+
+    settings = Settings()
+    if reset and settings.store == "sqlite" and settings.var_dir.exists():
+        shutil.rmtree(settings.var_dir)
+    clock = ManualClock(at_beijing(START))
+    app = settings.build_app(clock=clock)
+    if app.recorder.max_notification_id():
+        raise DomainError("事件库不是空的：加 --reset 重建演示数据")
+    typer.echo("正在建立演示县：泗水县目录、附件2工作任务、问题台账和八周历史……")
+    counts = build_demo(app, clock)
+    settings.pin_clock(clock.now())
+    typer.echo(f"完成：{counts['units']} 个单位，{counts['tickets']} 个问题，"
+               f"{counts['steps']} 步历史；演示时间停在 {clock.now():%Y-%m-%d %H:%M}（北京时间）")
+    typer.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：" +
+               "，".join(f"{k}（{v}）" for k, v in demo_accounts().items()))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Serve the web app."""
+    import uvicorn
+
+    settings = Settings()
+    typer.echo(f"xiaohao 正在 http://{host or settings.host}:{port or settings.port}/ 提供服务")
+    uvicorn.run("web.app:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, log_level="warning")
+
+
+@user_cli.command("add")
+def user_add(
+    login: str,
+    name: Annotated[str, typer.Option(help="姓名或单位名")],
+    role: Annotated[list[str], typer.Option(help="inspector/office/unit/leader/auditor，可多次")],
+    unit: Annotated[str | None, typer.Option(help="所属单位编码")] = None,
+    person: Annotated[str | None, typer.Option(help="关联人员编号")] = None,
+    password: Annotated[str | None, typer.Option(help="不给则提示输入")] = None,
+    by: As = SYSTEM,
+) -> None:
+    """Add a login account."""
+    _app().register_account(by, login=login, name=name, roles=role, unit_id=unit,
+                            person_id=person, password=_new_password(password))
+    typer.echo(f"已添加账号 {login}")
+
+
+@user_cli.command("disable")
+def user_disable(login: str, reason: Annotated[str, typer.Option(help="停用原因")],
+                 by: As = SYSTEM) -> None:
+    """Disable an account (its history stays)."""
+    _app().disable_account(by, login, reason)
+    typer.echo(f"已停用账号 {login}")
+
+
+@user_cli.command("passwd")
+def user_passwd(login: str, password: Annotated[str | None, typer.Option()] = None,
+                by: As = SYSTEM) -> None:
+    """Set a new password."""
+    _app().change_password(by, login, _new_password(password))
+    typer.echo(f"已修改账号 {login} 的密码")
+
+
+@ticket_cli.command("open")
+def ticket_open(
+    by: As,
+    title: Annotated[str, typer.Option()],
+    unit: Annotated[str, typer.Option(help="问题所在学校或单位（编码或名称）")],
+    category: Annotated[str, typer.Option(help="类别，如 大班额")],
+    severity: Annotated[str, typer.Option(help="一般/较重/严重")] = "一般",
+    source: Annotated[str, typer.Option(help="周检查/月回查/自查自评/工作方案/临时督查")] = "周检查",
+    description: Annotated[str, typer.Option()] = "",
+    indicator: Annotated[str | None, typer.Option(help="指标 id，见 domain/data/indicators.yaml")] = None,
+    deadline: Annotated[str | None, typer.Option(help="完成时限 YYYY-MM-DD")] = None,
+    evidence: Annotated[list[Path] | None, typer.Option(help="现场照片或文件，可多次")] = None,
+) -> None:
+    """Open a ticket; prints its number."""
+    settings = Settings()
+    app = _app(settings)
+    unit_id = app.directory().find_unit(unit)["code"]
+    number = app.open_ticket(
+        by, title=title, description=description, unit_id=unit_id, category=category,
+        severity=severity, source=source, indicator_id=indicator,
+        deadline=_day(deadline, "完成时限"), evidence=_files(evidence, settings))
+    typer.echo(number)
+
+
+@ticket_cli.command("assign")
+def ticket_assign(
+    number: Number, by: As,
+    lead: Annotated[str, typer.Option(help="牵头单位（编码或名称）")],
+    co: Annotated[list[str] | None, typer.Option(help="责任单位，可多次")] = None,
+    person: Annotated[str | None, typer.Option(help="责任人编号")] = None,
+    leader: Annotated[list[str] | None, typer.Option(help="包保领导人员编号，可多次")] = None,
+    deadline: Annotated[str | None, typer.Option(help="完成时限 YYYY-MM-DD")] = None,
+    note: Annotated[str, typer.Option()] = "",
+    expected_version: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Assign a ticket to its responsible units."""
+    app = _app()
+    directory = app.directory()
+    version = app.assign(
+        number, by, lead_unit_id=directory.find_unit(lead)["code"],
+        co_unit_ids=[directory.find_unit(u)["code"] for u in co or []], person_id=person,
+        leader_ids=leader or [], deadline=_day(deadline, "完成时限"), note=note,
+        expected_version=expected_version)
+    typer.echo(f"{number} 已交办（版本 {version}）")
+
+
+@ticket_cli.command("rectify")
+def ticket_rectify(
+    number: Number, by: As, measures: Annotated[str, typer.Option(help="整改措施")],
+    completed_on: Annotated[str | None, typer.Option(help="完成日期，默认今天")] = None,
+    evidence: Annotated[list[Path] | None, typer.Option(help="整改后照片或文件，可多次")] = None,
+    expected_version: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Submit the rectification with its evidence."""
+    settings = Settings()
+    version = _app(settings).rectify(
+        number, by, measures=measures, completed_on=_day(completed_on, "完成日期"),
+        evidence=_files(evidence, settings), expected_version=expected_version)
+    typer.echo(f"{number} 已提交整改（版本 {version}）")
+
+
+@ticket_cli.command("reinspect")
+def ticket_reinspect(
+    number: Number, by: As,
+    passed: Annotated[bool, typer.Option("--pass/--fail", help="复查是否通过")],
+    findings: Annotated[str, typer.Option(help="复查意见（不通过时必填）")] = "",
+    expected_version: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Record a re-inspection: a fail returns the ticket to the unit."""
+    version = _app().reinspect(number, by, passed=passed, findings=findings,
+                               expected_version=expected_version)
+    typer.echo(f"{number} 复查{'通过' if passed else '未通过，已退回'}（版本 {version}）")
+
+
+@ticket_cli.command("close")
+def ticket_close(number: Number, by: As, note: Annotated[str, typer.Option()] = "",
+                 expected_version: Annotated[int | None, typer.Option()] = None) -> None:
+    """Cross the ticket off (销号) after a passed re-inspection."""
+    version = _app().close_ticket(number, by, note=note, expected_version=expected_version)
+    typer.echo(f"{number} 已销号（版本 {version}）")
+
+
+@ticket_cli.command("show")
+def ticket_show(number: Number,
+                as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
+    """Show a ticket and its whole history."""
+    app = _app()
+    ticket, history = app.ticket(number), app.ticket_history(number)
+    if as_json:
+        typer.echo(json.dumps({"ticket": ticket, "history": history}, ensure_ascii=False,
+                              default=str, indent=2))
+        return
+    typer.echo(f"{ticket['number']}  {ticket['title']}  [{ticket['state_label']}]")
+    typer.echo(f"  单位 {ticket['unit_id']}  牵头 {ticket['lead_unit_id'] or '-'}  "
+               f"时限 {ticket['deadline'] or '-'}  退回 {ticket['returns']} 次")
+    for step in history:
+        who = step["by"]
+        typer.echo(f"  {step['at']:%Y-%m-%d %H:%M}  {step['event']:<18} "
+                   f"{who['name']}（{who['role']}）")
+
+
+def _files(paths: list[Path] | None, settings: Settings) -> list:
+    from xiaohao.evidence import store_file
+
+    for path in paths or []:
+        if not path.is_file():
+            raise DomainError(f"找不到文件：{path}")
+    return [store_file(p, settings.var_dir / "evidence") for p in paths or []]
+
+
+def _fail(message: str) -> None:
+    print(f"xiaohao: 错误：{message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main() -> None:
+    """Entry point: any bad input ends in one readable line on stderr and exit status 2."""
+    args = sys.argv[1:]
+    if any(any(0xDC80 <= ord(ch) <= 0xDCFF for ch in arg) for arg in args):
+        _fail("命令行参数含有无效的 UTF-8 字节")
+    try:
+        cli(args=args, prog_name="xiaohao", standalone_mode=False)
+    except DomainError as error:
+        _fail(error.message)
+    except typer.Abort:
+        _fail("已取消")
+    except ClickException as error:
+        _fail(error.format_message())
