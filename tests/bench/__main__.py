@@ -1,0 +1,29 @@
+"""Command line: `python -m tests.bench {commands,memory} [--tickets N]`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+BENCHES = {"commands": 20_000, "memory": 100_000}   # name -> default number of tickets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench")
+    parser.add_argument("name", choices=sorted(BENCHES))
+    parser.add_argument("--tickets", type=int, default=None,
+                        help="how many tickets (default: %s)" % BENCHES)
+    args = parser.parse_args(argv)
+    tickets = args.tickets if args.tickets is not None else BENCHES[args.name]
+    if tickets < 1:
+        parser.error("--tickets must be at least 1")
+    module = importlib.import_module(f"tests.bench.{args.name}")
+    result = module.run(tickets)
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
