@@ -1,0 +1,154 @@
+"""The `xiaohao` command as an operator or a script uses it: real processes, real SQLite files."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+XIAOHAO = [sys.executable, "-c", "from xiaohao.cli import main; main()"]
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = os.environ | {"XIAOHAO_VAR_DIR": str(tmp_path / "var"), "XIAOHAO_STORE": "sqlite",
+                        "XIAOHAO_ARGON2_TIME_COST": "1", "XIAOHAO_ARGON2_MEMORY_KIB": "8192"}
+
+    def run(*args: str | bytes, ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([*XIAOHAO, *args], cwd=ROOT, env=env, capture_output=True,
+                                timeout=120)
+        result.out = result.stdout.decode()
+        result.err = result.stderr.decode()
+        if ok:
+            assert result.returncode == 0, result.err
+        return result
+
+    run.env = env
+    return run
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    """One demo build shared by the read-only demo tests."""
+    var = tmp_path_factory.mktemp("demo") / "var"
+    env = os.environ | {"XIAOHAO_VAR_DIR": str(var), "XIAOHAO_ARGON2_TIME_COST": "1",
+                        "XIAOHAO_ARGON2_MEMORY_KIB": "8192"}
+    done = subprocess.run([*XIAOHAO, "demo", "--reset"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return var, done.stdout
+
+
+def test_a_script_takes_a_ticket_through_its_life(run, tmp_path):
+    run("init", "--password", "office-pass-1")
+    run("user", "add", "insp", "--name", "督查员", "--role", "inspector", "--password", "insp-pass-1",
+        "--as", "office")
+    photo = tmp_path / "现场.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 100)
+    # The county root is the only unit after init; a ticket on it is county-wide.
+    number = run("ticket", "open", "--as", "insp", "--title", "教师培训经费不足",
+                 "--unit", "泗水县", "--category", "经费保障", "--severity", "较重",
+                 "--evidence", str(photo)).out.strip()
+    assert number.startswith("SS-") and number.endswith("-0001")
+    run("user", "add", "county", "--name", "县里", "--role", "unit", "--unit", "SS",
+        "--password", "unit-pass-1")
+    run("ticket", "assign", number, "--as", "office", "--lead", "SS", "--deadline", "2099-12-31")
+    run("ticket", "rectify", number, "--as", "county", "--measures", "已补足培训经费",
+        "--evidence", str(photo))
+    run("ticket", "reinspect", number, "--as", "insp", "--pass")
+    run("ticket", "close", number, "--as", "office", "--note", "销号")
+    shown = json.loads(run("ticket", "show", number, "--json").out)
+    assert shown["ticket"]["state"] == "closed"
+    assert [h["event"] for h in shown["history"]] == ["Opened", "Assigned", "Rectified",
+                                                      "ReInspected", "Closed"]
+    digest = shown["ticket"]["evidence_before"][0]["sha256"]
+    assert (tmp_path / "var" / "evidence" / digest[:2] / digest).read_bytes() == photo.read_bytes()
+    assert "已销号" in run("ticket", "show", number).out
+
+
+def test_accounts_from_the_command_line(run):
+    run("init", "--password", "office-pass-1")
+    run("user", "add", "bob", "--name", "Bob", "--role", "inspector", "--password", "bob-pass-12")
+    run("user", "passwd", "bob", "--password", "bob-pass-34")
+    run("user", "disable", "bob", "--reason", "调离")
+    refused = run("ticket", "open", "--as", "bob", "--title", "x", "--unit", "SS",
+                  "--category", "安全", ok=False)
+    assert refused.returncode == 2 and "已停用" in refused.err
+
+
+@pytest.mark.parametrize("args", [
+    ["ticket", "close", "SS-2026-0099", "--as", "office"],                 # unknown ticket
+    ["ticket", "open", "--as", "office", "--title", "", "--unit", "SS", "--category", "安全"],
+    ["ticket", "open", "--as", "office", "--title", "x", "--unit", "SS", "--category", "安全",
+     "--deadline", "next friday"],
+    ["ticket", "open", "--as", "office", "--title", "x" * 201, "--unit", "SS",
+     "--category", "校园安全"],
+    ["ticket", "open", "--as", "office", "--title", b"\xff\xfe bad", "--unit", "SS",
+     "--category", "校园安全"],
+    ["ticket", "open", "--as", "office"],                                   # missing options
+    ["no-such-command"],
+    ["user", "add", "x", "--name", "x", "--role", "unit", "--password", "long-enough"],
+])
+def test_bad_input_is_one_line_and_exit_2(run, args):
+    run("init", "--password", "office-pass-1")
+    before = run("ticket", "show", "SS-2026-0001", ok=False).err
+    result = run(*args, ok=False)
+    assert result.returncode == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("xiaohao: 错误：")
+    assert run("ticket", "show", "SS-2026-0001", ok=False).err == before   # nothing recorded
+
+
+def test_the_demo_puts_tickets_in_every_state(demo_store):
+    var, output = demo_store
+    assert "完成：85 个单位，34 个问题" in output
+    sys.path.insert(0, str(ROOT))
+    from xiaohao.settings import Settings
+
+    app = Settings(var_dir=var, _env_file=None).build_app()
+    tickets = [app.ticket(f"SS-2019-{i:04d}") for i in range(1, 35)]
+    states = Counter(t["state"] for t in tickets)
+    assert set(states) == {"opened", "assigned", "rectified", "verified", "closed", "cancelled"}
+    assert any(t["returns"] == 2 for t in tickets)
+    assert any(t["reopens"] == 1 for t in tickets)
+    assert sum(t["days_overdue"] > 0 for t in tickets) >= 3
+    plan = tickets[:8]
+    assert [t["deadline"].isoformat() for t in plan][:3] == ["2019-07-31", "2019-09-30",
+                                                              "2020-09-30"]
+    assert plan[2]["co_unit_ids"] == ["D07", "D10", "D09"]
+    assert plan[2]["leader_ids"] == ["L1", "L2", "L3"]
+    assert app.today().isoformat() == "2019-08-26"   # the demo's clock file pins "now"
+
+
+def test_serve_starts_and_answers(demo_store):
+    var, _ = demo_store
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"XIAOHAO_VAR_DIR": str(var)}
+    server = subprocess.Popen([*XIAOHAO, "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        page = None
+        for _ in range(100):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert page is not None, server.stderr
+        assert "泗水县 问题销号系统" in page.decode()
+        assert "2019-08-26" in page.decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
