@@ -211,7 +211,7 @@ class Ticket(Aggregate):
     def extend_deadline(
         self, actor: Actor, *, new_deadline: date | None, reason: str, at: datetime
     ) -> None:
-        """Grant the pending request (its date unless another is given), or extend on the office's own motion."""
+        """Grant the pending request (its date unless another is given), or extend unasked."""
         self.check("extend_deadline", actor)
         if new_deadline is None:
             if self.pending_extension is None:
