@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("name", choices=sorted(BENCHES))
     parser.add_argument("--tickets", type=int, default=None,
-                        help="how many tickets (default: %s)" % BENCHES)
+                        help=f"how many tickets (default: {BENCHES})")
     args = parser.parse_args(argv)
     tickets = args.tickets if args.tickets is not None else BENCHES[args.name]
     if tickets < 1:

@@ -10,6 +10,7 @@ the baseline's saves/s, both the median over chunks; target 0.8.
 from __future__ import annotations
 
 import tempfile
+from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 from time import perf_counter
@@ -67,7 +68,7 @@ class Ours:
     def events(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
-    def wave(self, tickets: int, latencies: list[float]) -> None:
+    def wave(self, tickets: int, latencies: dict[str, list[float]]) -> None:
         """Take `tickets` new tickets through their whole life, timing each command."""
         app, clock = self.app, self.clock
         deadline = beijing_date(clock.now()) + timedelta(days=30)
@@ -80,19 +81,19 @@ class Ours:
                 category="class_size", severity="serious", source="weekly_check",
                 deadline=deadline,
             ))
-            latencies.append(perf_counter() - t)
-        steps = [
-            lambda n: app.assign(n, OFFICE, lead_unit_id=SCHOOL, note="请按期整改到位"),
-            lambda n: app.rectify(n, UNIT_LOGIN, measures="已从其他年级调剂教室，分设两个新班"),
-            lambda n: app.reinspect(n, INSPECTOR, passed=True, findings="现场复查，已整改到位"),
-            lambda n: app.close_ticket(n, OFFICE, note="同意销号"),
-        ]
-        for step in steps:
+            latencies["open"].append(perf_counter() - t)
+        steps = {
+            "assign": lambda n: app.assign(n, OFFICE, lead_unit_id=SCHOOL, note="请按期整改到位"),
+            "rectify": lambda n: app.rectify(n, UNIT_LOGIN, measures="已调剂教室，分设两个新班"),
+            "reinspect": lambda n: app.reinspect(n, INSPECTOR, passed=True, findings="已整改到位"),
+            "close": lambda n: app.close_ticket(n, OFFICE, note="同意销号"),
+        }
+        for name, step in steps.items():
             for number in numbers:
                 clock.advance(seconds=1)
                 t = perf_counter()
                 step(number)
-                latencies.append(perf_counter() - t)
+                latencies[name].append(perf_counter() - t)
 
     def check(self, tickets: int) -> None:
         """Fail loudly if the run did not do what it claims."""
@@ -110,7 +111,7 @@ class Baseline:
     def events(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
-    def wave(self, tickets: int, latencies: list[float]) -> None:
+    def wave(self, tickets: int, latencies: dict[str, list[float]]) -> None:
         """Six saves per ticket, like our six events: create, then five get + event + save."""
         app = self.app
         ids: list[UUID] = []
@@ -118,7 +119,7 @@ class Baseline:
             t = perf_counter()
             note = Note(TITLE, DESCRIPTION)
             app.save(note)
-            latencies.append(perf_counter() - t)
+            latencies["create"].append(perf_counter() - t)
             ids.append(note.id)
         for step in range(5):
             for note_id in ids:
@@ -126,24 +127,28 @@ class Baseline:
                 note = app.repository.get(note_id)
                 note.note(TITLE, f"第{step + 1}次记录")
                 app.save(note)
-                latencies.append(perf_counter() - t)
+                latencies["get_event_save"].append(perf_counter() - t)
 
 
 def run_chunk(side: Ours | Baseline, tickets: int) -> dict:
     """Run one chunk of `tickets` tickets on one side; returns its counts, time and latencies."""
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = defaultdict(list)
     before = side.events()
     started = perf_counter()
     for done in range(0, tickets, WAVE):
         side.wave(min(WAVE, tickets - done), latencies)
     seconds = perf_counter() - started
-    return {"seconds": seconds, "ops": len(latencies), "events": side.events() - before,
-            "latencies": latencies}
+    return {"seconds": seconds, "ops": sum(map(len, latencies.values())),
+            "events": side.events() - before, "latencies": latencies}
 
 
 def summary(chunks: list[dict], unit: str) -> dict:
     """Medians over chunks of throughput, and latency percentiles over every operation."""
-    latencies = [x for c in chunks for x in c["latencies"]]
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    for chunk in chunks:
+        for kind, values in chunk["latencies"].items():
+            by_kind[kind].extend(values)
+    latencies = [x for values in by_kind.values() for x in values]
     return {
         unit: sum(c["ops"] for c in chunks),
         "events": sum(c["events"] for c in chunks),
@@ -152,6 +157,7 @@ def summary(chunks: list[dict], unit: str) -> dict:
         "events_per_s": round(median([c["events"] / c["seconds"] for c in chunks]), 1),
         "p50_ms": round(percentile(latencies, 50) * 1000, 3),
         "p99_ms": round(percentile(latencies, 99) * 1000, 3),
+        "p50_ms_by_kind": {k: round(percentile(v, 50) * 1000, 3) for k, v in by_kind.items()},
     }
 
 
@@ -167,6 +173,8 @@ def run(tickets: int) -> dict:
             base_chunks.append(run_chunk(baseline, size))
         ours.check(tickets)
         cache = ours.settings.cache_size
+        ours.app.close()
+        baseline.app.close()
     ours_sum = summary(ours_chunks, "commands")
     base_sum = summary(base_chunks, "saves")
     ratio = ours_sum["commands_per_s"] / base_sum["saves_per_s"]

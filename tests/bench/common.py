@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.application import SYSTEM, XiaohaoApp
 
 # A fixed "now" (a Monday morning in Beijing), so ticket numbers are predictable: SS-2026-0001…
-START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 YEAR = 2026
 
 OFFICE, INSPECTOR, UNIT_LOGIN = "office", "inspector1", "t01-p01"

@@ -1,0 +1,26 @@
+"""The benchmarks run end to end at a tiny size and print their one JSON verdict line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["commands", "memory"])
+def test_bench_prints_verdict(name: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench", name, "--tickets", "40"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"bench", "ratio", "target", "pass"} <= verdict.keys()
+    assert verdict["bench"] == name
+    assert isinstance(verdict["pass"], bool)   # not asserted true: 40 tickets prove nothing
