@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -10,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/account")
 
 
+@lru_cache(maxsize=4096)
 def account_id(login: str) -> UUID:
     return uuid5(ACCOUNT_NAMESPACE, login.casefold())
 

@@ -27,6 +27,7 @@ from domain.errors import (
     UnknownReferenceError,
 )
 from domain.numbering import TicketCounter
+from domain.recent import RecentReads
 from domain.ticket import COMMAND_LABELS, OPENERS, RULES
 from domain.ticketing import TicketCommands
 from domain.values import Role, clean_text
@@ -57,8 +58,10 @@ class XiaohaoApp(TicketCommands, Application):
     def __init__(
         self, env: dict[str, str] | None = None, *, clock: Clock | None = None,
         county_code: str = "SS", password_hasher: PasswordHasher | None = None,
+        reference_ttl: float = 1.0,
     ) -> None:
         self.clock = clock or SystemClock()
+        self.recent = RecentReads(reference_ttl)
         self.county_code = county_code
         self.hasher = password_hasher or PasswordHasher()
         super().__init__(env)
@@ -82,6 +85,8 @@ class XiaohaoApp(TicketCommands, Application):
         return beijing_date(self.clock.now())
 
     def _save(self, *aggregates: Any) -> None:
+        for aggregate in aggregates:
+            self.recent.forget(aggregate.id)
         try:
             self.save(*aggregates)
         except IntegrityError:
@@ -101,10 +106,13 @@ class XiaohaoApp(TicketCommands, Application):
             raise UnknownReferenceError(missing) from None
 
     def directory(self) -> Directory:
-        return self._read(directory_id(self.county_code), "目录尚未建立，请先运行 xiaohao init")
+        """The directory as read at most `reference_ttl` seconds ago: never mutate it."""
+        key = directory_id(self.county_code)
+        return self.recent.get(key, lambda: self._read(key, "目录尚未建立，请先运行 xiaohao init"))
 
     def _account(self, login: str) -> Account:
-        return self._read(account_id(login), f"未知的账号：{login}")
+        key = account_id(login)
+        return self.recent.get(key, lambda: self._read(key, f"未知的账号：{login}"))
 
     # -- who is acting ---------------------------------------------------------------------
 

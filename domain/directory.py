@@ -7,6 +7,7 @@ Every change is an event with the date it takes effect, so the directory can ans
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -19,6 +20,7 @@ UNIT_KINDS = {"county": "县", "department": "县直部门", "town": "镇街", "
 SCHOOL_LEVELS = {"primary": "小学", "junior": "初中"}
 
 
+@lru_cache(maxsize=64)
 def directory_id(county_code: str) -> UUID:
     return uuid5(DIRECTORY_NAMESPACE, county_code)
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.copying import CopiesContainersOnly
+
 COUNTER_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/ticket-counter")
 
 
+@lru_cache(maxsize=64)
 def counter_id(county_code: str, year: int) -> UUID:
     return uuid5(COUNTER_NAMESPACE, f"{county_code}-{year}")
 
@@ -18,7 +22,7 @@ def format_number(county_code: str, year: int, serial: int) -> str:
     return f"{county_code}-{year}-{serial:04d}"
 
 
-class TicketCounter(Aggregate):
+class TicketCounter(CopiesContainersOnly, Aggregate):
     """Issues serial numbers in order. Saved with the ticket it numbers, so two processes that
     take the same serial conflict on the counter's version and one of them retries."""
 

@@ -8,12 +8,14 @@ never re-applies rules that may have changed since.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.actor import Actor
 from domain.clock import beijing_date
+from domain.copying import CopiesContainersOnly
 from domain.errors import (
     IllegalTransitionError,
     InvalidInputError,
@@ -56,12 +58,13 @@ COMMAND_LABELS = {
 }
 
 
+@lru_cache(maxsize=65536)
 def ticket_id(number: str) -> UUID:
     """The aggregate id of a ticket number: the number is the natural key."""
     return uuid5(TICKET_NAMESPACE, number)
 
 
-class Ticket(Aggregate):
+class Ticket(CopiesContainersOnly, Aggregate):
     """One deficiency, from finding to 销号."""
 
     @staticmethod

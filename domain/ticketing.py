@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
@@ -59,7 +61,7 @@ class TicketCommands:
             deadline=deadline, leader_ids=leaders, evidence=_evidence(evidence),
             by=actor.stamp(), timestamp=now,
         )
-        for _ in range(OPEN_RETRIES):
+        for attempt in range(OPEN_RETRIES):
             counter = self._counter(beijing(now).year)
             number = counter.next_number()
             counter.issue(number, timestamp=now)
@@ -67,7 +69,9 @@ class TicketCommands:
                 self.save(counter, Ticket(number=number, **fields))
                 return number
             except IntegrityError:
-                continue  # another process took this serial: read the counter again
+                # Another process took this serial. Wait a random moment so that two
+                # processes in lockstep stop colliding, then read the counter again.
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
         raise StaleVersionError("编号分配冲突过多，请稍后重试")
 
     def _counter(self, year: int) -> TicketCounter:

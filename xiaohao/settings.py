@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -32,6 +34,7 @@ class Settings(BaseSettings):
     county_code: str = "SS"
     county_name: str = "泗水县"
     cache_size: int = 2000
+    reference_ttl_seconds: float = 1.0
     host: str = "127.0.0.1"
     port: int = 8000
     argon2_time_cost: int = 3
@@ -75,5 +78,25 @@ class Settings(BaseSettings):
     def build_app(self, clock: Clock | None = None) -> XiaohaoApp:
         hasher = PasswordHasher(time_cost=self.argon2_time_cost,
                                 memory_cost=self.argon2_memory_kib)
-        return XiaohaoApp(env=self.event_store_env(), clock=clock or self.clock(),
-                          county_code=self.county_code, password_hasher=hasher)
+        with self._schema_lock():
+            return XiaohaoApp(env=self.event_store_env(), clock=clock or self.clock(),
+                              county_code=self.county_code, password_hasher=hasher,
+                              reference_ttl=self.reference_ttl_seconds)
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Serialise table creation when several processes start at once on one PostgreSQL
+        (concurrent CREATE ... IF NOT EXISTS fails with "tuple concurrently updated")."""
+        if self.store != "postgres":
+            yield
+            return
+        import psycopg
+
+        with psycopg.connect(host=self.postgres_host, port=self.postgres_port,
+                             dbname=self.postgres_dbname, user=self.postgres_user,
+                             password=self.postgres_password or None, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext('xiaohao-create-tables'))")
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext('xiaohao-create-tables'))")
