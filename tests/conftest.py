@@ -77,6 +77,14 @@ def app(store_settings: Settings, clock: ManualClock) -> Iterator[XiaohaoApp]:
     application.close()
 
 
+@pytest.fixture
+def memory_app(tmp_path: Path, clock: ManualClock) -> XiaohaoApp:
+    """The small county on the in-memory store, for the large tables of cases."""
+    application = settings_for("memory", tmp_path).build_app(clock=clock)
+    seed_small_county(application)
+    return application
+
+
 def seed_small_county(app: XiaohaoApp) -> None:
     """Two towns with a school each, a bureau, a leader for town A, and one account per role."""
     app.start_directory("测试县")

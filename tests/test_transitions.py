@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 
 from domain.errors import IllegalTransitionError, NotPermittedError, OutOfScopeError
-from tests.conftest import assign_to_school_a, open_at_school_a, seed_small_county
-from xiaohao.settings import Settings
+from tests.conftest import assign_to_school_a, open_at_school_a
 
 # How to bring a fresh ticket into each state.
 SETUP = {
@@ -55,14 +54,6 @@ LEGAL = {
     "closed": {"reopen": "assigned", "comment": "closed", "give_instruction": "closed"},
     "cancelled": {"comment": "cancelled"},
 }
-
-
-@pytest.fixture
-def memory_app(tmp_path, clock):
-    app = Settings(store="memory", var_dir=tmp_path, argon2_time_cost=1,
-                   argon2_memory_kib=8192, _env_file=None).build_app(clock=clock)
-    seed_small_county(app)
-    return app
 
 
 def ticket_in(app, state: str) -> str:
