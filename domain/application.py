@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from domain.clock import Clock, SystemClock, beijing_date
 from domain.directory import Directory, directory_id
 from domain.errors import (
     AccountDisabledError,
+    DomainError,
     DuplicateError,
     InvalidInputError,
     NotPermittedError,
@@ -30,7 +32,7 @@ from domain.numbering import TicketCounter
 from domain.recent import RecentReads
 from domain.ticket import COMMAND_LABELS, OPENERS, RULES
 from domain.ticketing import TicketCommands
-from domain.values import Role, clean_text
+from domain.values import Role, clean_text, require_id
 
 SYSTEM = "system"
 SYSTEM_ACTOR = Actor(login=SYSTEM, name="系统", role=Role.OFFICE)
@@ -62,6 +64,7 @@ class XiaohaoApp(TicketCommands, Application):
     ) -> None:
         self.clock = clock or SystemClock()
         self.recent = RecentReads(reference_ttl)
+        self._get_lock = threading.Lock()
         self.county_code = county_code
         self.hasher = password_hasher or PasswordHasher()
         super().__init__(env)
@@ -92,27 +95,27 @@ class XiaohaoApp(TicketCommands, Application):
         except IntegrityError:
             raise StaleVersionError("数据已被他人同时修改，请刷新后重试") from None
 
-    def _read(self, aggregate_id: UUID, missing: str) -> Any:
-        """An aggregate for reading only (no copy from the cache): never mutate the result."""
-        try:
-            return self.repository.get(aggregate_id, deepcopy_from_cache=False)
-        except AggregateNotFoundError:
-            raise UnknownReferenceError(missing) from None
-
     def _get(self, aggregate_id: UUID, missing: str) -> Any:
+        """A private copy of an aggregate, or `missing` as an UnknownReferenceError.
+
+        The repository fast-forwards its cached aggregate in place and then copies it; two
+        threads doing that at once can copy a dict while it grows. Gets are serialised here
+        so that every copy is taken from a cached aggregate nobody is changing."""
         try:
-            return self.repository.get(aggregate_id)
+            with self._get_lock:
+                return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise UnknownReferenceError(missing) from None
 
     def directory(self) -> Directory:
-        """The directory as read at most `reference_ttl` seconds ago: never mutate it."""
+        """A copy of the directory read at most `reference_ttl` seconds ago, shared by readers:
+        never mutate it."""
         key = directory_id(self.county_code)
-        return self.recent.get(key, lambda: self._read(key, "目录尚未建立，请先运行 xiaohao init"))
+        return self.recent.get(key, lambda: self._get(key, "目录尚未建立，请先运行 xiaohao init"))
 
     def _account(self, login: str) -> Account:
-        key = account_id(login)
-        return self.recent.get(key, lambda: self._read(key, f"未知的账号：{login}"))
+        key = account_id(require_id(login, "账号"))
+        return self.recent.get(key, lambda: self._get(key, f"未知的账号：{login}"))
 
     # -- who is acting ---------------------------------------------------------------------
 
@@ -131,7 +134,7 @@ class XiaohaoApp(TicketCommands, Application):
         scope: frozenset[str] = frozenset()
         if role is Role.LEADER and account.person_id:
             scope = self.directory().baobao_scope(account.person_id, self.today())
-        return Actor(login, account.name, role, account.unit_id, account.person_id, scope)
+        return Actor(account.login, account.name, role, account.unit_id, account.person_id, scope)
 
     def _require_office(self, login: str) -> Actor:
         if login == SYSTEM:
@@ -139,7 +142,8 @@ class XiaohaoApp(TicketCommands, Application):
         account = self._account(login)
         if account.disabled or Role.OFFICE.value not in account.roles:
             raise NotPermittedError(f"账号 {login} 无权维护组织机构和账号")
-        return Actor(login, account.name, Role.OFFICE, account.unit_id, account.person_id)
+        return Actor(account.login, account.name, Role.OFFICE, account.unit_id,
+                     account.person_id)
 
     # -- directory -------------------------------------------------------------------------
 
@@ -208,7 +212,7 @@ class XiaohaoApp(TicketCommands, Application):
     ) -> None:
         """Create a login. `password_hash` lets an import or the demo reuse one hash."""
         actor = self._require_office(by)
-        login = login.strip().casefold()
+        login = require_id(login, "登录名").strip().casefold()
         if not LOGIN_PATTERN.fullmatch(login) or login == SYSTEM:
             raise InvalidInputError("登录名须为 2–40 位小写字母、数字或 . _ -，且不能是 system")
         roles = [Role.parse(r).value for r in dict.fromkeys(roles)]
@@ -242,22 +246,27 @@ class XiaohaoApp(TicketCommands, Application):
 
     def verify_password(self, login: str, password: str) -> bool:
         """True when the login exists, is enabled and the password matches its hash."""
+        if not isinstance(login, str) or not isinstance(password, str):
+            return False
         try:
             account = self._account(login.strip().casefold())
             return not account.disabled and self.hasher.verify(account.password_hash, password)
-        except (UnknownReferenceError, VerificationError, InvalidHashError):
+        except (DomainError, VerificationError, InvalidHashError):
             return False
 
     def change_password(self, by: str, login: str, new_password: str) -> None:
-        if by != login:
+        """An enabled account changes its own password; the office may change anyone's."""
+        account = self._get(account_id(require_id(login, "账号")), f"未知的账号：{login}")
+        if by != account.login:
             self._require_office(by)
-        account = self._get(account_id(login), f"未知的账号：{login}")
+        elif account.disabled:
+            raise AccountDisabledError(f"账号 {login} 已停用")
         account.change_password(self.hash_password(new_password), by=by, timestamp=self.now())
         self._save(account)
 
     def disable_account(self, by: str, login: str, reason: str) -> None:
         self._require_office(by)
-        account = self._get(account_id(login), f"未知的账号：{login}")
+        account = self._get(account_id(require_id(login, "账号")), f"未知的账号：{login}")
         if account.disabled:
             raise InvalidInputError(f"账号 {login} 已是停用状态")
         account.disable(clean_text(reason, "停用原因", limit=500), by=by, timestamp=self.now())
@@ -265,7 +274,7 @@ class XiaohaoApp(TicketCommands, Application):
 
     def enable_account(self, by: str, login: str) -> None:
         self._require_office(by)
-        account = self._get(account_id(login), f"未知的账号：{login}")
+        account = self._get(account_id(require_id(login, "账号")), f"未知的账号：{login}")
         if not account.disabled:
             raise InvalidInputError(f"账号 {login} 未停用")
         account.enable(by=by, timestamp=self.now())

@@ -13,16 +13,24 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DuplicateError, InvalidInputError, UnknownReferenceError
-from domain.values import clean_text
+from domain.values import clean_text, require_day
 
 DIRECTORY_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/directory")
 UNIT_KINDS = {"county": "县", "department": "县直部门", "town": "镇街", "school": "学校"}
+PARENT_KINDS = {"department": {"county"}, "town": {"county"}, "school": {"town", "county"}}
 SCHOOL_LEVELS = {"primary": "小学", "junior": "初中"}
 
 
 @lru_cache(maxsize=64)
 def directory_id(county_code: str) -> UUID:
     return uuid5(DIRECTORY_NAMESPACE, county_code)
+
+
+# field -> (label, max length, required)
+PERSON_FIELDS = {
+    "name": ("姓名", 50, True), "title": ("职务", 100, False), "unit_id": ("所属单位", 40, True),
+    "email": ("邮箱", 200, False), "phone": ("电话", 40, False),
+}
 
 
 def _covers(period: dict, day: date) -> bool:
@@ -58,10 +66,12 @@ class Directory(Aggregate):
             raise DuplicateError(f"单位编码 {code} 已存在")
         if kind not in UNIT_KINDS:
             raise InvalidInputError(f"单位类型 {kind} 无效")
-        if parent is not None:
-            self.unit(parent)
-        elif self.units:
-            raise InvalidInputError("除县外，每个单位都要有上级单位")
+        if parent is None or kind == "county":
+            if self.units or kind != "county" or parent is not None:
+                raise InvalidInputError("县是唯一的根单位；其他单位都要有上级单位")
+        elif self.unit(parent)["kind"] not in PARENT_KINDS[kind]:
+            allowed = "或".join(UNIT_KINDS[k] for k in sorted(PARENT_KINDS[kind]))
+            raise InvalidInputError(f"{UNIT_KINDS[kind]}的上级单位必须是{allowed}")
         if (kind == "school") != (level is not None) or (level and level not in SCHOOL_LEVELS):
             raise InvalidInputError("学校须注明学段（小学或初中），其他单位不填")
         self._unit_added(code, clean_text(name, "单位名称", limit=100), kind, parent, level, at)
@@ -76,14 +86,13 @@ class Directory(Aggregate):
         }
 
     def unit(self, code: str) -> dict:
-        try:
-            return self.units[code]
-        except KeyError:
-            raise UnknownReferenceError(f"未知的单位：{code}") from None
+        if not isinstance(code, str) or code not in self.units:
+            raise UnknownReferenceError(f"未知的单位：{code}")
+        return self.units[code]
 
     def find_unit(self, code_or_name: str) -> dict:
         """A unit by code or by its exact name (names are unique within a county)."""
-        if code_or_name in self.units:
+        if isinstance(code_or_name, str) and code_or_name in self.units:
             return self.units[code_or_name]
         for unit in self.units.values():
             if unit["name"] == code_or_name:
@@ -108,17 +117,12 @@ class Directory(Aggregate):
         self, *, person_id: str, name: str, title: str, unit_id: str, email: str, phone: str,
         at: datetime,
     ) -> None:
+        person_id = clean_text(person_id, "人员编号", limit=40)
         if person_id in self.people:
             raise DuplicateError(f"人员编号 {person_id} 已存在")
-        self.unit(unit_id)
-        email = clean_text(email, "邮箱", limit=200, required=False)
-        if email and "@" not in email:
-            raise InvalidInputError(f"邮箱地址无效：{email}")
-        self._person_registered(
-            person_id, clean_text(name, "姓名", limit=50), clean_text(title, "职务", limit=100,
-            required=False), unit_id, email, clean_text(phone, "电话", limit=40, required=False),
-            at,
-        )
+        fields = self._person_fields(
+            {"name": name, "title": title, "unit_id": unit_id, "email": email, "phone": phone})
+        self._person_registered(person_id=person_id, timestamp=at, **fields)
 
     @event("PersonRegistered")
     def _person_registered(
@@ -132,29 +136,37 @@ class Directory(Aggregate):
 
     def update_person(self, *, person_id: str, changes: dict, at: datetime) -> None:
         self.person(person_id)
-        allowed = {"name", "title", "unit_id", "email", "phone"}
-        if not changes or set(changes) - allowed:
-            raise InvalidInputError(f"可修改的人员信息：{'、'.join(sorted(allowed))}")
-        if "unit_id" in changes:
-            self.unit(changes["unit_id"])
-        self._person_updated(person_id, dict(changes), at)
+        if not changes or set(changes) - set(PERSON_FIELDS):
+            raise InvalidInputError(f"可修改的人员信息：{'、'.join(PERSON_FIELDS)}")
+        self._person_updated(person_id, self._person_fields(changes), at)
+
+    def _person_fields(self, fields: dict) -> dict:
+        """Clean the given person fields; the unit must exist and an email must look like one."""
+        cleaned = {}
+        for name, value in fields.items():
+            label, limit, required = PERSON_FIELDS[name]
+            cleaned[name] = clean_text(value, label, limit=limit, required=required)
+        if "unit_id" in cleaned:
+            self.unit(cleaned["unit_id"])
+        if cleaned.get("email") and "@" not in cleaned["email"]:
+            raise InvalidInputError(f"邮箱地址无效：{cleaned['email']}")
+        return cleaned
 
     @event("PersonUpdated")
     def _person_updated(self, person_id: str, changes: dict, timestamp: datetime) -> None:
         self.people[person_id].update(changes)
 
     def person(self, person_id: str) -> dict:
-        try:
-            return self.people[person_id]
-        except KeyError:
-            raise UnknownReferenceError(f"未知的人员：{person_id}") from None
+        if not isinstance(person_id, str) or person_id not in self.people:
+            raise UnknownReferenceError(f"未知的人员：{person_id}")
+        return self.people[person_id]
 
     def appoint_head(self, *, unit_id: str, person_id: str, on: date, at: datetime) -> None:
         """Make a person the head (负责人) of a unit from a day; the previous head's term ends then."""
         self.unit(unit_id)
         self.person(person_id)
         current = self.heads.get(unit_id, [])
-        if current and on < date.fromisoformat(current[-1]["from"]):
+        if current and require_day(on, "任职日期") < date.fromisoformat(current[-1]["from"]):
             raise InvalidInputError("任职日期早于现任负责人的任职日期")
         self._head_appointed(unit_id, person_id, on, at)
 
@@ -177,10 +189,16 @@ class Directory(Aggregate):
         self.person(leader_id)
         if self.unit(unit_id)["kind"] not in ("town", "school"):
             raise InvalidInputError("包保对象必须是镇街或学校")
-        if any(p["leader_id"] == leader_id and p["unit_id"] == unit_id and p["to"] is None
-               for p in self.baobao):
-            raise DuplicateError("该领导已包保此单位")
+        require_day(on, "包保开始日期")
+        for period in self._periods(leader_id, unit_id):
+            if period["to"] is None:
+                raise DuplicateError("该领导已包保此单位")
+            if on < date.fromisoformat(period["to"]):
+                raise InvalidInputError(f"包保开始日期 {on} 早于上一段包保的结束日期 {period['to']}")
         self._baobao_assigned(leader_id, unit_id, on, at)
+
+    def _periods(self, leader_id: str, unit_id: str) -> list[dict]:
+        return [p for p in self.baobao if p["leader_id"] == leader_id and p["unit_id"] == unit_id]
 
     @event("BaobaoAssigned")
     def _baobao_assigned(
@@ -191,9 +209,11 @@ class Directory(Aggregate):
         )
 
     def end_baobao(self, *, leader_id: str, unit_id: str, on: date, at: datetime) -> None:
-        if not any(p["leader_id"] == leader_id and p["unit_id"] == unit_id and p["to"] is None
-                   for p in self.baobao):
+        current = [p for p in self._periods(leader_id, unit_id) if p["to"] is None]
+        if not current:
             raise UnknownReferenceError("没有这项进行中的包保关系")
+        if require_day(on, "包保结束日期") < date.fromisoformat(current[0]["from"]):
+            raise InvalidInputError(f"包保结束日期 {on} 早于开始日期 {current[0]['from']}")
         self._baobao_ended(leader_id, unit_id, on, at)
 
     @event("BaobaoEnded")

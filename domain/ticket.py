@@ -22,7 +22,7 @@ from domain.errors import (
     NotPermittedError,
     OutOfScopeError,
 )
-from domain.values import Role, State, clean_text
+from domain.values import Role, State, clean_text, require_day
 
 TICKET_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/ticket")
 OPEN_STATES = frozenset({State.OPENED, State.ASSIGNED, State.RECTIFIED, State.VERIFIED})
@@ -134,7 +134,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         )
 
     def check_deadline(self, deadline: date) -> None:
-        if deadline < self.opened_on:
+        if require_day(deadline, "完成时限") < self.opened_on:
             raise InvalidInputError(
                 f"完成时限 {deadline} 早于发现日期 {self.opened_on}"
             )
@@ -243,6 +243,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.pending_extension = None
 
     def _check_later(self, new_deadline: date) -> None:
+        require_day(new_deadline, "新的完成时限")
         if self.deadline is not None and new_deadline <= self.deadline:
             raise InvalidInputError(f"新的完成时限 {new_deadline} 必须晚于原时限 {self.deadline}")
 
@@ -251,7 +252,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         at: datetime,
     ) -> None:
         self.check("rectify", actor)
-        if completed_on > beijing_date(at):
+        if require_day(completed_on, "整改完成日期") > beijing_date(at):
             raise InvalidInputError(f"整改完成日期 {completed_on} 不能晚于今天")
         if completed_on < self.opened_on:
             raise InvalidInputError(f"整改完成日期 {completed_on} 早于发现日期 {self.opened_on}")
@@ -275,8 +276,10 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self, actor: Actor, *, passed: bool, findings: str, evidence: list[dict], at: datetime
     ) -> None:
         self.check("reinspect", actor)
+        if not isinstance(passed, bool):
+            raise InvalidInputError("复查结论必须是「通过」或「不通过」")
         findings = clean_text(findings, "复查意见", limit=5000, required=not passed)
-        self._reinspected(bool(passed), findings, evidence, actor.stamp(), at)
+        self._reinspected(passed, findings, evidence, actor.stamp(), at)
 
     @event("ReInspected")
     def _reinspected(
@@ -299,7 +302,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
 
     def reopen(self, actor: Actor, *, findings: str, deadline: date, at: datetime) -> None:
         self.check("reopen", actor)
-        if deadline < beijing_date(at):
+        if require_day(deadline, "完成时限") < beijing_date(at):
             raise InvalidInputError(f"重新整改的完成时限 {deadline} 早于今天")
         self._reopened(clean_text(findings, "回查发现", limit=5000), deadline, actor.stamp(), at)
 

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.clock import beijing
@@ -17,14 +16,26 @@ from domain.errors import InvalidInputError, StaleVersionError, UnknownReference
 from domain.indicators import require_indicator
 from domain.numbering import TicketCounter, counter_id
 from domain.ticket import Ticket, ticket_id
-from domain.values import Category, Evidence, Severity, Source, State, clean_text
+from domain.values import (
+    Category,
+    Evidence,
+    Severity,
+    Source,
+    State,
+    clean_text,
+    require_day,
+    require_id,
+    require_ids,
+)
 
 OPEN_RETRIES = 50
 REOPEN_DAYS = 14
 
 
 def _evidence(items: Iterable[Evidence | dict]) -> list[dict]:
-    return [(e if isinstance(e, Evidence) else Evidence(**e)).as_dict() for e in items]
+    if items is None or isinstance(items, (str, bytes, dict)):
+        raise InvalidInputError("证据必须是文件清单")
+    return [Evidence.parse(e).as_dict() for e in items]
 
 
 def _check_people(directory: Directory, person_ids: Iterable[str]) -> None:
@@ -45,12 +56,13 @@ class TicketCommands:
         actor = self.actor(by, "open")
         now, today = self.now(), self.today()
         directory = self.directory()
-        directory.unit(unit_id)
-        if indicator_id:
-            require_indicator(indicator_id)
-        if deadline is not None and deadline < today:
+        directory.unit(require_id(unit_id, "问题所在单位"))
+        if indicator_id is not None:
+            require_indicator(require_id(indicator_id, "评估指标"))
+        if deadline is not None and require_day(deadline, "完成时限") < today:
             raise InvalidInputError(f"完成时限 {deadline} 早于发现日期 {today}")
-        leaders = list(leader_ids or directory.leaders_on(unit_id, today))
+        leaders = (require_ids(leader_ids, "包保领导") if leader_ids
+                   else directory.leaders_on(unit_id, today))
         _check_people(directory, leaders)
         fields = dict(
             title=clean_text(title, "问题标题", limit=200),
@@ -76,8 +88,8 @@ class TicketCommands:
 
     def _counter(self, year: int) -> TicketCounter:
         try:
-            return self.repository.get(counter_id(self.county_code, year))
-        except AggregateNotFoundError:
+            return self._get(counter_id(self.county_code, year), "")
+        except UnknownReferenceError:
             return TicketCounter(county_code=self.county_code, year=year, timestamp=self.now())
 
     def _act(self, number: str, by: str, command: str, expected_version: int | None,
@@ -95,17 +107,17 @@ class TicketCommands:
         return ticket.version
 
     def _ticket(self, number: str) -> Ticket:
-        try:
-            return self.repository.get(ticket_id(number))
-        except AggregateNotFoundError:
-            raise UnknownReferenceError(f"未知的问题编号：{number}") from None
+        return self._get(ticket_id(require_id(number, "问题编号")), f"未知的问题编号：{number}")
 
     def _responsibility(self, lead_unit_id: str, co_unit_ids: Iterable[str],
                         person_id: str | None, leader_ids: Iterable[str]) -> dict:
+        co_unit_ids = require_ids(co_unit_ids, "责任单位")
+        leader_ids = require_ids(leader_ids, "包保领导")
         directory = self.directory()
-        for unit_id in [lead_unit_id, *co_unit_ids]:
+        for unit_id in [require_id(lead_unit_id, "牵头单位"), *co_unit_ids]:
             directory.unit(unit_id)
-        _check_people(directory, [p for p in [person_id] if p])
+        if person_id is not None:
+            directory.person(require_id(person_id, "责任人"))
         _check_people(directory, leader_ids)
         return dict(lead_unit_id=lead_unit_id, co_unit_ids=list(co_unit_ids),
                     person_id=person_id, leader_ids=list(leader_ids))
@@ -203,7 +215,7 @@ class TicketCommands:
     def ticket_history(self, number: str) -> list[dict]:
         """Every event of a ticket, oldest first: what happened, when, by whom in which role."""
         history = []
-        for e in self.events.get(ticket_id(number)):
+        for e in self.events.get(ticket_id(require_id(number, "问题编号"))):
             details = {k: v for k, v in e.__dict__.items()
                        if k not in ("originator_id", "originator_version", "originator_topic",
                                     "timestamp", "by")}

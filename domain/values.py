@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from enum import Enum
 
 from domain.errors import InvalidInputError
@@ -106,16 +107,46 @@ class Evidence:
     size: int
 
     def __post_init__(self) -> None:
-        if not _SHA256.fullmatch(self.sha256):
+        if not isinstance(self.sha256, str) or not _SHA256.fullmatch(self.sha256):
             raise InvalidInputError("证据文件的 sha256 摘要无效")
         if self.content_type not in EVIDENCE_TYPES:
             raise InvalidInputError(f"不支持的证据文件类型：{self.content_type}")
-        if self.size <= 0:
-            raise InvalidInputError("证据文件为空")
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size <= 0:
+            raise InvalidInputError("证据文件大小无效")
         clean_text(self.name, "证据文件名", limit=255)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def parse(cls, item: object) -> Evidence:
+        """An Evidence, or a dict with exactly its four fields."""
+        if isinstance(item, Evidence):
+            return item
+        try:
+            return cls(**item)
+        except TypeError:
+            raise InvalidInputError("证据信息须包含 sha256、name、content_type、size 四项") from None
+
+
+def require_day(value: object, field: str) -> date:
+    """A calendar day (a date, not a datetime)."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidInputError(f"{field}必须是日期")
+    return value
+
+
+def require_id(value: object, field: str) -> str:
+    """An id or code: a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{field}必须是非空的编码")
+    return value
+
+
+def require_ids(values: object, field: str) -> list[str]:
+    if isinstance(values, str) or not isinstance(values, (list, tuple, set, frozenset)):
+        raise InvalidInputError(f"{field}必须是编码列表")
+    return [require_id(v, field) for v in values]
 
 
 def clean_text(raw: str, field: str, *, limit: int, required: bool = True) -> str:

@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import open_at_school_a
+from domain.clock import ManualClock, at_beijing
+from tests.conftest import START, open_at_school_a
 from xiaohao.settings import Settings
 
 
 def main(count: int, go: Path) -> None:
-    app = Settings().build_app()
+    app = Settings().build_app(clock=ManualClock(at_beijing(START, 10)))
     while not go.exists():
         time.sleep(0.005)
     for _ in range(count):

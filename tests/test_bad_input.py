@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from domain.errors import (
+    DuplicateError,
     InvalidInputError,
     OutOfScopeError,
     StaleVersionError,
@@ -100,18 +101,21 @@ def test_rectification_dates_must_be_real(app):
         app.rectify(number, "school_a", measures="")
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    (dict(login="Bad Login!", roles=["unit"], unit_id="TA"), "登录名"),
-    (dict(login="system", roles=["office"]), "登录名"),
-    (dict(login="newone", roles=["king"]), "角色"),
-    (dict(login="newone", roles=["unit"]), "必须指定所属单位"),
-    (dict(login="newone", roles=["leader"]), "必须关联人员"),
-    (dict(login="newone", roles=["office"], password="short"), "密码至少"),
-    (dict(login="office", roles=["office"]), "已被使用"),
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    (dict(login="Bad Login!", roles=["unit"], unit_id="TA"), InvalidInputError, "登录名"),
+    (dict(login="system", roles=["office"]), InvalidInputError, "登录名"),
+    (dict(login="SYSTEM", roles=["office"]), InvalidInputError, "登录名"),
+    (dict(login=None, roles=["office"]), InvalidInputError, "登录名"),
+    (dict(login="newone", roles=["king"]), InvalidInputError, "角色"),
+    (dict(login="newone", roles=["unit"]), InvalidInputError, "必须指定所属单位"),
+    (dict(login="newone", roles=["leader"]), InvalidInputError, "必须关联人员"),
+    (dict(login="newone", roles=["office"], password="short"), InvalidInputError, "密码至少"),
+    (dict(login="newone", roles=["office"], password=None), InvalidInputError, "密码至少"),
+    (dict(login="Office", roles=["office"]), DuplicateError, "已被使用"),
 ])
-def test_bad_accounts_are_refused(app, kwargs, message):
+def test_bad_accounts_are_refused(app, kwargs, error, message):
     before = event_count(app)
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(error, match=message):
         app.register_account("office", name="新账号", **({"password": "long-enough"} | kwargs))
     assert event_count(app) == before
 
@@ -122,3 +126,84 @@ def test_a_disabled_account_cannot_act(app):
     app.disable_account("office", "insp", reason="离职")
     with pytest.raises(AccountDisabledError):
         open_at_school_a(app)
+
+
+# Regression tests from the review of issue #2: wrong types get named errors, not tracebacks.
+
+@pytest.mark.parametrize("overrides", [
+    dict(deadline="2026-12-01"),
+    dict(deadline=__import__("datetime").datetime(2026, 12, 1)),
+    dict(unit_id=["TA-P01"]),
+    dict(unit_id=None),
+    dict(indicator_id=["gov_class_size"]),
+    dict(leader_ids="L1"),
+    dict(evidence=None),
+    dict(evidence=[{"sha256": "a" * 64, "name": "a.jpg", "content_type": "image/jpeg",
+                    "size": "3"}]),
+    dict(evidence=[{"sha256": "a" * 64, "name": "a.jpg", "content_type": "image/jpeg",
+                    "size": 3, "extra": 1}]),
+])
+def test_opening_with_wrong_types_is_a_named_error(app, overrides):
+    before = event_count(app)
+    with pytest.raises((InvalidInputError, UnknownReferenceError)):
+        open_at_school_a(app, **overrides)
+    assert event_count(app) == before
+
+
+STEPS_TO = {
+    "opened": [],
+    "assigned": [assign_to_school_a],
+    "rectified": [assign_to_school_a, lambda app, n: app.rectify(n, "school_a", measures="整改")],
+}
+STEPS_TO["closed"] = [*STEPS_TO["rectified"], lambda app, n: app.reinspect(n, "insp", passed=True),
+                      lambda app, n: app.close_ticket(n, "office")]
+
+
+@pytest.mark.parametrize(("state", "call"), [
+    ("rectified", lambda app, n: app.reinspect(n, "insp", passed="false")),
+    ("rectified", lambda app, n: app.reinspect(n, "insp", passed=1)),
+    ("assigned", lambda app, n: app.rectify(n, "school_a", measures="x", completed_on="2026-11-02")),
+    ("assigned", lambda app, n: app.request_extension(n, "school_a", new_deadline="2027-01-01",
+                                                      reason="r")),
+    ("closed", lambda app, n: app.reopen(n, "insp", findings="f", deadline="2027-01-01")),
+    ("opened", lambda app, n: app.comment(None, "office", text="x")),
+    ("opened", lambda app, n: app.comment(n, None, text="x")),
+    ("opened", lambda app, n: app.assign(n, "office", lead_unit_id="TA-P01", co_unit_ids="TA")),
+])
+def test_commands_with_wrong_types_are_named_errors(app, state, call):
+    number = open_at_school_a(app)
+    for step in STEPS_TO[state]:
+        step(app, number)
+    before = event_count(app)
+    with pytest.raises((InvalidInputError, UnknownReferenceError)):
+        call(app, number)
+    assert event_count(app) == before
+
+
+def test_a_reinspection_is_passed_only_by_true(app):
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    app.rectify(number, "school_a", measures="整改")
+    with pytest.raises(InvalidInputError, match="复查结论"):
+        app.reinspect(number, "insp", passed="false")
+    assert app.ticket(number)["state"] == "rectified"
+
+
+def test_events_record_the_canonical_login(app):
+    number = open_at_school_a(app)
+    app.comment(number, "OFFICE", text="大写登录")
+    assert app.ticket_history(number)[-1]["by"]["login"] == "office"
+
+
+def test_a_disabled_account_cannot_change_its_own_password(app):
+    from domain.errors import AccountDisabledError
+
+    app.disable_account("office", "school_b", reason="调离")
+    with pytest.raises(AccountDisabledError):
+        app.change_password("school_b", "school_b", "another-password")
+
+
+def test_verify_password_is_false_for_nonsense(app):
+    assert not app.verify_password(None, "x")
+    assert not app.verify_password("office", None)
+    assert not app.verify_password("nobody", "correct-horse")

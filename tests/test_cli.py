@@ -98,14 +98,43 @@ def test_accounts_from_the_command_line(run):
     ["no-such-command"],
     ["user", "add", "x", "--name", "x", "--role", "unit", "--password", "long-enough"],
 ])
-def test_bad_input_is_one_line_and_exit_2(run, args):
+def test_bad_input_is_one_line_and_exit_2(run, args, tmp_path):
     run("init", "--password", "office-pass-1")
-    before = run("ticket", "show", "SS-2026-0001", ok=False).err
+    before = recorded(tmp_path)
     result = run(*args, ok=False)
     assert result.returncode == 2
+    assert_one_line_error(result)
+    assert recorded(tmp_path) == before
+
+
+def recorded(tmp_path: Path) -> int:
+    """How many events the store under tmp_path holds."""
+    from xiaohao.settings import Settings
+
+    app = Settings(var_dir=tmp_path / "var", _env_file=None).build_app()
+    return app.recorder.max_notification_id() or 0
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess) -> None:
     lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("xiaohao: 错误：")
-    assert run("ticket", "show", "SS-2026-0001", ok=False).err == before   # nothing recorded
+    assert len(lines) == 1 and lines[0].startswith("xiaohao: 错误："), result.err
+
+
+def test_init_refuses_a_short_password_before_writing_anything(run, tmp_path):
+    result = run("init", "--password", "short", ok=False)
+    assert result.returncode == 2 and "密码至少" in result.err
+    assert recorded(tmp_path) == 0
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("XIAOHAO_STORE", "bogus", "XIAOHAO_STORE"),
+    ("XIAOHAO_VAR_DIR", "/etc/passwd", "无法访问"),
+])
+def test_bad_settings_are_one_line_and_exit_2(run, variable, value, message):
+    run.env[variable] = value
+    result = run("init", "--password", "office-pass-1", ok=False)
+    assert result.returncode == 2 and message in result.err
+    assert_one_line_error(result)
 
 
 def test_the_demo_puts_tickets_in_every_state(demo_store):

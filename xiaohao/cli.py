@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 # typer 0.29 vendors click; its exception base is only reachable here.
 from typer._click.exceptions import ClickException
@@ -55,9 +56,9 @@ def init(
     """Create the stores, the county's directory root and the first office account."""
     settings = Settings()
     app = _app(settings)
+    digest = app.hash_password(_new_password(password))   # refuse a bad password before writing
     app.start_directory(settings.county_name)
-    app.register_account(SYSTEM, login=login, name=name, roles=["office"],
-                         password=_new_password(password))
+    app.register_account(SYSTEM, login=login, name=name, roles=["office"], password_hash=digest)
     typer.echo(f"已建立 {settings.county_name} 的事件库和创建办账号 {login}")
 
 
@@ -85,7 +86,7 @@ def demo(reset: Annotated[bool, typer.Option(help="先清空 var/ 中的事件�
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
 ) -> None:
     """Serve the web app."""
     import uvicorn
@@ -107,9 +108,11 @@ def user_add(
     by: As = SYSTEM,
 ) -> None:
     """Add a login account."""
-    _app().register_account(by, login=login, name=name, roles=role, unit_id=unit,
-                            person_id=person, password=_new_password(password))
-    typer.echo(f"已添加账号 {login}")
+    app = _app()
+    unit_id = app.directory().find_unit(unit)["code"] if unit else None
+    app.register_account(by, login=login, name=name, roles=role, unit_id=unit_id,
+                         person_id=person, password=_new_password(password))
+    typer.echo(f"已添加账号 {app.account(login)['login']}")
 
 
 @user_cli.command("disable")
@@ -252,6 +255,11 @@ def main() -> None:
         cli(args=args, prog_name="xiaohao", standalone_mode=False)
     except DomainError as error:
         _fail(error.message)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        _fail(f"配置项 XIAOHAO_{str(problem['loc'][0]).upper()} 无效：{problem['msg']}")
+    except OSError as error:
+        _fail(f"无法访问文件或目录：{error}")
     except typer.Abort:
         _fail("已取消")
     except ClickException as error:
