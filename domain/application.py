@@ -55,7 +55,7 @@ class XiaohaoApp(TicketCommands, Application):
     """The 问题销号 application of one county."""
 
     name = "xiaohao"
-    snapshotting_intervals = {TicketCounter: 100, Directory: 100}
+    snapshotting_intervals = {TicketCounter: 1000, Directory: 100}
 
     def __init__(
         self, env: dict[str, str] | None = None, *, clock: Clock | None = None,
