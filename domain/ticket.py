@@ -57,6 +57,14 @@ COMMAND_LABELS = {
     "comment": "留言", "give_instruction": "批示", "check_progress": "检查进度",
 }
 
+EVENT_LABELS = {
+    "Opened": "登记问题", "Assigned": "交办", "Reassigned": "改派",
+    "ExtensionRequested": "申请延期", "DeadlineExtended": "同意延期", "ExtensionRefused": "驳回延期",
+    "Rectified": "提交整改", "ReInspected": "复查", "Closed": "销号", "Reopened": "重新整改",
+    "Cancelled": "撤销", "Commented": "留言", "InstructionGiven": "领导批示",
+    "ProgressChecked": "检查进度",
+}
+
 
 @lru_cache(maxsize=65536)
 def ticket_id(number: str) -> UUID:

@@ -180,3 +180,12 @@ def test_leaders_act_only_within_their_baobao(memory_app):
     with pytest.raises(OutOfScopeError, match="包保范围"):
         memory_app.give_instruction(number, "leader_b", text="批示")
     memory_app.give_instruction(number, "leader_a", text="批示")
+
+
+def test_every_ticket_event_has_a_chinese_label():
+    from domain.ticket import EVENT_LABELS, Ticket
+
+    events = {name for name, value in vars(Ticket).items()
+              if isinstance(value, type) and issubclass(value, Ticket.Event)
+              and name not in ("Event", "Created")}   # Created: the library's unused default
+    assert events == set(EVENT_LABELS)

@@ -18,6 +18,8 @@ from typer._click.exceptions import ClickException
 from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import ManualClock, at_beijing
 from domain.errors import DomainError
+from domain.ticket import EVENT_LABELS
+from domain.values import Role
 from xiaohao.settings import Settings
 
 cli = typer.Typer(help="xiaohao 问题销号系统", no_args_is_help=True, add_completion=False)
@@ -227,9 +229,10 @@ def ticket_show(number: Number,
     typer.echo(f"  单位 {ticket['unit_id']}  牵头 {ticket['lead_unit_id'] or '-'}  "
                f"时限 {ticket['deadline'] or '-'}  退回 {ticket['returns']} 次")
     for step in history:
-        who = step["by"]
-        typer.echo(f"  {step['at']:%Y-%m-%d %H:%M}  {step['event']:<18} "
-                   f"{who['name']}（{who['role']}）")
+        who, what = step["by"], EVENT_LABELS[step["event"]]
+        if step["event"] == "ReInspected":
+            what += "通过" if step["details"]["passed"] else "未通过（退回）"
+        typer.echo(f"  {step['at']:%Y-%m-%d %H:%M}  {what}  {who['name']}（{Role(who['role']).label}）")
 
 
 def _files(paths: list[Path] | None, settings: Settings) -> list:
