@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     def event_db(self) -> Path:
         return self.var_dir / "events.sqlite3"
 
+    @property
+    def read_db(self) -> Path:
+        """This process's read models; every process keeps its own (DESIGN §4)."""
+        return self.var_dir / "read.sqlite3"
+
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing environment for the chosen store."""
         env = {"AGGREGATE_CACHE_MAXSIZE": str(self.cache_size)}

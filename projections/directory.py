@@ -1,0 +1,85 @@
+"""Directory read models: units, people, heads, 包保 periods and accounts (never hashes)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from sqlite_utils import Database
+
+from projections.base import Projection, when
+
+
+class DirectoryProjection(Projection):
+    name = "directory"
+    topics = ("domain.directory:Directory.", "domain.account:Account.")
+    tables = ("units", "people", "heads", "baobao", "accounts")
+
+    def create_tables(self, db: Database) -> None:
+        db["units"].create({"code": str, "name": str, "kind": str, "parent": str,
+                            "level": str, "seq": int}, pk="code")
+        db["people"].create({"id": str, "name": str, "title": str, "unit_id": str,
+                             "email": str, "phone": str}, pk="id")
+        db["heads"].create({"unit_id": str, "person_id": str, "start": str, "end": str},
+                           pk=("unit_id", "start"))
+        db["baobao"].create({"leader_id": str, "unit_id": str, "start": str, "end": str},
+                            pk=("leader_id", "unit_id", "start"))
+        db["accounts"].create({"login": str, "id": str, "name": str, "roles": str,
+                               "unit_id": str, "person_id": str, "disabled": int,
+                               "created_at": str}, pk="login")
+        db["accounts"].create_index(["id"], unique=True)
+
+    # Directory events
+    def on_Started(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        pass   # the county itself arrives as its first UnitAdded
+
+    def on_UnitAdded(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        conn.execute("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?)",
+                     (e.code, e.name, e.kind, e.parent, e.level, n))
+
+    def on_PersonRegistered(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        conn.execute("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)",
+                     (e.person_id, e.name, e.title, e.unit_id, e.email, e.phone))
+
+    def on_PersonUpdated(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        for column, value in e.changes.items():   # columns come from the aggregate's own list
+            conn.execute(f"UPDATE people SET {column} = ? WHERE id = ?", (value, e.person_id))
+
+    def on_HeadAppointed(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        conn.execute('UPDATE heads SET "end" = ? WHERE unit_id = ? AND "end" IS NULL',
+                     (e.on.isoformat(), e.unit_id))
+        conn.execute("INSERT INTO heads VALUES (?, ?, ?, NULL)",
+                     (e.unit_id, e.person_id, e.on.isoformat()))
+
+    def on_BaobaoAssigned(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        conn.execute("INSERT INTO baobao VALUES (?, ?, ?, NULL)",
+                     (e.leader_id, e.unit_id, e.on.isoformat()))
+
+    def on_BaobaoEnded(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        conn.execute('UPDATE baobao SET "end" = ? WHERE leader_id = ? AND unit_id = ? '
+                     'AND "end" IS NULL', (e.on.isoformat(), e.leader_id, e.unit_id))
+
+    # Account events
+    def on_Registered(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+                     (e.login, e.originator_id.hex, e.name, json.dumps(e.roles), e.unit_id,
+                      e.person_id, when(e)))
+
+    @staticmethod
+    def _account(conn: sqlite3.Connection, e: Any, **values: Any) -> None:
+        sets = ", ".join(f"{column} = ?" for column in values)
+        conn.execute(f"UPDATE accounts SET {sets} WHERE id = ?",
+                     (*values.values(), e.originator_id.hex))
+
+    def on_PasswordChanged(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        pass   # hashes never leave the event store
+
+    def on_Disabled(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        self._account(conn, e, disabled=1)
+
+    def on_Enabled(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        self._account(conn, e, disabled=0)
+
+    def on_RolesChanged(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+        self._account(conn, e, roles=json.dumps(e.roles), unit_id=e.unit_id)

@@ -1,0 +1,171 @@
+"""Follow the application's notification log into the read models, one transaction per batch.
+
+Each projection's position is written in the same transaction as its rows, so a crash can
+neither lose nor double an event. A projection that meets an event it cannot apply stops there
+with an error naming the notification; the others go on.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+from sqlite_utils import Database
+
+from projections.base import Projection, ProjectionError
+
+POSITIONS = "_positions"
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    position: int
+    head: int
+    error: str | None
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+class ProjectionRunner:
+    """Keeps a set of projections in one read database up to date with one application."""
+
+    def __init__(self, app: Application, db: Database, projections: Sequence[Projection],
+                 batch_size: int = BATCH) -> None:
+        self.app = app
+        self.db = db
+        self.conn: sqlite3.Connection = db.conn
+        self.projections = {p.name: p for p in projections}
+        self.batch_size = batch_size
+        self._prepare()
+
+    # -- positions ---------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """Create what is missing; a projection whose version changed starts again from zero."""
+        self.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {POSITIONS} (name TEXT PRIMARY KEY, version INTEGER, "
+            "position INTEGER NOT NULL, error TEXT, error_notification INTEGER)")
+        for projection in self.projections.values():
+            row = self._row(projection.name)
+            if row is None or row[0] != projection.version:
+                self._reset(projection)
+
+    def _row(self, name: str) -> tuple | None:
+        return self.conn.execute(
+            f"SELECT version, position, error FROM {POSITIONS} WHERE name = ?", (name,)
+        ).fetchone()
+
+    def _reset(self, projection: Projection) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            projection.drop_tables(self.db)
+            projection.create_tables(self.db)
+            self.conn.execute(
+                f"INSERT OR REPLACE INTO {POSITIONS} VALUES (?, ?, 0, NULL, NULL)",
+                (projection.name, projection.version))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def positions(self) -> dict[str, tuple[int, str | None]]:
+        rows = self.conn.execute(f"SELECT name, position, error FROM {POSITIONS}").fetchall()
+        return {name: (position, error) for name, position, error in rows
+                if name in self.projections}
+
+    def status(self) -> list[Status]:
+        head = self.app.recorder.max_notification_id() or 0
+        return [Status(name, position, head, error)
+                for name, (position, error) in sorted(self.positions().items())]
+
+    # -- catching up ---------------------------------------------------------------------------
+
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply every recorded event the projections have not seen; returns how many
+        notifications were read. `progress(position, head)` is called after each batch."""
+        head = self.app.recorder.max_notification_id() or 0
+        read = 0
+        while True:
+            behind = {name: position for name, (position, error) in self.positions().items()
+                      if error is None and position < head}
+            if not behind:
+                return read
+            start = min(behind.values()) + 1
+            notifications = self.app.recorder.select_notifications(
+                start=start, limit=self.batch_size, stop=head)
+            end = notifications[-1].id if notifications else head
+            self._apply_batch(notifications, behind, end)
+            read += len(notifications)
+            if progress:
+                progress(end, head)
+
+    def _apply_batch(self, notifications: Sequence[Notification], behind: dict[str, int],
+                     end: int) -> None:
+        events: dict[int, Any] = {}
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for name, position in behind.items():
+                todo = [n for n in notifications if n.id > position]
+                self._apply(self.projections[name], todo, events, end)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def _apply(self, projection: Projection, todo: Sequence[Notification],
+               events: dict[int, Any], end: int) -> None:
+        """Apply to one projection inside the batch; on failure keep what came before it."""
+        self.conn.execute("SAVEPOINT projection")
+        try:
+            self._handle_all(projection, todo, events)
+        except ProjectionError as error:
+            self.conn.execute("ROLLBACK TO projection")
+            done = [n for n in todo if n.id < error.notification_id]
+            self._handle_all(projection, done, events)
+            self.conn.execute(
+                f"UPDATE {POSITIONS} SET position = ?, error = ?, error_notification = ? "
+                "WHERE name = ?",
+                (done[-1].id if done else self.positions()[projection.name][0], str(error),
+                 error.notification_id, projection.name))
+        else:
+            self.conn.execute(f"UPDATE {POSITIONS} SET position = ? WHERE name = ?",
+                              (end, projection.name))
+        self.conn.execute("RELEASE projection")
+
+    def _handle_all(self, projection: Projection, todo: Sequence[Notification],
+                    events: dict[int, Any]) -> None:
+        for notification in todo:
+            if projection.follows(notification.topic):
+                event = self._decode(projection, notification, events)
+                projection.handle(self.conn, notification.id, event)
+
+    def _decode(self, projection: Projection, notification: Notification,
+                events: dict[int, Any]) -> Any:
+        """Decode once per batch, shared by the projections; a failure stops this projection."""
+        try:
+            event = events.get(notification.id)
+            if event is None:
+                event = events[notification.id] = self.app.mapper.to_domain_event(notification)
+            return event
+        except Exception as error:   # unknown topic, undecodable state: both stop it here
+            raise ProjectionError(projection.name, notification.id,
+                                  f"无法解码事件 {notification.topic}：{error}") from error
+
+    # -- rebuilding ------------------------------------------------------------------------------
+
+    def rebuild(self, names: Sequence[str] = (), *,
+                progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop and replay the named projections (all when none are named)."""
+        for name in names or list(self.projections):
+            if name not in self.projections:
+                raise KeyError(name)
+            self._reset(self.projections[name])
+        return self.catch_up(progress)

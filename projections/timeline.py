@@ -1,0 +1,64 @@
+"""The `timeline` read model: every event of every ticket as a row a person can read."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from sqlite_utils import Database
+
+from domain.ticket import EVENT_LABELS
+from projections.base import Projection, when
+
+HIDDEN = {"originator_id", "originator_version", "originator_topic", "timestamp", "by"}
+
+
+def summary(e: Any) -> str:
+    """One line of what happened, in the words of the ledger."""
+    name = type(e).__name__
+    if name == "Opened":
+        return e.title
+    if name in ("Assigned", "Reassigned"):
+        return f"牵头单位 {e.lead_unit_id}，完成时限 {e.deadline}"
+    if name == "ExtensionRequested":
+        return f"申请延至 {e.new_deadline}：{e.reason}"
+    if name == "DeadlineExtended":
+        return f"时限延至 {e.new_deadline}：{e.reason}"
+    if name == "Rectified":
+        return e.measures
+    if name == "ReInspected":
+        return "复查通过" + (f"：{e.findings}" if e.findings else "") if e.passed else (
+            f"复查未通过，退回：{e.findings}")
+    if name == "Reopened":
+        return f"{e.findings}（新时限 {e.deadline}）"
+    for field in ("reason", "text", "note", "findings"):
+        if getattr(e, field, ""):
+            return getattr(e, field)
+    return ""
+
+
+class TimelineProjection(Projection):
+    name = "timeline"
+    topics = ("domain.ticket:Ticket.",)
+    tables = ("timeline",)
+
+    def create_tables(self, db: Database) -> None:
+        db["timeline"].create(
+            {"notification_id": int, "ticket_id": str, "version": int, "event": str,
+             "label": str, "at": str, "by_login": str, "by_name": str, "role": str,
+             "unit_id": str, "summary": str, "details": str},
+            pk="notification_id")
+        db["timeline"].create_index(["ticket_id", "version"], unique=True)
+
+    def handle(self, conn: sqlite3.Connection, notification_id: int, event: Any) -> None:
+        name = type(event).__name__
+        if name not in EVENT_LABELS:
+            super().handle(conn, notification_id, event)   # raises: an event we do not know
+        details = {k: v for k, v in vars(event).items() if k not in HIDDEN}
+        conn.execute(
+            "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (notification_id, event.originator_id.hex, event.originator_version, name,
+             EVENT_LABELS[name], when(event), event.by["login"], event.by["name"],
+             event.by["role"], event.by.get("unit_id"), summary(event),
+             json.dumps(details, ensure_ascii=False, default=str)))
