@@ -181,3 +181,20 @@ def test_serve_starts_and_answers(demo_store):
         server.terminate()
         server.wait(timeout=10)
 
+
+
+def test_projection_status_and_rebuild(demo_store):
+    var, _ = demo_store
+    env = os.environ | {"XIAOHAO_VAR_DIR": str(var)}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*XIAOHAO, "projections", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    assert "追赶中" in run("status").stdout or "已追上" in run("status").stdout
+    rebuilt = run("rebuild", "tickets")
+    assert rebuilt.returncode == 0 and "已重建：tickets" in rebuilt.stdout
+    lines = run("status").stdout.splitlines()[1:]
+    assert len(lines) == 3 and all(line.split()[3] == "0" for line in lines)   # no lag
+    wrong = run("rebuild", "nope")
+    assert wrong.returncode == 2 and "没有这个投影" in wrong.stderr

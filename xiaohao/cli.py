@@ -27,6 +27,8 @@ user_cli = typer.Typer(help="账号管理", no_args_is_help=True)
 ticket_cli = typer.Typer(help="问题单（脚本用）", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
 cli.add_typer(ticket_cli, name="ticket")
+projections_cli = typer.Typer(help="读模型（投影）", no_args_is_help=True)
+cli.add_typer(projections_cli, name="projections")
 
 As = Annotated[str, typer.Option("--as", help="以哪个账号操作")]
 Number = Annotated[str, typer.Argument(help="问题编号，如 SS-2019-0001")]
@@ -233,6 +235,45 @@ def ticket_show(number: Number,
         if step["event"] == "ReInspected":
             what += "通过" if step["details"]["passed"] else "未通过（退回）"
         typer.echo(f"  {step['at']:%Y-%m-%d %H:%M}  {what}  {who['name']}（{Role(who['role']).label}）")
+
+
+def _read_models():
+    from projections.readmodels import ReadModels
+
+    settings = Settings()
+    return ReadModels(_app(settings), settings.read_db)
+
+
+@projections_cli.command("status")
+def projections_status() -> None:
+    """Each projection's position, the log head and the lag."""
+    read = _read_models()
+    typer.echo(f"{'投影':<12}{'位置':>10}{'日志末端':>10}{'落后':>8}  状态")
+    for status in read.status():
+        state = status.error or ("已追上" if status.lag == 0 else "追赶中")
+        typer.echo(f"{status.name:<12}{status.position:>10}{status.head:>10}{status.lag:>8}  {state}")
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(
+    names: Annotated[list[str] | None, typer.Argument(help="投影名；不给则全部重建")] = None,
+) -> None:
+    """Drop the named projections (all by default) and replay the log into them."""
+    read = _read_models()
+    unknown = set(names or []) - set(read.runner.projections)
+    if unknown:
+        raise DomainError(f"没有这个投影：{'、'.join(sorted(unknown))}；"
+                          f"可选：{'、'.join(read.runner.projections)}")
+    head = read.runner.app.recorder.max_notification_id() or 0
+    with typer.progressbar(length=max(head, 1), label="重建中") as bar:
+        done = {"position": 0}
+
+        def progress(position: int, _head: int) -> None:
+            bar.update(position - done["position"])
+            done["position"] = position
+
+        read.rebuild(names or [], progress=progress)
+    typer.echo(f"已重建：{'、'.join(names or read.runner.projections)}（{head} 条事件）")
 
 
 def _files(paths: list[Path] | None, settings: Settings) -> list:
