@@ -1,0 +1,126 @@
+"""Questions pages, bulletins and exports ask of the read models. Plain rows out; no SQL outside.
+
+The traffic light is computed here for a given day, never stored: red = past the deadline and
+not yet rectified; yellow = due within `warn_days`; green otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+UNRECTIFIED = "('opened', 'assigned')"
+LIGHT_SQL = (f"CASE WHEN t.state IN {UNRECTIFIED} AND t.deadline < :today THEN 'red' "
+             f"WHEN t.state IN {UNRECTIFIED} AND t.deadline <= :soon THEN 'yellow' "
+             "ELSE 'green' END")
+OVERDUE_SQL = (f"CASE WHEN t.state IN {UNRECTIFIED} AND t.deadline < :today "
+               "THEN CAST(julianday(:today) - julianday(t.deadline) AS INTEGER) ELSE 0 END")
+LIGHT_LABELS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯"}
+SORTS = {"number": "t.number", "deadline": "t.deadline", "opened": "t.opened_at",
+         "light": "CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END, t.deadline",
+         "overdue": "days_overdue", "town": "t.town_id, t.unit_id"}
+WARN_DAYS = 3
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a ticket list can be narrowed by; every field is optional."""
+
+    town: str | None = None
+    unit: str | None = None          # where the problem is, or lead, or co-responsible
+    state: str | None = None
+    light: str | None = None
+    indicator: str | None = None
+    severity: str | None = None
+    source: str | None = None
+    leader: str | None = None
+    text: str | None = None
+    units_in_scope: frozenset[str] | None = None   # a unit user's or leader's visibility
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass
+class _Query:
+    where: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, clause: str, **params: Any) -> None:
+        self.where.append(clause)
+        self.params.update(params)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.where) or "1"
+
+
+def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
+    q = _Query(params={"today": today.isoformat(),
+                       "soon": (today + timedelta(days=warn_days)).isoformat()})
+    if f.town:
+        q.add("t.town_id = :town", town=f.town)
+    if f.unit:
+        q.add("(t.unit_id = :unit OR t.id IN (SELECT ticket_id FROM ticket_units "
+              "WHERE unit_id = :unit))", unit=f.unit)
+    for name in ("state", "indicator", "severity", "source"):
+        value = getattr(f, name)
+        if value:
+            column = "indicator_id" if name == "indicator" else name
+            q.add(f"t.{column} = :{name}", **{name: value})
+    if f.light:
+        q.add(f"({LIGHT_SQL}) = :light", light=f.light)
+    if f.leader:
+        q.add("t.id IN (SELECT ticket_id FROM ticket_leaders WHERE leader_id = :leader)",
+              leader=f.leader)
+    if f.text:
+        q.add("(t.title LIKE :text OR t.description LIKE :text OR t.measures LIKE :text "
+              "OR t.number LIKE :text)", text=f"%{f.text}%")
+    if f.units_in_scope is not None:
+        scope = json.dumps(sorted(f.units_in_scope))
+        q.add("(t.town_id IN (SELECT value FROM json_each(:scope)) OR t.unit_id IN "
+              "(SELECT value FROM json_each(:scope)) OR t.id IN (SELECT ticket_id FROM "
+              "ticket_units WHERE unit_id IN (SELECT value FROM json_each(:scope))))",
+              scope=scope)
+    return q
+
+
+def list_tickets(db: Database, f: TicketFilter, today: date, *, sort: str = "light",
+                 descending: bool = False, page: int = 1, per_page: int = 50,
+                 warn_days: int = WARN_DAYS) -> Page:
+    """One page of tickets with their light and days overdue for `today`, and the total."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    page, per_page = max(1, page), min(max(1, per_page), 500)
+    q = _where(f, today, warn_days)
+    total = db.execute(f"SELECT count(*) FROM tickets t WHERE {q.sql}", q.params).fetchone()[0]
+    order = SORTS[sort] + (" DESC" if descending else "")
+    cursor = db.execute(
+        f"SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue FROM tickets t "
+        f"WHERE {q.sql} ORDER BY {order}, t.number LIMIT :limit OFFSET :offset",
+        q.params | {"limit": per_page, "offset": (page - 1) * per_page})
+    columns = [c[0] for c in cursor.description]
+    return Page([dict(zip(columns, row, strict=True)) for row in cursor], total, page, per_page)
+
+
+def light_counts(db: Database, f: TicketFilter, today: date,
+                 warn_days: int = WARN_DAYS) -> dict[str, int]:
+    """How many of the filtered tickets show each light (cancelled ones are not counted)."""
+    q = _where(f, today, warn_days)
+    counts = dict(db.execute(
+        f"SELECT {LIGHT_SQL} AS light, count(*) FROM tickets t WHERE {q.sql} "
+        "AND t.state != 'cancelled' GROUP BY light", q.params).fetchall())
+    return {light: counts.get(light, 0) for light in LIGHT_LABELS}

@@ -1,0 +1,101 @@
+"""List and ledger queries, checked against figures computed from the aggregates."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from projections.ledger import COLUMNS, ledger
+from projections.queries import TicketFilter, light_counts, list_tickets
+from projections.readmodels import ReadModels
+from tests.scenario import run_scenario
+
+
+def expected_light(ticket: dict, today: date) -> str:
+    """The rule of DESIGN §2, written again here on purpose."""
+    if ticket["state"] not in ("opened", "assigned") or ticket["deadline"] is None:
+        return "green"
+    if ticket["deadline"] < today:
+        return "red"
+    return "yellow" if ticket["deadline"] <= today + timedelta(days=3) else "green"
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """One random history on the in-memory store, read into a read database."""
+    from domain.clock import ManualClock, at_beijing
+    from tests.conftest import START, seed_small_county, settings_for
+
+    clock = ManualClock(at_beijing(START, 9))
+    app = settings_for("memory", tmp_path_factory.mktemp("q")).build_app(clock=clock)
+    seed_small_county(app)
+    numbers = run_scenario(app, clock, seed=21, steps=500)
+    read = ReadModels(app, ":memory:")
+    return app, read.fresh(), {n: app.ticket(n) for n in numbers}
+
+
+@pytest.mark.parametrize("offset", [-20, 0, 5, 30])
+def test_lights_and_overdue_days_for_any_day(history, offset):
+    app, db, tickets = history
+    today = app.today() + timedelta(days=offset)
+    rows = {r["number"]: r for r in list_tickets(db, TicketFilter(), today, per_page=500).rows}
+    assert set(rows) == set(tickets)
+    for number, ticket in tickets.items():
+        assert rows[number]["light"] == expected_light(ticket, today), number
+        overdue = (today - ticket["deadline"]).days if expected_light(ticket, today) == "red" else 0
+        assert rows[number]["days_overdue"] == overdue
+    counts = light_counts(db, TicketFilter(), today)
+    live = [t for t in tickets.values() if t["state"] != "cancelled"]
+    assert counts == {light: sum(expected_light(t, today) == light for t in live)
+                      for light in ("red", "yellow", "green")}
+
+
+@pytest.mark.parametrize(("f", "keep"), [
+    (TicketFilter(town="TA"), lambda t: t["town_id"] == "TA"),
+    (TicketFilter(unit="TA"), lambda t: t["unit_id"] == "TA" or t["lead_unit_id"] == "TA"
+     or "TA" in t["co_unit_ids"]),
+    (TicketFilter(state="assigned"), lambda t: t["state"] == "assigned"),
+    (TicketFilter(severity="grave"), lambda t: t["severity"] == "grave"),
+    (TicketFilter(source="monthly_recheck"), lambda t: t["source"] == "monthly_recheck"),
+    (TicketFilter(indicator="gov_class_size"), lambda t: t["indicator_id"] == "gov_class_size"),
+    (TicketFilter(leader="L2"), lambda t: "L2" in t["leader_ids"]),
+    (TicketFilter(text="音乐教室"), lambda t: "音乐教室" in t["title"]),
+    (TicketFilter(units_in_scope=frozenset({"TB-J01"})), lambda t: "TB-J01" in
+     [t["unit_id"], t["lead_unit_id"], *t["co_unit_ids"]]),
+    (TicketFilter(town="TA", state="rectified"), lambda t: t["town_id"] == "TA"
+     and t["state"] == "rectified"),
+])
+def test_filters_keep_exactly_the_matching_tickets(history, f, keep):
+    app, db, tickets = history
+    page = list_tickets(db, f, app.today(), per_page=500)
+    assert {r["number"] for r in page.rows} == {n for n, t in tickets.items() if keep(t)}
+    assert page.total == len(page.rows)
+
+
+def test_pages_cover_the_list_once_in_order(history):
+    app, db, tickets = history
+    seen = []
+    first = list_tickets(db, TicketFilter(), app.today(), sort="deadline", per_page=7)
+    for page in range(1, first.pages + 1):
+        seen += [r["number"] for r in list_tickets(db, TicketFilter(), app.today(),
+                                                   sort="deadline", page=page, per_page=7).rows]
+    assert sorted(seen) == sorted(tickets) and len(seen) == len(set(seen))
+    deadlines = [tickets[n]["deadline"] or date.min for n in seen]
+    assert deadlines == sorted(deadlines)   # NULL deadlines (never assigned) sort first
+
+
+def test_ledgers_have_the_office_columns_and_leave_out_cancelled(history):
+    app, db, tickets = history
+    county = ledger(db, app.today())
+    assert list(county[0]) == COLUMNS
+    assert [r["序号"] for r in county] == list(range(1, len(county) + 1))
+    assert {r["问题编号"] for r in county} == {n for n, t in tickets.items()
+                                           if t["state"] != "cancelled"}
+    town = ledger(db, app.today(), town="TB")
+    assert {r["镇街"] for r in town} == {"乙镇"}
+    school = ledger(db, app.today(), school="TA-P01")
+    assert {r["学校/单位"] for r in school} == {"甲镇中心小学"}
+    closed = [r for r in county if r["整改状态"] == "已销号"]
+    assert closed and all(r["销号时间"] for r in closed)
+    assert all(r["包保领导"] in ("陈领导", "范领导") for r in county)
