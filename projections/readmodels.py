@@ -14,10 +14,11 @@ from projections.runner import ProjectionRunner, Status
 from projections.store import open_read_db
 from projections.tickets import TicketsProjection
 from projections.timeline import TimelineProjection
+from projections.weekly import WeeklyProjection
 
 
 def all_projections() -> list[Projection]:
-    return [DirectoryProjection(), TicketsProjection(), TimelineProjection()]
+    return [DirectoryProjection(), TicketsProjection(), TimelineProjection(), WeeklyProjection()]
 
 
 class ReadModels:

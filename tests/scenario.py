@@ -40,13 +40,14 @@ def moves(app: XiaohaoApp, number: str, rng: random.Random) -> list:
         "closed": [lambda: app.reopen(number, "insp", findings="回查反弹")],
         "cancelled": [],
     }
-    options = by_state[state] + common
+    others = common
     if state == "assigned" and ticket["pending_extension"] is None:
-        options.append(lambda: app.request_extension(number, unit, new_deadline=later,
-                                                     reason="工期"))
+        others.append(lambda: app.request_extension(number, unit, new_deadline=later,
+                                                    reason="工期"))
     if state == "assigned" and ticket["pending_extension"] is not None:
-        options.append(lambda: app.refuse_extension(number, "office", reason="不同意"))
-    return options
+        others.append(lambda: app.refuse_extension(number, "office", reason="不同意"))
+    # Mostly move the ticket on, so that histories reach every state.
+    return by_state[state] if by_state[state] and rng.random() < 0.75 else others
 
 
 def run_scenario(app: XiaohaoApp, clock: ManualClock, *, seed: int, steps: int,

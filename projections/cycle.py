@@ -1,0 +1,137 @@
+"""The weekly and monthly cycle's questions: a week's figures per town and unit, the weekly
+check list and the monthly recheck list, for any week or month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlite_utils import Database
+
+from domain.clock import BEIJING, beijing
+
+CHECKED_STATES = ("opened", "assigned", "rectified")
+FIGURES = ("found", "rectified", "closed", "reopened", "returned", "checked", "overdue")
+
+
+def week_start(week: str) -> datetime:
+    """Monday 00:00 Beijing of an ISO week such as 2019-W31."""
+    year, number = week.split("-W")
+    monday = date.fromisocalendar(int(year), int(number), 1)
+    return datetime(monday.year, monday.month, monday.day, tzinfo=BEIJING)
+
+
+def _text(moment: datetime) -> str:
+    return beijing(moment).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    week: str
+    rows: list[dict]     # one per town × unit with any figure
+    towns: list[dict]    # one per town: this week's sums, cumulative closure rate, rank
+
+
+def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
+    """Tickets not rectified and past their deadline at `at`, per town and unit: the intervals
+    written out by the projection plus the ones still open."""
+    counts: dict[tuple, int] = {}
+    if week:
+        for town, unit, overdue in db.execute(
+                "SELECT town_id, unit_id, overdue FROM weekly_counts WHERE week = ? "
+                "AND overdue > 0", (week,)):
+            counts[(town, unit)] = overdue
+    for town, unit, overdue in db.execute(
+            "SELECT town_id, unit_id, count(*) FROM ticket_states WHERE until IS NULL "
+            "AND state IN ('opened', 'assigned') AND deadline < ? AND at <= ? GROUP BY 1, 2",
+            (beijing(at).date().isoformat(), _text(at))):
+        counts[(town, unit)] = counts.get((town, unit), 0) + overdue
+    return counts
+
+
+def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
+    """Found, rectified, closed, reopened, returned, checked and overdue at week end (or now,
+    for the running week) per town × unit, and per town the closure rate and rank."""
+    end = week_start(week) + timedelta(days=7)
+    ended = end <= now
+    rows: dict[tuple, dict] = {}
+
+    def row(town: str, unit: str) -> dict:
+        return rows.setdefault((town, unit), {"town_id": town, "unit_id": unit,
+                                              **dict.fromkeys(FIGURES, 0)})
+
+    for town, unit, *values in db.execute(
+            "SELECT town_id, unit_id, found, rectified, closed, reopened, returned "
+            "FROM weekly_counts WHERE week = ?", (week,)):
+        row(town, unit).update({k: v or 0 for k, v in zip(FIGURES[:5], values, strict=True)})
+    for town, unit, checked in db.execute(
+            "SELECT town_id, unit_id, count(*) FROM weekly_checks WHERE week = ? GROUP BY 1, 2",
+            (week,)):
+        row(town, unit)["checked"] = checked
+    for (town, unit), overdue in _overdue(db, end if ended else now,
+                                          week if ended else None).items():
+        row(town, unit)["overdue"] = overdue
+    return WeekFigures(week, sorted(rows.values(), key=lambda r: (r["town_id"], r["unit_id"])),
+                       _towns(db, week, rows.values()))
+
+
+def _towns(db: Database, week: str, rows) -> list[dict]:
+    """Per town: the week's sums, the cumulative closure rate, and the rank by that rate."""
+    towns: dict[str, dict] = {}
+    for town, found, closed, reopened, cancelled in db.execute(
+            "SELECT town_id, sum(found), sum(closed), sum(reopened), sum(cancelled) "
+            "FROM weekly_counts WHERE week <= ? AND town_id != '' GROUP BY town_id", (week,)):
+        live = (found or 0) - (cancelled or 0)
+        net_closed = (closed or 0) - (reopened or 0)
+        towns[town] = {"town_id": town, **dict.fromkeys(FIGURES, 0),
+                       "found_total": live, "closed_total": net_closed,
+                       "closure_rate": round(net_closed / live, 4) if live else 0.0}
+    for r in rows:
+        if r["town_id"] in towns:
+            for figure in FIGURES:
+                towns[r["town_id"]][figure] += r[figure]
+    ordered = sorted(towns.values(), key=lambda t: (-t["closure_rate"], t["town_id"]))
+    for t in ordered:   # competition ranking: equal rates share a rank
+        t["rank"] = 1 + sum(o["closure_rate"] > t["closure_rate"] for o in ordered)
+    return ordered
+
+
+def check_list(db: Database, week: str) -> list[dict]:
+    """The week's check list as laid out on its Monday: every ticket not yet rectified and
+    every one waiting for re-inspection, by town and school, red first; with whether it has
+    been checked (visited or re-inspected) during the week."""
+    start = _text(week_start(week))
+    today = week_start(week).date().isoformat()
+    cursor = db.execute(
+        "SELECT t.number, t.title, s.town_id, s.unit_id, s.state, s.deadline, t.lead_unit_id, "
+        "CASE WHEN s.state IN ('opened', 'assigned') AND s.deadline < :today THEN 'red' "
+        "WHEN s.state IN ('opened', 'assigned') AND s.deadline <= date(:today, '+3 days') "
+        "THEN 'yellow' ELSE 'green' END AS light, "
+        "EXISTS (SELECT 1 FROM weekly_checks c WHERE c.week = :week AND c.ticket_id = s.ticket_id) "
+        "AS checked "
+        "FROM ticket_states s JOIN tickets t ON t.id = s.ticket_id "
+        "WHERE s.at <= :start AND (s.until IS NULL OR s.until > :start) "
+        "AND s.state IN ('opened', 'assigned', 'rectified') "
+        "ORDER BY s.town_id, s.unit_id, CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 "
+        "ELSE 2 END, s.state = 'rectified', s.deadline, t.number",
+        {"start": start, "today": today, "week": week})
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, r, strict=True)) for r in cursor]
+
+
+def recheck_list(db: Database, month: str) -> list[dict]:
+    """The monthly recheck list for a month such as 2019-08: tickets closed in the month
+    before, each with whether the closing still holds (巩固) or the ticket was reopened."""
+    first = date.fromisoformat(f"{month}-01")
+    previous = (first - timedelta(days=1)).replace(day=1)
+    cursor = db.execute(
+        "SELECT t.number, t.title, s.town_id, s.unit_id, s.at AS closed_at, "
+        "s.until AS reopened_at, t.state "
+        "FROM ticket_states s JOIN tickets t ON t.id = s.ticket_id "
+        "WHERE s.state = 'closed' AND s.at >= ? AND s.at < ? ORDER BY s.town_id, s.unit_id, s.at",
+        (previous.isoformat(), first.isoformat()))
+    columns = [c[0] for c in cursor.description]
+    rows = [dict(zip(columns, r, strict=True)) for r in cursor]
+    for r in rows:
+        r["result"] = "巩固" if r["reopened_at"] is None else "重新整改"
+    return rows

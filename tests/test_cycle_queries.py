@@ -1,0 +1,134 @@
+"""Weekly figures, check lists and recheck lists, against figures replayed from the events."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+
+import pytest
+
+from domain.clock import beijing, iso_week
+from projections.cycle import check_list, recheck_list, week_figures, week_start
+from projections.readmodels import ReadModels
+from tests.scenario import run_scenario
+
+STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectified",
+               "Closed": "closed", "Reopened": "assigned", "Cancelled": "cancelled"}
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    from domain.clock import ManualClock, at_beijing
+    from tests.conftest import START, seed_small_county, settings_for
+
+    clock = ManualClock(at_beijing(START, 9))
+    app = settings_for("memory", tmp_path_factory.mktemp("c")).build_app(clock=clock)
+    seed_small_county(app)
+    numbers = run_scenario(app, clock, seed=5, steps=700)
+    read = ReadModels(app, ":memory:")
+    histories = {n: (app.ticket(n), app.ticket_history(n)) for n in numbers}
+    return app, read.fresh(), histories
+
+
+def as_of(history: list[dict], moment) -> tuple[str | None, date | None]:
+    """State and deadline of a ticket at a moment, replayed from its events."""
+    state = deadline = None
+    for step in history:
+        if step["at"] > moment:
+            break
+        name, details = step["event"], step["details"]
+        if name == "ReInspected":
+            state = "verified" if details["passed"] else "assigned"
+        else:
+            state = STATE_AFTER.get(name, state)
+        if name in ("Opened", "Assigned", "Reassigned", "Reopened"):
+            deadline = details["deadline"]
+        if name == "DeadlineExtended":
+            deadline = details["new_deadline"]
+    return state, deadline
+
+
+def weeks_of(app, histories) -> list[str]:
+    """Every ISO week from the first event to today."""
+    first = min(h[0]["at"] for _, h in histories.values()).date()
+    days = (app.today() - first).days
+    return sorted({iso_week(first + timedelta(days=d)) for d in range(days + 1)})
+
+
+def test_week_figures_match_the_events(history):
+    app, db, histories = history
+    for week in weeks_of(app, histories):
+        end = week_start(week) + timedelta(days=7)
+        expected: dict[tuple, Counter] = defaultdict(Counter)
+        checked: dict[tuple, set] = defaultdict(set)
+        for number, (ticket, steps) in histories.items():
+            place = (ticket["town_id"] or "", ticket["unit_id"])
+            for step in steps:
+                if iso_week(step["at"].date()) != week:
+                    continue
+                name = step["event"]
+                figure = {"Opened": "found", "Rectified": "rectified", "Closed": "closed",
+                          "Reopened": "reopened"}.get(name)
+                if name == "ReInspected" and not step["details"]["passed"]:
+                    figure = "returned"
+                if figure:
+                    expected[place][figure] += 1
+                if name in ("ProgressChecked", "ReInspected"):
+                    checked[place].add(number)
+            moment = min(end, beijing(app.now()))
+            state, deadline = as_of(steps, moment)
+            if state in ("opened", "assigned") and deadline and deadline < moment.date():
+                expected[place]["overdue"] += 1
+        for place, numbers in checked.items():
+            expected[place]["checked"] = len(numbers)
+        figures = week_figures(db, week, app.now())
+        got = {(r["town_id"], r["unit_id"]): Counter({k: v for k, v in r.items()
+                                                       if k not in ("town_id", "unit_id") and v})
+               for r in figures.rows}
+        assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if v}, week
+
+
+def test_towns_are_ranked_by_closure_rate(history):
+    app, db, _ = history
+    towns = week_figures(db, iso_week(app.today()), app.now()).towns
+    assert [t["town_id"] for t in towns] and all(0 <= t["closure_rate"] <= 1 for t in towns)
+    rates = [t["closure_rate"] for t in towns]
+    assert rates == sorted(rates, reverse=True)
+    assert towns[0]["rank"] == 1
+
+
+def test_the_check_list_is_what_was_open_on_monday(history):
+    app, db, histories = history
+    for week in weeks_of(app, histories)[1:-1]:
+        monday = week_start(week)
+        listed = {r["number"]: r for r in check_list(db, week)}
+        expected = {n for n, (_, steps) in histories.items()
+                    if as_of(steps, monday)[0] in ("opened", "assigned", "rectified")}
+        assert set(listed) == expected, week
+        rows = check_list(db, week)
+        for place in {(r["town_id"], r["unit_id"]) for r in rows}:   # red first in each school
+            lights = [r["light"] == "red" for r in rows if (r["town_id"], r["unit_id"]) == place]
+            assert lights == sorted(lights, reverse=True)
+        for number, row in listed.items():
+            steps = histories[number][1]
+            visited = any(iso_week(s["at"].date()) == week and
+                          s["event"] in ("ProgressChecked", "ReInspected") for s in steps)
+            assert bool(row["checked"]) == visited
+
+
+def test_the_recheck_list_is_last_months_closures(history):
+    app, db, histories = history
+    months = sorted({s["at"].strftime("%Y-%m") for _, steps in histories.values()
+                     for s in steps})
+    for month in months[1:]:
+        first = date.fromisoformat(f"{month}-01")
+        previous = (first - timedelta(days=1)).strftime("%Y-%m")
+        expected = Counter(n for n, (_, steps) in histories.items() for s in steps
+                           if s["event"] == "Closed" and s["at"].strftime("%Y-%m") == previous)
+        got = recheck_list(db, month)
+        assert Counter(r["number"] for r in got) == expected, month
+        for r in got:
+            steps = histories[r["number"]][1]
+            reopened = any(s["event"] == "Reopened" and s["at"].isoformat() > r["closed_at"]
+                           for s in steps)
+            assert (r["result"] == "重新整改") == reopened
