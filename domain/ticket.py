@@ -106,6 +106,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.co_unit_ids: list[str] = []
         self.person_id: str | None = None
         self.pending_extension: dict | None = None
+        self.measures = ""
         self.rectifications = 0
         self.returns = 0
         self.reopens = 0

@@ -206,7 +206,7 @@ class TicketCommands:
             "indicator_id": t.indicator_id, "severity": t.severity, "source": t.source,
             "lead_unit_id": t.lead_unit_id, "co_unit_ids": list(t.co_unit_ids),
             "person_id": t.person_id, "leader_ids": list(t.leader_ids), "deadline": t.deadline,
-            "opened_on": t.opened_on, "returns": t.returns, "reopens": t.reopens,
+            "measures": t.measures, "opened_on": t.opened_on, "returns": t.returns, "reopens": t.reopens,
             "pending_extension": t.pending_extension,
             "evidence_before": list(t.evidence_before), "evidence_after": list(t.evidence_after),
             "days_overdue": t.days_overdue(self.today()),

@@ -86,9 +86,13 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
     if f.leader:
         q.add("t.id IN (SELECT ticket_id FROM ticket_leaders WHERE leader_id = :leader)",
               leader=f.leader)
-    if f.text:
+    if f.text and len(f.text.strip()) >= 3:
+        phrase = '"' + f.text.strip().replace('"', '""') + '"'
+        q.add("t.rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)",
+              text=phrase)
+    elif f.text and f.text.strip():   # trigrams need three characters: scan for shorter ones
         q.add("(t.title LIKE :text OR t.description LIKE :text OR t.measures LIKE :text "
-              "OR t.number LIKE :text)", text=f"%{f.text}%")
+              "OR t.number LIKE :text)", text=f"%{f.text.strip()}%")
     if f.units_in_scope is not None:
         scope = json.dumps(sorted(f.units_in_scope))
         q.add("(t.town_id IN (SELECT value FROM json_each(:scope)) OR t.unit_id IN "

@@ -26,7 +26,7 @@ COLUMNS = {
 class TicketsProjection(Projection):
     name = "tickets"
     topics = ("domain.ticket:Ticket.",)
-    tables = ("tickets", "ticket_units", "ticket_leaders")
+    tables = ("tickets", "ticket_units", "ticket_leaders", "tickets_fts")
 
     def create_tables(self, db: Database) -> None:
         db["tickets"].create(COLUMNS, pk="id", not_null={"number", "title", "state"})
@@ -39,6 +39,9 @@ class TicketsProjection(Projection):
         db["ticket_leaders"].create({"ticket_id": str, "leader_id": str},
                                     pk=("ticket_id", "leader_id"))
         db["ticket_leaders"].create_index(["leader_id"])
+        # Trigram full-text search finds 音乐教室 inside a longer Chinese sentence.
+        db.execute("CREATE VIRTUAL TABLE tickets_fts USING fts5(number, title, description, "
+                   "measures, tokenize='trigram')")
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -77,6 +80,9 @@ class TicketsProjection(Projection):
              e.category, e.indicator_id, e.severity, e.source, json.dumps(e.leader_ids),
              e.deadline.isoformat() if e.deadline else None, when(e), e.by["login"],
              json.dumps(e.evidence, ensure_ascii=False), e.originator_version))
+        conn.execute("INSERT INTO tickets_fts (rowid, number, title, description, measures) "
+                     "VALUES (last_insert_rowid(), ?, ?, ?, '')",
+                     (e.number, e.title, e.description))
         self._leaders(conn, e.originator_id.hex, e.leader_ids)
 
     def on_Assigned(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
@@ -109,6 +115,8 @@ class TicketsProjection(Projection):
             "version = ? WHERE id = ?",
             (when(e), e.measures, json.dumps(e.evidence, ensure_ascii=False),
              e.originator_version, e.originator_id.hex))
+        conn.execute("UPDATE tickets_fts SET measures = ? WHERE rowid = "
+                     "(SELECT rowid FROM tickets WHERE id = ?)", (e.measures, e.originator_id.hex))
 
     def on_ReInspected(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
         if e.passed:

@@ -61,6 +61,9 @@ def test_lights_and_overdue_days_for_any_day(history, offset):
     (TicketFilter(indicator="gov_class_size"), lambda t: t["indicator_id"] == "gov_class_size"),
     (TicketFilter(leader="L2"), lambda t: "L2" in t["leader_ids"]),
     (TicketFilter(text="音乐教室"), lambda t: "音乐教室" in t["title"]),
+    (TicketFilter(text="音乐"), lambda t: "音乐" in t["title"]),
+    (TicketFilter(text="整改措施"), lambda t: "整改措施" in (t.get("measures") or "")),
+    (TicketFilter(text='"; DROP'), lambda t: False),
     (TicketFilter(units_in_scope=frozenset({"TB-J01"})), lambda t: "TB-J01" in
      [t["unit_id"], t["lead_unit_id"], *t["co_unit_ids"]]),
     (TicketFilter(town="TA", state="rectified"), lambda t: t["town_id"] == "TA"

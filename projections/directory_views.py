@@ -1,0 +1,50 @@
+"""Directory questions: the unit tree, people, and the 包保 map as of any day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlite_utils import Database
+
+
+def _rows(db: Database, sql: str, params: tuple = ()) -> list[dict]:
+    cursor = db.execute(sql, params)
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, r, strict=True)) for r in cursor]
+
+
+def unit_tree(db: Database) -> list[dict]:
+    """The county with its bodies, towns and schools nested under `children`, in seed order."""
+    units = _rows(db, "SELECT code, name, kind, parent, level FROM units ORDER BY seq")
+    by_code = {u["code"]: {**u, "children": []} for u in units}
+    roots = []
+    for unit in by_code.values():
+        parent = by_code.get(unit["parent"])
+        (parent["children"] if parent else roots).append(unit)
+    return roots
+
+
+def people(db: Database, unit: str | None = None) -> list[dict]:
+    where, params = ("WHERE p.unit_id = ?", (unit,)) if unit else ("", ())
+    return _rows(db, "SELECT p.*, u.name AS unit_name FROM people p LEFT JOIN units u "
+                 f"ON u.code = p.unit_id {where} ORDER BY p.unit_id, p.id", params)
+
+
+def baobao_map(db: Database, day: date) -> list[dict]:
+    """Each leader with the towns and schools they answered for on `day`."""
+    rows = _rows(db, 'SELECT b.leader_id, p.name AS leader_name, b.unit_id, u.name AS unit_name '
+                 "FROM baobao b JOIN people p ON p.id = b.leader_id JOIN units u ON "
+                 'u.code = b.unit_id WHERE b.start <= ? AND (b."end" IS NULL OR b."end" > ?) '
+                 "ORDER BY b.leader_id, u.seq", (day.isoformat(), day.isoformat()))
+    leaders: dict[str, dict] = {}
+    for r in rows:
+        leader = leaders.setdefault(r["leader_id"], {"leader_id": r["leader_id"],
+                                                     "leader_name": r["leader_name"], "units": []})
+        leader["units"].append({"code": r["unit_id"], "name": r["unit_name"]})
+    return list(leaders.values())
+
+
+def heads_on(db: Database, day: date) -> dict[str, str]:
+    """Unit code → the person heading it on `day`."""
+    return dict(db.execute('SELECT unit_id, person_id FROM heads WHERE start <= ? AND '
+                           '("end" IS NULL OR "end" > ?)', (day.isoformat(), day.isoformat())))
