@@ -1,8 +1,15 @@
-"""What every projection is: tables it owns, the events it follows and a handler per event."""
+"""What every projection is: tables it owns, the events it follows, and how it applies a batch.
+
+The runner hands a projection the batch's events as `Item`s, decoded once and shared. Simple
+projections define `on_<EventName>(conn, item)`; busy ones override `apply` to work through the
+batch in memory and write it back with a few `executemany` calls.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqlite_utils import Database
@@ -13,6 +20,22 @@ from domain.clock import beijing
 def when(event: Any) -> str:
     """Event time as Beijing ISO text: sortable, and what the UI shows."""
     return beijing(event.timestamp).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One event of a batch, with what every projection needs of it worked out once."""
+
+    n: int            # its notification id: its place in the log
+    event: Any
+    name: str         # the event class's name, e.g. "Assigned"
+    at: str           # Beijing ISO time
+    aggregate: str    # the originator id as hex
+    state: bytes      # the stored JSON, for read models that keep it as it is
+
+    @classmethod
+    def of(cls, n: int, event: Any, state: bytes) -> Item:
+        return cls(n, event, type(event).__name__, when(event), event.originator_id.hex, state)
 
 
 class ProjectionError(Exception):
@@ -26,8 +49,8 @@ class ProjectionError(Exception):
 
 
 class Projection:
-    """A read model. Subclasses name their tables, the topics they follow (prefixes such as
-    "domain.ticket:Ticket."), and define `on_<EventName>(conn, notification_id, event)`."""
+    """A read model: its tables, the topic prefixes it follows (such as "domain.ticket:Ticket."),
+    the event names it knows, and `apply`."""
 
     name: ClassVar[str]
     version: ClassVar[int] = 1          # bump when the tables change: the runner rebuilds
@@ -44,9 +67,14 @@ class Projection:
     def follows(self, topic: str) -> bool:
         return topic.startswith(self.topics)
 
-    def handle(self, conn: sqlite3.Connection, notification_id: int, event: Any) -> None:
-        handler = getattr(self, f"on_{type(event).__name__}", None)
-        if handler is None:
-            raise ProjectionError(self.name, notification_id,
-                                  f"不认识的事件 {type(event).__qualname__}")
-        handler(conn, notification_id, event)
+    def unknown(self, item: Item) -> ProjectionError:
+        return ProjectionError(self.name, item.n,
+                               f"不认识的事件 {type(item.event).__qualname__}")
+
+    def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
+        """Apply a batch, one handler call per event."""
+        for item in items:
+            handler = getattr(self, f"on_{item.name}", None)
+            if handler is None:
+                raise self.unknown(item)
+            handler(conn, item)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from projections.base import Projection, when
+from projections.base import Item, Projection
 
 
 class DirectoryProjection(Projection):
@@ -31,55 +31,62 @@ class DirectoryProjection(Projection):
         db["accounts"].create_index(["id"], unique=True)
 
     # Directory events
-    def on_Started(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_Started(self, conn: sqlite3.Connection, item: Item) -> None:
         pass   # the county itself arrives as its first UnitAdded
 
-    def on_UnitAdded(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_UnitAdded(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
         conn.execute("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?)",
-                     (e.code, e.name, e.kind, e.parent, e.level, n))
+                     (e.code, e.name, e.kind, e.parent, e.level, item.n))
 
-    def on_PersonRegistered(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_PersonRegistered(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
         conn.execute("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)",
                      (e.person_id, e.name, e.title, e.unit_id, e.email, e.phone))
 
-    def on_PersonUpdated(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_PersonUpdated(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
         for column, value in e.changes.items():   # columns come from the aggregate's own list
             conn.execute(f"UPDATE people SET {column} = ? WHERE id = ?", (value, e.person_id))
 
-    def on_HeadAppointed(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_HeadAppointed(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
         conn.execute('UPDATE heads SET "end" = ? WHERE unit_id = ? AND "end" IS NULL',
                      (e.on.isoformat(), e.unit_id))
         conn.execute("INSERT INTO heads VALUES (?, ?, ?, NULL)",
                      (e.unit_id, e.person_id, e.on.isoformat()))
 
-    def on_BaobaoAssigned(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_BaobaoAssigned(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
         conn.execute("INSERT INTO baobao VALUES (?, ?, ?, NULL)",
                      (e.leader_id, e.unit_id, e.on.isoformat()))
 
-    def on_BaobaoEnded(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_BaobaoEnded(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
         conn.execute('UPDATE baobao SET "end" = ? WHERE leader_id = ? AND unit_id = ? '
                      'AND "end" IS NULL', (e.on.isoformat(), e.leader_id, e.unit_id))
 
     # Account events
-    def on_Registered(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_Registered(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
         conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
-                     (e.login, e.originator_id.hex, e.name, json.dumps(e.roles), e.unit_id,
-                      e.person_id, when(e)))
+                     (e.login, item.aggregate, e.name, json.dumps(e.roles), e.unit_id,
+                      e.person_id, item.at))
 
     @staticmethod
-    def _account(conn: sqlite3.Connection, e: Any, **values: Any) -> None:
+    def _account(conn: sqlite3.Connection, item: Item, **values: Any) -> None:
         sets = ", ".join(f"{column} = ?" for column in values)
-        conn.execute(f"UPDATE accounts SET {sets} WHERE id = ?",
-                     (*values.values(), e.originator_id.hex))
+        conn.execute(f"UPDATE accounts SET {sets} WHERE id = ?", (*values.values(), item.aggregate))
 
-    def on_PasswordChanged(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
+    def on_PasswordChanged(self, conn: sqlite3.Connection, item: Item) -> None:
         pass   # hashes never leave the event store
 
-    def on_Disabled(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._account(conn, e, disabled=1)
+    def on_Disabled(self, conn: sqlite3.Connection, item: Item) -> None:
+        self._account(conn, item, disabled=1)
 
-    def on_Enabled(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._account(conn, e, disabled=0)
+    def on_Enabled(self, conn: sqlite3.Connection, item: Item) -> None:
+        self._account(conn, item, disabled=0)
 
-    def on_RolesChanged(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._account(conn, e, roles=json.dumps(e.roles), unit_id=e.unit_id)
+    def on_RolesChanged(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
+        self._account(conn, item, roles=json.dumps(e.roles), unit_id=e.unit_id)

@@ -88,7 +88,7 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
               leader=f.leader)
     if f.text and len(f.text.strip()) >= 3:
         phrase = '"' + f.text.strip().replace('"', '""') + '"'
-        q.add("t.rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)",
+        q.add("t.seq IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)",
               text=phrase)
     elif f.text and f.text.strip():   # trigrams need three characters: scan for shorter ones
         q.add("(t.title LIKE :text OR t.description LIKE :text OR t.measures LIKE :text "

@@ -10,16 +10,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from sqlite_utils import Database
 
-from projections.base import Projection, ProjectionError
+from projections.base import Item, Projection, ProjectionError
 
 POSITIONS = "_positions"
-BATCH = 1000
+BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -109,55 +108,59 @@ class ProjectionRunner:
 
     def _apply_batch(self, notifications: Sequence[Notification], behind: dict[str, int],
                      end: int) -> None:
-        events: dict[int, Any] = {}
+        decoded: dict[int, Item | ProjectionError] = {}
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             for name, position in behind.items():
-                todo = [n for n in notifications if n.id > position]
-                self._apply(self.projections[name], todo, events, end)
+                projection = self.projections[name]
+                todo = [n for n in notifications
+                        if n.id > position and projection.follows(n.topic)]
+                self._apply(projection, todo, decoded, end)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
 
     def _apply(self, projection: Projection, todo: Sequence[Notification],
-               events: dict[int, Any], end: int) -> None:
+               decoded: dict[int, Item | ProjectionError], end: int) -> None:
         """Apply to one projection inside the batch; on failure keep what came before it."""
         self.conn.execute("SAVEPOINT projection")
         try:
-            self._handle_all(projection, todo, events)
+            projection.apply(self.conn, self._items(projection, todo, decoded))
         except ProjectionError as error:
             self.conn.execute("ROLLBACK TO projection")
             done = [n for n in todo if n.id < error.notification_id]
-            self._handle_all(projection, done, events)
+            projection.apply(self.conn, self._items(projection, done, decoded))
             self.conn.execute(
                 f"UPDATE {POSITIONS} SET position = ?, error = ?, error_notification = ? "
                 "WHERE name = ?",
-                (done[-1].id if done else self.positions()[projection.name][0], str(error),
-                 error.notification_id, projection.name))
+                (error.notification_id - 1, str(error), error.notification_id, projection.name))
         else:
             self.conn.execute(f"UPDATE {POSITIONS} SET position = ? WHERE name = ?",
                               (end, projection.name))
         self.conn.execute("RELEASE projection")
 
-    def _handle_all(self, projection: Projection, todo: Sequence[Notification],
-                    events: dict[int, Any]) -> None:
+    def _items(self, projection: Projection, todo: Sequence[Notification],
+               decoded: dict[int, Item | ProjectionError]) -> list[Item]:
+        """Decode once per batch, shared by the projections; a notification that cannot be
+        decoded stops each projection that follows it, there."""
+        items = []
         for notification in todo:
-            if projection.follows(notification.topic):
-                event = self._decode(projection, notification, events)
-                projection.handle(self.conn, notification.id, event)
+            item = decoded.get(notification.id)
+            if item is None:
+                item = decoded[notification.id] = self._decode(notification)
+            if isinstance(item, ProjectionError):
+                raise ProjectionError(projection.name, notification.id, item.reason)
+            items.append(item)
+        return items
 
-    def _decode(self, projection: Projection, notification: Notification,
-                events: dict[int, Any]) -> Any:
-        """Decode once per batch, shared by the projections; a failure stops this projection."""
+    def _decode(self, notification: Notification) -> Item | ProjectionError:
         try:
-            event = events.get(notification.id)
-            if event is None:
-                event = events[notification.id] = self.app.mapper.to_domain_event(notification)
-            return event
-        except Exception as error:   # unknown topic, undecodable state: both stop it here
-            raise ProjectionError(projection.name, notification.id,
-                                  f"无法解码事件 {notification.topic}：{error}") from error
+            event = self.app.mapper.to_domain_event(notification)
+            return Item.of(notification.id, event, notification.state)
+        except Exception as error:   # an unknown topic or a state we cannot read
+            return ProjectionError("", notification.id,
+                                   f"无法解码事件 {notification.topic}：{error}")
 
     # -- rebuilding ------------------------------------------------------------------------------
 

@@ -1,25 +1,95 @@
-"""The `tickets` read model: one row per ticket with what lists, filters and ledgers need,
-plus who answers for it (`ticket_units`, `ticket_leaders`) for filtering by unit or leader."""
+"""The `tickets` read model: one row per ticket with what lists, filters and ledgers need, who
+answers for it (`ticket_units`, `ticket_leaders`) for filtering by unit or leader, and a trigram
+full-text index over its words (`tickets_fts`).
+
+A batch is applied in memory: the rows it touches are read once, changed event by event, and
+written back with one upsert.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlite_utils import Database
 
-from projections.base import Projection, when
+from projections.base import Item, Projection, ProjectionError
 
 COLUMNS = {
-    "id": str, "number": str, "title": str, "description": str, "town_id": str, "unit_id": str,
-    "category": str, "indicator_id": str, "severity": str, "source": str, "state": str,
-    "lead_unit_id": str, "co_unit_ids": str, "person_id": str, "leader_ids": str,
+    "id": str, "seq": int, "number": str, "title": str, "description": str, "town_id": str,
+    "unit_id": str, "category": str, "indicator_id": str, "severity": str, "source": str,
+    "state": str, "lead_unit_id": str, "co_unit_ids": str, "person_id": str, "leader_ids": str,
     "deadline": str, "pending_deadline": str, "measures": str,
     "opened_at": str, "opened_by": str, "assigned_at": str, "rectified_at": str,
     "verified_at": str, "closed_at": str, "cancelled_at": str, "reopened_at": str,
     "last_checked_at": str, "returns": int, "reopens": int, "rectifications": int,
     "evidence_before": str, "evidence_after": str, "version": int,
+}
+NAMES = list(COLUMNS)
+UPSERT = (f"INSERT INTO tickets ({', '.join(NAMES)}) VALUES ({', '.join('?' * len(NAMES))}) "
+          "ON CONFLICT (id) DO UPDATE SET "
+          + ", ".join(f"{c} = excluded.{c}" for c in NAMES if c != "id"))
+
+
+def _opened(row: dict, e: Any, item: Item) -> None:
+    row.update(
+        id=item.aggregate, seq=item.n, number=e.number, title=e.title,
+        description=e.description, town_id=e.town_id, unit_id=e.unit_id, category=e.category,
+        indicator_id=e.indicator_id, severity=e.severity, source=e.source, state="opened",
+        co_unit_ids="[]", leader_ids=json.dumps(e.leader_ids),
+        deadline=e.deadline.isoformat() if e.deadline else None, opened_at=item.at,
+        opened_by=e.by["login"], returns=0, reopens=0, rectifications=0,
+        evidence_before=json.dumps(e.evidence, ensure_ascii=False), evidence_after="[]")
+
+
+def _responsible(row: dict, e: Any, item: Item) -> None:
+    row.update(lead_unit_id=e.lead_unit_id, co_unit_ids=json.dumps(e.co_unit_ids),
+               person_id=e.person_id, leader_ids=json.dumps(e.leader_ids),
+               deadline=e.deadline.isoformat())
+
+
+def _assigned(row: dict, e: Any, item: Item) -> None:
+    _responsible(row, e, item)
+    row.update(state="assigned", assigned_at=item.at)
+
+
+def _rectified(row: dict, e: Any, item: Item) -> None:
+    row.update(state="rectified", rectified_at=item.at, measures=e.measures,
+               evidence_after=json.dumps(e.evidence, ensure_ascii=False), pending_deadline=None,
+               rectifications=row["rectifications"] + 1)
+
+
+def _reinspected(row: dict, e: Any, item: Item) -> None:
+    if e.passed:
+        row.update(state="verified", verified_at=item.at)
+    else:
+        row.update(state="assigned", returns=row["returns"] + 1)
+
+
+def _reopened(row: dict, e: Any, item: Item) -> None:
+    row.update(state="assigned", reopens=row["reopens"] + 1, reopened_at=item.at,
+               deadline=e.deadline.isoformat())
+
+
+HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
+    "Opened": _opened,
+    "Assigned": _assigned,
+    "Reassigned": _responsible,
+    "ExtensionRequested": lambda row, e, item: row.update(
+        pending_deadline=e.new_deadline.isoformat()),
+    "DeadlineExtended": lambda row, e, item: row.update(
+        deadline=e.new_deadline.isoformat(), pending_deadline=None),
+    "ExtensionRefused": lambda row, e, item: row.update(pending_deadline=None),
+    "Rectified": _rectified,
+    "ReInspected": _reinspected,
+    "Closed": lambda row, e, item: row.update(state="closed", closed_at=item.at),
+    "Reopened": _reopened,
+    "Cancelled": lambda row, e, item: row.update(state="cancelled", cancelled_at=item.at),
+    "Commented": lambda row, e, item: None,
+    "InstructionGiven": lambda row, e, item: None,
+    "ProgressChecked": lambda row, e, item: row.update(last_checked_at=item.at),
 }
 
 
@@ -31,7 +101,8 @@ class TicketsProjection(Projection):
     def create_tables(self, db: Database) -> None:
         db["tickets"].create(COLUMNS, pk="id", not_null={"number", "title", "state"})
         db["tickets"].create_index(["number"], unique=True)
-        for columns in (["state", "deadline"], ["town_id"], ["opened_at"], ["indicator_id"]):
+        for columns in (["seq"], ["state", "deadline"], ["town_id"], ["opened_at"],
+                        ["indicator_id"]):
             db["tickets"].create_index(columns)
         db["ticket_units"].create({"ticket_id": str, "unit_id": str, "lead": int},
                                   pk=("ticket_id", "unit_id"))
@@ -39,109 +110,63 @@ class TicketsProjection(Projection):
         db["ticket_leaders"].create({"ticket_id": str, "leader_id": str},
                                     pk=("ticket_id", "leader_id"))
         db["ticket_leaders"].create_index(["leader_id"])
-        # Trigram full-text search finds 音乐教室 inside a longer Chinese sentence.
+        # Trigram full-text search finds 音乐教室 inside a longer Chinese sentence; its rowid
+        # is the ticket's `seq` (the notification that opened it).
         db.execute("CREATE VIRTUAL TABLE tickets_fts USING fts5(number, title, description, "
                    "measures, tokenize='trigram')")
 
-    # -- helpers ---------------------------------------------------------------------------
+    def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
+        rows = self._load(conn, {i.aggregate for i in items if i.name != "Opened"})
+        responsibility: set[str] = set()
+        texts: set[str] = set()
+        for item in items:
+            handler = HANDLERS.get(item.name)
+            if handler is None:
+                raise self.unknown(item)
+            row = rows.setdefault(item.aggregate, dict.fromkeys(NAMES)) if item.name == "Opened" else \
+                rows.get(item.aggregate)
+            if row is None:
+                raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
+            handler(row, item.event, item)
+            row["version"] = item.event.originator_version
+            if item.name in ("Opened", "Assigned", "Reassigned"):
+                responsibility.add(item.aggregate)
+            if item.name in ("Opened", "Rectified"):
+                texts.add(item.aggregate)
+        conn.executemany(UPSERT, [[row.get(c) for c in NAMES] for row in rows.values()])
+        self._write_responsibility(conn, [rows[t] for t in responsibility])
+        self._write_texts(conn, [rows[t] for t in texts])
 
     @staticmethod
-    def _set(conn: sqlite3.Connection, event: Any, **values: Any) -> None:
-        values["version"] = event.originator_version
-        assignments = ", ".join(f"{column} = ?" for column in values)
-        conn.execute(f"UPDATE tickets SET {assignments} WHERE id = ?",
-                     (*values.values(), event.originator_id.hex))
+    def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        cursor = conn.execute("SELECT * FROM tickets WHERE id IN (SELECT value FROM json_each(?))",
+                              (json.dumps(list(ids)),))
+        columns = [c[0] for c in cursor.description]
+        return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor}
 
     @staticmethod
-    def _responsible(conn: sqlite3.Connection, event: Any) -> None:
-        ticket = event.originator_id.hex
-        conn.execute("DELETE FROM ticket_units WHERE ticket_id = ?", (ticket,))
-        conn.executemany("INSERT INTO ticket_units VALUES (?, ?, ?)",
-                         [(ticket, event.lead_unit_id, 1)]
-                         + [(ticket, unit, 0) for unit in event.co_unit_ids])
-        TicketsProjection._leaders(conn, ticket, event.leader_ids)
+    def _write_responsibility(conn: sqlite3.Connection, rows: list[dict]) -> None:
+        ids = json.dumps([r["id"] for r in rows])
+        conn.execute("DELETE FROM ticket_units WHERE ticket_id IN (SELECT value FROM json_each(?))",
+                     (ids,))
+        conn.execute("DELETE FROM ticket_leaders WHERE ticket_id IN "
+                     "(SELECT value FROM json_each(?))", (ids,))
+        units, leaders = [], []
+        for r in rows:
+            if r["lead_unit_id"]:
+                units.append((r["id"], r["lead_unit_id"], 1))
+                units += [(r["id"], u, 0) for u in json.loads(r["co_unit_ids"])]
+            leaders += [(r["id"], p) for p in dict.fromkeys(json.loads(r["leader_ids"]))]
+        conn.executemany("INSERT INTO ticket_units VALUES (?, ?, ?)", units)
+        conn.executemany("INSERT INTO ticket_leaders VALUES (?, ?)", leaders)
 
     @staticmethod
-    def _leaders(conn: sqlite3.Connection, ticket: str, leader_ids: list[str]) -> None:
-        conn.execute("DELETE FROM ticket_leaders WHERE ticket_id = ?", (ticket,))
-        conn.executemany("INSERT INTO ticket_leaders VALUES (?, ?)",
-                         [(ticket, leader) for leader in dict.fromkeys(leader_ids)])
-
-    # -- handlers ----------------------------------------------------------------------------
-
-    def on_Opened(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        conn.execute(
-            "INSERT INTO tickets (id, number, title, description, town_id, unit_id, category, "
-            "indicator_id, severity, source, state, co_unit_ids, leader_ids, deadline, "
-            "opened_at, opened_by, returns, reopens, rectifications, evidence_before, "
-            "evidence_after, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'opened', '[]', ?, ?, "
-            "?, ?, 0, 0, 0, ?, '[]', ?)",
-            (e.originator_id.hex, e.number, e.title, e.description, e.town_id, e.unit_id,
-             e.category, e.indicator_id, e.severity, e.source, json.dumps(e.leader_ids),
-             e.deadline.isoformat() if e.deadline else None, when(e), e.by["login"],
-             json.dumps(e.evidence, ensure_ascii=False), e.originator_version))
-        conn.execute("INSERT INTO tickets_fts (rowid, number, title, description, measures) "
-                     "VALUES (last_insert_rowid(), ?, ?, ?, '')",
-                     (e.number, e.title, e.description))
-        self._leaders(conn, e.originator_id.hex, e.leader_ids)
-
-    def on_Assigned(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e, state="assigned", assigned_at=when(e), **self._who(e))
-        self._responsible(conn, e)
-
-    def on_Reassigned(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e, **self._who(e))
-        self._responsible(conn, e)
-
-    @staticmethod
-    def _who(e: Any) -> dict:
-        return {"lead_unit_id": e.lead_unit_id, "co_unit_ids": json.dumps(e.co_unit_ids),
-                "person_id": e.person_id, "leader_ids": json.dumps(e.leader_ids),
-                "deadline": e.deadline.isoformat()}
-
-    def on_ExtensionRequested(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e, pending_deadline=e.new_deadline.isoformat())
-
-    def on_DeadlineExtended(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e, deadline=e.new_deadline.isoformat(), pending_deadline=None)
-
-    def on_ExtensionRefused(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e, pending_deadline=None)
-
-    def on_Rectified(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        conn.execute(
-            "UPDATE tickets SET state = 'rectified', rectified_at = ?, measures = ?, "
-            "evidence_after = ?, pending_deadline = NULL, rectifications = rectifications + 1, "
-            "version = ? WHERE id = ?",
-            (when(e), e.measures, json.dumps(e.evidence, ensure_ascii=False),
-             e.originator_version, e.originator_id.hex))
-        conn.execute("UPDATE tickets_fts SET measures = ? WHERE rowid = "
-                     "(SELECT rowid FROM tickets WHERE id = ?)", (e.measures, e.originator_id.hex))
-
-    def on_ReInspected(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        if e.passed:
-            self._set(conn, e, state="verified", verified_at=when(e))
-        else:
-            conn.execute("UPDATE tickets SET state = 'assigned', returns = returns + 1, "
-                         "version = ? WHERE id = ?", (e.originator_version, e.originator_id.hex))
-
-    def on_Closed(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e, state="closed", closed_at=when(e))
-
-    def on_Reopened(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        conn.execute("UPDATE tickets SET state = 'assigned', reopens = reopens + 1, "
-                     "reopened_at = ?, deadline = ?, version = ? WHERE id = ?",
-                     (when(e), e.deadline.isoformat(), e.originator_version,
-                      e.originator_id.hex))
-
-    def on_Cancelled(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e, state="cancelled", cancelled_at=when(e))
-
-    def on_Commented(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e)
-
-    def on_InstructionGiven(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e)
-
-    def on_ProgressChecked(self, conn: sqlite3.Connection, n: int, e: Any) -> None:
-        self._set(conn, e, last_checked_at=when(e))
+    def _write_texts(conn: sqlite3.Connection, rows: list[dict]) -> None:
+        conn.executemany("DELETE FROM tickets_fts WHERE rowid = ?", [(r["seq"],) for r in rows])
+        conn.executemany(
+            "INSERT INTO tickets_fts (rowid, number, title, description, measures) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(r["seq"], r["number"], r["title"], r["description"], r["measures"] or "")
+             for r in rows])

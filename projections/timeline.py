@@ -1,17 +1,16 @@
-"""The `timeline` read model: every event of every ticket as a row a person can read."""
+"""The `timeline` read model: every event of every ticket as a row a person can read, with the
+event as stored (`event_json`, in eventsourcing's JSON) for anything the columns leave out."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from sqlite_utils import Database
 
 from domain.ticket import EVENT_LABELS
-from projections.base import Projection, when
-
-HIDDEN = {"originator_id", "originator_version", "originator_topic", "timestamp", "by"}
+from projections.base import Item, Projection
 
 
 def summary(e: Any) -> str:
@@ -47,18 +46,18 @@ class TimelineProjection(Projection):
         db["timeline"].create(
             {"notification_id": int, "ticket_id": str, "version": int, "event": str,
              "label": str, "at": str, "by_login": str, "by_name": str, "role": str,
-             "unit_id": str, "summary": str, "details": str},
+             "unit_id": str, "summary": str, "event_json": str},
             pk="notification_id")
         db["timeline"].create_index(["ticket_id", "version"], unique=True)
 
-    def handle(self, conn: sqlite3.Connection, notification_id: int, event: Any) -> None:
-        name = type(event).__name__
-        if name not in EVENT_LABELS:
-            super().handle(conn, notification_id, event)   # raises: an event we do not know
-        details = {k: v for k, v in vars(event).items() if k not in HIDDEN}
-        conn.execute(
-            "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (notification_id, event.originator_id.hex, event.originator_version, name,
-             EVENT_LABELS[name], when(event), event.by["login"], event.by["name"],
-             event.by["role"], event.by.get("unit_id"), summary(event),
-             json.dumps(details, ensure_ascii=False, default=str)))
+    def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
+        rows = []
+        for item in items:
+            if item.name not in EVENT_LABELS:
+                raise self.unknown(item)
+            event, by = item.event, item.event.by
+            rows.append((item.n, item.aggregate, event.originator_version, item.name,
+                         EVENT_LABELS[item.name], item.at, by["login"], by["name"], by["role"],
+                         by.get("unit_id"), summary(event),
+                         item.state.decode()))
+        conn.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

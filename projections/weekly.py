@@ -8,15 +8,19 @@ they end; the interval still open is counted at query time (projections/cycle.py
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
 
 from domain.clock import BEIJING, beijing, iso_week
 from domain.ticket import EVENT_LABELS
-from projections.base import Projection, ProjectionError, when
+from projections.base import Item, Projection, ProjectionError
 
 COUNTS = ("found", "rectified", "closed", "reopened", "returned", "cancelled", "overdue")
 UNRECTIFIED = ("opened", "assigned")
@@ -52,78 +56,107 @@ class WeeklyProjection(Projection):
     def create_tables(self, db: Database) -> None:
         db["weekly_counts"].create(
             {"week": str, "town_id": str, "unit_id": str, **{c: int for c in COUNTS}},
-            pk=("week", "town_id", "unit_id"))
+            pk=("week", "town_id", "unit_id"), defaults=dict.fromkeys(COUNTS, 0))
         db["weekly_checks"].create({"week": str, "ticket_id": str, "town_id": str,
                                     "unit_id": str}, pk=("week", "ticket_id"))
         db["ticket_states"].create(
             {"n": int, "ticket_id": str, "town_id": str, "unit_id": str, "at": str,
              "until": str, "state": str, "deadline": str}, pk="n")
-        db["ticket_states"].create_index(["ticket_id", "until"])
-        db["ticket_states"].create_index(["until", "state", "deadline"])
+        db.execute("CREATE INDEX ticket_states_open ON ticket_states (ticket_id) "
+                   "WHERE until IS NULL")
+        db.execute("CREATE INDEX ticket_states_open_overdue ON ticket_states (state, deadline) "
+                   "WHERE until IS NULL")
+        db["ticket_states"].create_index(["at"])
 
-    def handle(self, conn: sqlite3.Connection, n: int, event: Any) -> None:
-        name = type(event).__name__
-        if name not in EVENT_LABELS:
-            raise ProjectionError(self.name, n, f"不认识的事件 {type(event).__qualname__}")
-        ticket = event.originator_id.hex
-        if name == "Opened":
-            place = (event.town_id or "", event.unit_id)
-            self._change(conn, n, event, ticket, place, "opened", event.deadline)
-        else:
-            current = conn.execute(
-                "SELECT town_id, unit_id, state, deadline FROM ticket_states "
-                "WHERE ticket_id = ? AND until IS NULL", (ticket,)).fetchone()
-            if current is None:
-                raise ProjectionError(self.name, n, "事件所属的问题尚未登记")
-            place = current[:2]
-            after = self._after(name, event, current[2], current[3])
-            if after != tuple(current[2:]):
-                self._change(conn, n, event, ticket, place, *after)
-            if name in ("ProgressChecked", "ReInspected"):
-                conn.execute("INSERT OR IGNORE INTO weekly_checks VALUES (?, ?, ?, ?)",
-                             (iso_week(beijing(event.timestamp).date()), ticket, *place))
-        self._count(conn, name, event, place)
+    def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
+        batch = _Batch(conn, {i.aggregate for i in items if i.name != "Opened"})
+        for item in items:
+            if item.name not in EVENT_LABELS:
+                raise self.unknown(item)
+            event = item.event
+            if item.name == "Opened":
+                place = (event.town_id or "", event.unit_id)
+                batch.change(item, place, "opened",
+                             event.deadline.isoformat() if event.deadline else None)
+            else:
+                current = batch.current.get(item.aggregate)
+                if current is None:
+                    raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
+                place = (current[2], current[3])
+                after = _after(item.name, event, current[6], current[7])
+                if after != (current[6], current[7]):
+                    batch.change(item, place, *after)
+                if item.name in ("ProgressChecked", "ReInspected"):
+                    batch.checks.add((_week(item.at), item.aggregate, *place))
+            column = COUNTED.get(item.name) or (
+                "returned" if item.name == "ReInspected" and not event.passed else None)
+            if column:
+                batch.counts[(_week(item.at), *place)][column] += 1
+        batch.write()
 
-    def _after(self, name: str, e: Any, state: str, deadline: str | None
-               ) -> tuple[str, str | None]:
-        """The state and deadline a ticket has after the event."""
-        if name == "ReInspected":
-            return ("verified" if e.passed else "assigned"), deadline
-        if name in ("Assigned", "Reassigned", "Reopened"):
-            return STATE_AFTER.get(name, state), e.deadline.isoformat()
-        if name == "DeadlineExtended":
-            return state, e.new_deadline.isoformat()
-        return STATE_AFTER.get(name, state), deadline
 
-    def _count(self, conn: sqlite3.Connection, name: str, e: Any, place: tuple) -> None:
-        column = COUNTED.get(name) or ("returned" if name == "ReInspected" and not e.passed
-                                       else None)
-        if column:
-            self._add(conn, iso_week(beijing(e.timestamp).date()), place, column, 1)
+@lru_cache(maxsize=4096)
+def _day_week(day: str) -> str:
+    return iso_week(date.fromisoformat(day))
 
-    @staticmethod
-    def _add(conn: sqlite3.Connection, week: str, place: tuple, column: str, amount: int) -> None:
-        conn.execute(f"INSERT INTO weekly_counts (week, town_id, unit_id, {column}) "
-                     f"VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET {column} = "
-                     f"coalesce({column}, 0) + excluded.{column}", (week, *place, amount))
 
-    def _change(self, conn: sqlite3.Connection, n: int, e: Any, ticket: str, place: tuple,
-                state: str, deadline: date | str | None) -> None:
-        """End the ticket's current interval (writing out its overdue week ends) and start
-        a new one."""
-        now = when(e)
-        previous = conn.execute(
-            "SELECT at, state, deadline FROM ticket_states WHERE ticket_id = ? AND until IS NULL",
-            (ticket,)).fetchone()
+def _week(at: str) -> str:
+    return _day_week(at[:10])
+
+
+def _after(name: str, e: Any, state: str, deadline: str | None) -> tuple[str, str | None]:
+    """The state and deadline a ticket has after the event."""
+    if name == "ReInspected":
+        return ("verified" if e.passed else "assigned"), deadline
+    if name in ("Assigned", "Reassigned", "Reopened"):
+        return STATE_AFTER.get(name, state), e.deadline.isoformat()
+    if name == "DeadlineExtended":
+        return state, e.new_deadline.isoformat()
+    return STATE_AFTER.get(name, state), deadline
+
+
+class _Batch:
+    """A batch's changes to the weekly tables, kept in memory and written at the end."""
+
+    def __init__(self, conn: sqlite3.Connection, tickets: set[str]) -> None:
+        self.conn = conn
+        # ticket -> its open interval: [n, ticket, town, unit, at, until, state, deadline]
+        self.current: dict[str, list] = {
+            row[1]: list(row) for row in conn.execute(
+                "SELECT n, ticket_id, town_id, unit_id, at, until, state, deadline "
+                "FROM ticket_states WHERE until IS NULL AND ticket_id IN "
+                "(SELECT value FROM json_each(?))", (json.dumps(list(tickets)),))}
+        self.new: dict[int, list] = {}               # intervals opened in this batch, by n
+        self.ended: list[tuple[str, int]] = []       # (until, n) of intervals already stored
+        self.counts: dict[tuple, Counter] = defaultdict(Counter)
+        self.checks: set[tuple] = set()
+
+    def change(self, item: Item, place: tuple, state: str, deadline: str | None) -> None:
+        """End the ticket's open interval, counting the week ends it was overdue at, and
+        open the next one."""
+        previous = self.current.get(item.aggregate)
         if previous is not None:
-            conn.execute("UPDATE ticket_states SET until = ? WHERE ticket_id = ? AND until IS NULL",
-                         (now, ticket))
-            start, old_state, old_deadline = previous
+            previous[5] = item.at
+            if previous[0] not in self.new:
+                self.ended.append((item.at, previous[0]))
+            start, old_state, old_deadline = previous[4], previous[6], previous[7]
             if old_state in UNRECTIFIED and old_deadline:
-                for end in week_ends(datetime.fromisoformat(start), e.timestamp):
+                for end in week_ends(datetime.fromisoformat(start), item.event.timestamp):
                     if old_deadline < end.date().isoformat():
-                        self._add(conn, week_of_end(end), place, "overdue", 1)
-        if isinstance(deadline, date):
-            deadline = deadline.isoformat()
-        conn.execute("INSERT INTO ticket_states VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
-                     (n, ticket, *place, now, state, deadline))
+                        self.counts[(week_of_end(end), *place)]["overdue"] += 1
+        row = [item.n, item.aggregate, *place, item.at, None, state, deadline]
+        self.current[item.aggregate] = row
+        self.new[item.n] = row
+
+    def write(self) -> None:
+        self.conn.executemany("UPDATE ticket_states SET until = ? WHERE n = ?", self.ended)
+        self.conn.executemany("INSERT INTO ticket_states VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              self.new.values())
+        columns = ", ".join(COUNTS)
+        self.conn.executemany(
+            f"INSERT INTO weekly_counts (week, town_id, unit_id, {columns}) "
+            f"VALUES (?, ?, ?, {', '.join('?' * len(COUNTS))}) ON CONFLICT DO UPDATE SET "
+            + ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTS),
+            [(*key, *(counter[c] for c in COUNTS)) for key, counter in self.counts.items()])
+        self.conn.executemany("INSERT OR IGNORE INTO weekly_checks VALUES (?, ?, ?, ?)",
+                              self.checks)
