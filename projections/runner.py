@@ -8,6 +8,7 @@ with an error naming the notification; the others go on.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -87,10 +88,14 @@ class ProjectionRunner:
 
     # -- catching up ---------------------------------------------------------------------------
 
-    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Apply every recorded event the projections have not seen; returns how many
-        notifications were read. `progress(position, head)` is called after each batch."""
+    def catch_up(self, progress: Callable[[int, int], None] | None = None,
+                 stop: int | None = None) -> int:
+        """Apply every recorded event the projections have not seen (up to `stop`, when given);
+        returns how many notifications were read. `progress(position, head)` follows each
+        batch."""
         head = self.app.recorder.max_notification_id() or 0
+        if stop is not None:
+            head = min(head, stop)
         read = 0
         while True:
             behind = {name: position for name, (position, error) in self.positions().items()
@@ -161,6 +166,15 @@ class ProjectionRunner:
         except Exception as error:   # an unknown topic or a state we cannot read
             return ProjectionError("", notification.id,
                                    f"无法解码事件 {notification.topic}：{error}")
+
+    def follow(self, stopping: threading.Event, poll_seconds: float = 0.1,
+               after: Callable[[list[Status]], None] | None = None) -> None:
+        """Keep catching up until `stopping` is set: polling, which works on SQLite (no
+        subscriptions there) and on PostgreSQL alike."""
+        while not stopping.is_set():
+            if self.catch_up() and after:
+                after(self.status())
+            stopping.wait(poll_seconds)
 
     # -- rebuilding ------------------------------------------------------------------------------
 

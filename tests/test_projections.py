@@ -154,3 +154,34 @@ def test_directory_views_answer_as_of_any_day(app, read):
         assert heads_on(db, day).get("TA-P01") == app.responsible_on("TA-P01", day)["head"]
     assert [p["id"] for p in people(db, "TA-P01")] == ["HA"]
     assert people(db, "TA-P01")[0]["unit_name"] == "甲镇中心小学"
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_another_process_follows_the_log(store, tmp_path, clock, request):
+    """A second application on the same store (as another web process) keeps its own read
+    models up to date by following the log."""
+    import threading
+    import time
+
+    from tests.conftest import open_at_school_a, seed_small_county, settings_for
+
+    schema = request.getfixturevalue("pg_schema") if store == "postgres" else ""
+    settings = settings_for(store, tmp_path, schema)
+    writer = settings.build_app(clock=clock)
+    seed_small_county(writer)
+    follower = ReadModels(settings.build_app(clock=clock), tmp_path / "follower.sqlite3")
+    stopping = threading.Event()
+    thread = threading.Thread(target=follower.runner.follow, args=(stopping, 0.02))
+    thread.start()
+    try:
+        number = open_at_school_a(writer)
+        deadline = time.monotonic() + 10
+        seen = None
+        while seen is None and time.monotonic() < deadline:
+            seen = follower.db.execute("SELECT state FROM tickets WHERE number = ?",
+                                       (number,)).fetchone()
+            time.sleep(0.01)
+        assert seen == ("opened",)
+    finally:
+        stopping.set()
+        thread.join()

@@ -254,6 +254,25 @@ def projections_status() -> None:
         typer.echo(f"{status.name:<12}{status.position:>10}{status.head:>10}{status.lag:>8}  {state}")
 
 
+@projections_cli.command("follow")
+def projections_follow(
+    poll: Annotated[float, typer.Option(help="轮询间隔（秒）", min=0.01, max=60)] = 0.2,
+) -> None:
+    """Keep this process's read models caught up with the event store until stopped."""
+    import signal
+    import threading
+
+    read = _read_models()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    typer.echo("正在跟随事件日志（Ctrl-C 停止）……")
+    try:
+        read.runner.follow(stopping, poll)
+    except KeyboardInterrupt:
+        pass
+    typer.echo("已停止")
+
+
 @projections_cli.command("rebuild")
 def projections_rebuild(
     names: Annotated[list[str] | None, typer.Argument(help="投影名；不给则全部重建")] = None,

@@ -1,0 +1,16 @@
+"""Run as a process: catch this store's read models up, saying "go" when it starts.
+
+The crash tests kill it with SIGKILL at random moments. Settings come from XIAOHAO_*.
+"""
+
+from __future__ import annotations
+
+from projections.readmodels import ReadModels
+from xiaohao.settings import Settings
+
+if __name__ == "__main__":
+    settings = Settings()
+    read = ReadModels(settings.build_app(), settings.read_db)
+    print("go", flush=True)
+    read.runner.catch_up()
+    print("done", flush=True)
