@@ -44,6 +44,7 @@ class ProjectionRunner:
         self.conn: sqlite3.Connection = db.conn
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
+        self._followed: dict[str, bool] = {}    # topic -> does any projection follow it
         self._prepare()
 
     # -- positions ---------------------------------------------------------------------------
@@ -102,62 +103,75 @@ class ProjectionRunner:
                       if error is None and position < head}
             if not behind:
                 return read
-            start = min(behind.values()) + 1
-            notifications = self.app.recorder.select_notifications(
-                start=start, limit=self.batch_size, stop=head)
-            end = notifications[-1].id if notifications else head
-            self._apply_batch(notifications, behind, end)
-            read += len(notifications)
+            batch = self._read(min(behind.values()) + 1, head)
+            end = batch[-1][0].id if batch else head
+            self._apply_batch(batch, behind, end)
+            read += len(batch)
             if progress:
                 progress(end, head)
 
-    def _apply_batch(self, notifications: Sequence[Notification], behind: dict[str, int],
-                     end: int) -> None:
-        decoded: dict[int, Item | ProjectionError] = {}
+    def _read(self, start: int, head: int) -> list[tuple[Notification, Item | ProjectionError | None]]:
+        """A batch of notifications, each decoded when some projection follows it."""
+        batch = []
+        for notification in self.app.recorder.select_notifications(
+                start=start, limit=self.batch_size, stop=head):
+            followed = self._followed.get(notification.topic)
+            if followed is None:
+                followed = self._followed[notification.topic] = any(
+                    p.follows(notification.topic) for p in self.projections.values())
+            batch.append((notification, self._decode(notification) if followed else None))
+        return batch
+
+    def _apply_batch(self, batch: list[tuple[Notification, Item | ProjectionError | None]],
+                     behind: dict[str, int], end: int) -> None:
+        """Hand each projection the events it follows, and commit all their rows and
+        positions together."""
+        items: dict[str, list[Item | ProjectionError]] = {name: [] for name in behind}
+        followers: dict[str, list[str]] = {}
+        for notification, item in batch:
+            if item is None:
+                continue
+            names = followers.get(notification.topic)
+            if names is None:
+                names = followers[notification.topic] = [
+                    name for name in behind if self.projections[name].follows(notification.topic)]
+            for name in names:
+                if notification.id > behind[name]:
+                    items[name].append(item)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            for name, position in behind.items():
-                projection = self.projections[name]
-                todo = [n for n in notifications
-                        if n.id > position and projection.follows(n.topic)]
-                self._apply(projection, todo, decoded, end)
+            for name in behind:
+                self._apply(self.projections[name], items[name], end)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
 
-    def _apply(self, projection: Projection, todo: Sequence[Notification],
-               decoded: dict[int, Item | ProjectionError], end: int) -> None:
-        """Apply to one projection inside the batch; on failure keep what came before it."""
+    def _apply(self, projection: Projection, items: list[Item | ProjectionError],
+               end: int) -> None:
+        """Apply to one projection inside the batch. At the first event it cannot decode or
+        apply, keep what came before and stop there with the error."""
+        undecodable = next((i for i in items if isinstance(i, ProjectionError)), None)
+        good = items if undecodable is None else items[:items.index(undecodable)]
         self.conn.execute("SAVEPOINT projection")
         try:
-            projection.apply(self.conn, self._items(projection, todo, decoded))
+            projection.apply(self.conn, good)
+            failure = undecodable and ProjectionError(projection.name,
+                                                      undecodable.notification_id,
+                                                      undecodable.reason)
         except ProjectionError as error:
             self.conn.execute("ROLLBACK TO projection")
-            done = [n for n in todo if n.id < error.notification_id]
-            projection.apply(self.conn, self._items(projection, done, decoded))
+            projection.apply(self.conn, [i for i in good if i.n < error.notification_id])
+            failure = error
+        if failure:
             self.conn.execute(
                 f"UPDATE {POSITIONS} SET position = ?, error = ?, error_notification = ? "
-                "WHERE name = ?",
-                (error.notification_id - 1, str(error), error.notification_id, projection.name))
+                "WHERE name = ?", (failure.notification_id - 1, str(failure),
+                                   failure.notification_id, projection.name))
         else:
             self.conn.execute(f"UPDATE {POSITIONS} SET position = ? WHERE name = ?",
                               (end, projection.name))
         self.conn.execute("RELEASE projection")
-
-    def _items(self, projection: Projection, todo: Sequence[Notification],
-               decoded: dict[int, Item | ProjectionError]) -> list[Item]:
-        """Decode once per batch, shared by the projections; a notification that cannot be
-        decoded stops each projection that follows it, there."""
-        items = []
-        for notification in todo:
-            item = decoded.get(notification.id)
-            if item is None:
-                item = decoded[notification.id] = self._decode(notification)
-            if isinstance(item, ProjectionError):
-                raise ProjectionError(projection.name, notification.id, item.reason)
-            items.append(item)
-        return items
 
     def _decode(self, notification: Notification) -> Item | ProjectionError:
         try:
