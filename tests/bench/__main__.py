@@ -1,4 +1,8 @@
-"""Command line: `python -m tests.bench {commands,memory} [--tickets N]`."""
+"""Command line: `python -m tests.bench {catchup,commands,lag,memory,queries} [--tickets N]`.
+
+`--tickets N` sizes every benchmark by tickets: `catchup` writes 5 × N events (about N tickets),
+`lag` takes N tickets through six commands each at 200 commands/s (see each module's docstring).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import importlib
 import json
 import sys
 
-BENCHES = {"commands": 20_000, "memory": 100_000}   # name -> default number of tickets
+# name -> default number of tickets
+BENCHES = {"catchup": 200_000, "commands": 20_000, "lag": 700, "memory": 100_000,
+           "queries": 100_000}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from domain.application import SYSTEM, XiaohaoApp
@@ -50,6 +51,12 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = min(len(ordered), max(1, math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
+
+
+def db_mb(path: Path) -> float:
+    """An SQLite database's size on disk in MB, its -wal and -shm files included."""
+    files = [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))]
+    return round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 1)
 
 
 def median(values: list[float]) -> float:
