@@ -56,9 +56,26 @@ class Projection:
     version: ClassVar[int] = 1          # bump when the tables change: the runner rebuilds
     topics: ClassVar[tuple[str, ...]]
     tables: ClassVar[tuple[str, ...]]
+    # Indexes that only queries use, name -> CREATE statement. A long catch-up drops them and
+    # builds them again at its end, which is much cheaper than keeping them up row by row.
+    query_indexes: ClassVar[dict[str, str]] = {}
+    bulk = False                        # set by the runner during such a catch-up
 
     def create_tables(self, db: Database) -> None:
         raise NotImplementedError
+
+    def create_query_indexes(self, db: Database) -> None:
+        for statement in self.query_indexes.values():
+            db.execute(statement)
+
+    def begin_bulk(self, db: Database) -> None:
+        """Prepare for a long catch-up: drop what queries alone need."""
+        for name in self.query_indexes:
+            db.execute(f"DROP INDEX IF EXISTS [{name}]")
+
+    def end_bulk(self, db: Database) -> None:
+        """Caught up after a long catch-up: make the tables quick to query again."""
+        self.create_query_indexes(db)
 
     def drop_tables(self, db: Database) -> None:
         for table in self.tables:

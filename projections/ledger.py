@@ -1,54 +1,71 @@
 """Ledgers (台账) per county, per town (一镇一册) and per school (一校一案), in the column order a
-county office uses. Rows are plain dicts keyed by the Chinese column names."""
+county office uses. Rows are plain dicts keyed by the Chinese column names.
+
+Names are looked up in SQL and rows are built from tuples, since a town's ledger can run to
+thousands of rows; a page of it is what a screen shows, the whole of it what an export writes.
+"""
 
 from __future__ import annotations
 
-import json
-from datetime import date
+from datetime import date, timedelta
 
 from sqlite_utils import Database
 
 from domain.indicators import indicators
 from domain.values import State
-from projections.queries import LIGHT_LABELS, TicketFilter, list_tickets
+from projections.queries import LIGHT_LABELS, LIGHT_SQL, WARN_DAYS
 
 COLUMNS = ["序号", "问题编号", "镇街", "学校/单位", "问题描述", "对应指标", "发现时间", "整改措施",
            "牵头单位", "责任单位", "责任人", "包保领导", "完成时限", "整改状态", "销号时间",
            "红黄绿灯"]
-ALL = 100_000   # a ledger is the whole list, not a page
+SELECT = f"""
+SELECT t.number, coalesce(town.name, '全县'), coalesce(place.name, t.unit_id),
+       t.title || CASE WHEN t.description != '' THEN '。' || t.description ELSE '' END,
+       t.indicator_id, substr(t.opened_at, 1, 10), coalesce(t.measures, ''),
+       coalesce(lead.name, ''),
+       (SELECT group_concat(u.name, '、') FROM json_each(t.co_unit_ids) j
+        JOIN units u ON u.code = j.value),
+       coalesce(person.name, ''),
+       (SELECT group_concat(coalesce(p.name, j.value), '、') FROM json_each(t.leader_ids) j
+        LEFT JOIN people p ON p.id = j.value),
+       coalesce(t.deadline, ''), t.state,
+       CASE WHEN t.state = 'closed' THEN substr(t.closed_at, 1, 10) ELSE '' END,
+       {LIGHT_SQL}
+FROM tickets t
+LEFT JOIN units town ON town.code = t.town_id
+LEFT JOIN units place ON place.code = t.unit_id
+LEFT JOIN units lead ON lead.code = t.lead_unit_id
+LEFT JOIN people person ON person.id = t.person_id
+"""
 
 
-def ledger(db: Database, today: date, *, town: str | None = None,
-           school: str | None = None) -> list[dict]:
-    """The county's ledger, or one town's, or one school's; cancelled tickets are left out."""
-    rows = list_tickets(db, TicketFilter(town=town, unit=school), today, sort="town",
-                        per_page=ALL).rows
-    units = dict(db.execute("SELECT code, name FROM units").fetchall())
-    people = dict(db.execute("SELECT id, name FROM people").fetchall())
+def ledger(db: Database, today: date, *, town: str | None = None, school: str | None = None,
+           page: int | None = None, per_page: int = 200) -> list[dict]:
+    """The county's ledger, or one town's, or one school's, ordered by town, school and number;
+    cancelled tickets are left out. With `page`, only that page (序号 still counts from the
+    start of the whole ledger)."""
+    where, params = ["t.state != 'cancelled'"], {
+        "today": today.isoformat(), "soon": (today + timedelta(days=WARN_DAYS)).isoformat()}
+    if town:
+        where.append("t.town_id = :town")
+        params["town"] = town
+    if school:
+        where.append("(t.unit_id = :school OR t.id IN (SELECT ticket_id FROM ticket_units "
+                     "WHERE unit_id = :school))")
+        params["school"] = school
+    sql = f"{SELECT} WHERE {' AND '.join(where)} ORDER BY t.town_id, t.unit_id, t.number"
+    first = 0
+    if page is not None:
+        first = (max(1, page) - 1) * per_page
+        sql += " LIMIT :limit OFFSET :offset"
+        params |= {"limit": per_page, "offset": first}
     names = indicators()
-
-    def unit_names(codes: list[str]) -> str:
-        return "、".join(units.get(code, code) for code in codes)
-
-    ledger_rows = []
-    for row in (r for r in rows if r["state"] != State.CANCELLED):
-        indicator = names.get(row["indicator_id"])
-        ledger_rows.append({
-            "序号": len(ledger_rows) + 1,
-            "问题编号": row["number"],
-            "镇街": units.get(row["town_id"], "全县") if row["town_id"] else "全县",
-            "学校/单位": units.get(row["unit_id"], row["unit_id"]),
-            "问题描述": row["title"] + (f"。{row['description']}" if row["description"] else ""),
-            "对应指标": f"{indicator.seq} {indicator.name_zh}" if indicator else "",
-            "发现时间": row["opened_at"][:10],
-            "整改措施": row["measures"] or "",
-            "牵头单位": units.get(row["lead_unit_id"], "") if row["lead_unit_id"] else "",
-            "责任单位": unit_names(json.loads(row["co_unit_ids"])),
-            "责任人": people.get(row["person_id"], "") if row["person_id"] else "",
-            "包保领导": "、".join(people.get(p, p) for p in json.loads(row["leader_ids"])),
-            "完成时限": row["deadline"] or "",
-            "整改状态": State(row["state"]).label,
-            "销号时间": (row["closed_at"] or "")[:10] if row["state"] == State.CLOSED else "",
-            "红黄绿灯": LIGHT_LABELS[row["light"]],
-        })
-    return ledger_rows
+    rows = []
+    for serial, row in enumerate(db.execute(sql, params), start=first + 1):
+        indicator = names.get(row[4])
+        rows.append(dict(zip(COLUMNS, (
+            serial, row[0], row[1], row[2], row[3],
+            f"{indicator.seq} {indicator.name_zh}" if indicator else "", row[5], row[6], row[7],
+            row[8] or "", row[9], row[10] or "", row[11], State(row[12]).label, row[13],
+            LIGHT_LABELS[row[14]]), strict=True)))
+    return rows

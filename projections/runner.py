@@ -20,6 +20,7 @@ from projections.base import Item, Projection, ProjectionError
 
 POSITIONS = "_positions"
 BATCH = 5000
+BULK_LAG = 20_000    # a projection further behind than this catches up without query indexes
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ class ProjectionRunner:
         """Create what is missing; a projection whose version changed starts again from zero."""
         self.db.execute(
             f"CREATE TABLE IF NOT EXISTS {POSITIONS} (name TEXT PRIMARY KEY, version INTEGER, "
-            "position INTEGER NOT NULL, error TEXT, error_notification INTEGER)")
+            "position INTEGER NOT NULL, error TEXT, error_notification INTEGER, "
+            "bulk INTEGER NOT NULL DEFAULT 0)")
+        if "bulk" not in self.db[POSITIONS].columns_dict:     # a read database from before
+            self.db.execute(f"ALTER TABLE {POSITIONS} ADD COLUMN bulk INTEGER NOT NULL DEFAULT 0")
         for projection in self.projections.values():
             row = self._row(projection.name)
             if row is None or row[0] != projection.version:
@@ -70,8 +74,9 @@ class ProjectionRunner:
             projection.drop_tables(self.db)
             projection.create_tables(self.db)
             self.conn.execute(
-                f"INSERT OR REPLACE INTO {POSITIONS} VALUES (?, ?, 0, NULL, NULL)",
+                f"INSERT OR REPLACE INTO {POSITIONS} VALUES (?, ?, 0, NULL, NULL, 0)",
                 (projection.name, projection.version))
+            projection.bulk = False
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -94,14 +99,15 @@ class ProjectionRunner:
         """Apply every recorded event the projections have not seen (up to `stop`, when given);
         returns how many notifications were read. `progress(position, head)` follows each
         batch."""
-        head = self.app.recorder.max_notification_id() or 0
-        if stop is not None:
-            head = min(head, stop)
+        last = self.app.recorder.max_notification_id() or 0
+        head = last if stop is None else min(last, stop)
+        self._enter_bulk(last)
         read = 0
         while True:
             behind = {name: position for name, (position, error) in self.positions().items()
                       if error is None and position < head}
             if not behind:
+                self._leave_bulk(last)
                 return read
             batch = self._read(min(behind.values()) + 1, head)
             end = batch[-1][0].id if batch else head
@@ -109,6 +115,38 @@ class ProjectionRunner:
             read += len(batch)
             if progress:
                 progress(end, head)
+
+    def _bulk(self) -> dict[str, bool]:
+        return {name: bool(bulk) for name, bulk in self.conn.execute(
+            f"SELECT name, bulk FROM {POSITIONS}") if name in self.projections}
+
+    def _enter_bulk(self, last: int) -> None:
+        """Projections far behind drop their query indexes until they have caught up; the
+        flag is stored, so a process that restarts mid-way goes on the same way."""
+        flags = self._bulk()
+        for name, (position, error) in self.positions().items():
+            projection = self.projections[name]
+            if not flags[name] and error is None and last - position > BULK_LAG:
+                self._switch_bulk(projection, True)
+            projection.bulk = flags[name] or projection.bulk
+
+    def _leave_bulk(self, last: int) -> None:
+        flags = self._bulk()
+        for name, (position, error) in self.positions().items():
+            if flags[name] and error is None and position >= last:
+                self._switch_bulk(self.projections[name], False)
+
+    def _switch_bulk(self, projection: Projection, on: bool) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            (projection.begin_bulk if on else projection.end_bulk)(self.db)
+            self.conn.execute(f"UPDATE {POSITIONS} SET bulk = ? WHERE name = ?",
+                              (int(on), projection.name))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        projection.bulk = on
 
     def _read(self, start: int, head: int) -> list[tuple[Notification, Item | ProjectionError | None]]:
         """A batch of notifications, each decoded when some projection follows it."""

@@ -95,21 +95,28 @@ HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
 
 class TicketsProjection(Projection):
     name = "tickets"
+    version = 2
     topics = ("domain.ticket:Ticket.",)
     tables = ("tickets", "ticket_units", "ticket_leaders", "tickets_fts")
+    query_indexes = {
+        "tickets_number": "CREATE UNIQUE INDEX IF NOT EXISTS tickets_number ON tickets (number)",
+        **{f"tickets_{'_'.join(c)}": f"CREATE INDEX IF NOT EXISTS tickets_{'_'.join(c)} "
+           f"ON tickets ({', '.join(c)})" for c in (
+               ("state", "deadline"), ("town_id", "state", "deadline", "number"),
+               ("town_id", "unit_id", "number"), ("opened_at",), ("indicator_id",))},
+        "ticket_units_unit": "CREATE INDEX IF NOT EXISTS ticket_units_unit "
+                             "ON ticket_units (unit_id)",
+        "ticket_leaders_leader": "CREATE INDEX IF NOT EXISTS ticket_leaders_leader "
+                                 "ON ticket_leaders (leader_id)",
+    }
 
     def create_tables(self, db: Database) -> None:
         db["tickets"].create(COLUMNS, pk="id", not_null={"number", "title", "state"})
-        db["tickets"].create_index(["number"], unique=True)
-        for columns in (["seq"], ["state", "deadline"], ["town_id"], ["opened_at"],
-                        ["indicator_id"]):
-            db["tickets"].create_index(columns)
         db["ticket_units"].create({"ticket_id": str, "unit_id": str, "lead": int},
                                   pk=("ticket_id", "unit_id"))
-        db["ticket_units"].create_index(["unit_id"])
         db["ticket_leaders"].create({"ticket_id": str, "leader_id": str},
                                     pk=("ticket_id", "leader_id"))
-        db["ticket_leaders"].create_index(["leader_id"])
+        self.create_query_indexes(db)
         # Trigram full-text search finds 音乐教室 inside a longer Chinese sentence; its rowid
         # is the ticket's `seq` (the notification that opened it).
         db.execute("CREATE VIRTUAL TABLE tickets_fts USING fts5(number, title, description, "
@@ -135,7 +142,18 @@ class TicketsProjection(Projection):
                 texts.add(item.aggregate)
         conn.executemany(UPSERT, [[row.get(c) for c in NAMES] for row in rows.values()])
         self._write_responsibility(conn, [rows[t] for t in responsibility])
-        self._write_texts(conn, [rows[t] for t in texts])
+        if not self.bulk:     # a long catch-up indexes the words once, at its end
+            self._write_texts(conn, [rows[t] for t in texts])
+
+    def begin_bulk(self, db: Database) -> None:
+        super().begin_bulk(db)
+        db.execute("DELETE FROM tickets_fts")
+
+    def end_bulk(self, db: Database) -> None:
+        db.execute("DELETE FROM tickets_fts")
+        db.execute("INSERT INTO tickets_fts (rowid, number, title, description, measures) "
+                   "SELECT seq, number, title, description, coalesce(measures, '') FROM tickets")
+        super().end_bulk(db)
 
     @staticmethod
     def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, dict]:

@@ -41,6 +41,8 @@ class TimelineProjection(Projection):
     name = "timeline"
     topics = ("domain.ticket:Ticket.",)
     tables = ("timeline",)
+    query_indexes = {"timeline_ticket": "CREATE UNIQUE INDEX IF NOT EXISTS timeline_ticket "
+                                        "ON timeline (ticket_id, version)"}
 
     def create_tables(self, db: Database) -> None:
         db["timeline"].create(
@@ -48,7 +50,7 @@ class TimelineProjection(Projection):
              "label": str, "at": str, "by_login": str, "by_name": str, "role": str,
              "unit_id": str, "summary": str, "event_json": str},
             pk="notification_id")
-        db["timeline"].create_index(["ticket_id", "version"], unique=True)
+        self.create_query_indexes(db)
 
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
         rows = []
