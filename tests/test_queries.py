@@ -51,6 +51,17 @@ def test_lights_and_overdue_days_for_any_day(history, offset):
                       for light in ("red", "yellow", "green")}
 
 
+@pytest.mark.parametrize("light", ["red", "yellow", "green"])
+@pytest.mark.parametrize("offset", [0, 9])
+def test_the_light_filter_keeps_exactly_that_light(history, light, offset):
+    app, db, tickets = history
+    today = app.today() + timedelta(days=offset)
+    page = list_tickets(db, TicketFilter(light=light), today, per_page=500)
+    assert {r["number"] for r in page.rows} == {
+        n for n, t in tickets.items() if expected_light(t, today) == light}
+    assert {r["light"] for r in page.rows} <= {light}
+
+
 @pytest.mark.parametrize(("f", "keep"), [
     (TicketFilter(town="TA"), lambda t: t["town_id"] == "TA"),
     (TicketFilter(unit="TA"), lambda t: t["unit_id"] == "TA" or t["lead_unit_id"] == "TA"
