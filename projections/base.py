@@ -18,8 +18,8 @@ from domain.clock import beijing
 
 
 def when(event: Any) -> str:
-    """Event time as Beijing ISO text: sortable, and what the UI shows."""
-    return beijing(event.timestamp).isoformat(timespec="seconds")
+    """Event time as Beijing ISO text, to the microsecond so that text order is time order."""
+    return beijing(event.timestamp).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)

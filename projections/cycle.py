@@ -3,6 +3,7 @@ check list and the monthly recheck list, for any week or month."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -14,15 +15,21 @@ CHECKED_STATES = ("opened", "assigned", "rectified")
 FIGURES = ("found", "rectified", "closed", "reopened", "returned", "checked", "overdue")
 
 
+WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
 def week_start(week: str) -> datetime:
-    """Monday 00:00 Beijing of an ISO week such as 2019-W31."""
-    year, number = week.split("-W")
-    monday = date.fromisocalendar(int(year), int(number), 1)
+    """Monday 00:00 Beijing of an ISO week such as 2019-W31; anything else is a ValueError."""
+    match = WEEK.fullmatch(week)
+    try:
+        monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except (TypeError, ValueError):
+        raise ValueError(f"周次「{week}」无效，应写成 2026-W05 这样的 ISO 周") from None
     return datetime(monday.year, monday.month, monday.day, tzinfo=BEIJING)
 
 
 def _text(moment: datetime) -> str:
-    return beijing(moment).isoformat(timespec="seconds")
+    return beijing(moment).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

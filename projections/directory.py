@@ -13,6 +13,7 @@ from projections.base import Item, Projection
 
 class DirectoryProjection(Projection):
     name = "directory"
+    version = 3
     topics = ("domain.directory:Directory.", "domain.account:Account.")
     tables = ("units", "people", "heads", "baobao", "accounts")
 
@@ -21,10 +22,12 @@ class DirectoryProjection(Projection):
                             "level": str, "seq": int}, pk="code")
         db["people"].create({"id": str, "name": str, "title": str, "unit_id": str,
                              "email": str, "phone": str}, pk="id")
-        db["heads"].create({"unit_id": str, "person_id": str, "start": str, "end": str},
-                           pk=("unit_id", "start"))
-        db["baobao"].create({"leader_id": str, "unit_id": str, "start": str, "end": str},
-                            pk=("leader_id", "unit_id", "start"))
+        # Keyed by the notification: a unit may change heads twice on one day, and a 包保 may
+        # end and start again on one day.
+        db["heads"].create({"seq": int, "unit_id": str, "person_id": str, "start": str,
+                            "end": str}, pk="seq")
+        db["baobao"].create({"seq": int, "leader_id": str, "unit_id": str, "start": str,
+                             "end": str}, pk="seq")
         db["accounts"].create({"login": str, "id": str, "name": str, "roles": str,
                                "unit_id": str, "person_id": str, "disabled": int,
                                "created_at": str}, pk="login")
@@ -53,13 +56,13 @@ class DirectoryProjection(Projection):
         e = item.event
         conn.execute('UPDATE heads SET "end" = ? WHERE unit_id = ? AND "end" IS NULL',
                      (e.on.isoformat(), e.unit_id))
-        conn.execute("INSERT INTO heads VALUES (?, ?, ?, NULL)",
-                     (e.unit_id, e.person_id, e.on.isoformat()))
+        conn.execute("INSERT INTO heads VALUES (?, ?, ?, ?, NULL)",
+                     (item.n, e.unit_id, e.person_id, e.on.isoformat()))
 
     def on_BaobaoAssigned(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
-        conn.execute("INSERT INTO baobao VALUES (?, ?, ?, NULL)",
-                     (e.leader_id, e.unit_id, e.on.isoformat()))
+        conn.execute("INSERT INTO baobao VALUES (?, ?, ?, ?, NULL)",
+                     (item.n, e.leader_id, e.unit_id, e.on.isoformat()))
 
     def on_BaobaoEnded(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event

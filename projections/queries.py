@@ -26,9 +26,9 @@ LIGHT_WHERE = {
     "green": f"NOT (t.state IN {UNRECTIFIED} AND t.deadline IS NOT NULL "
              "AND t.deadline <= :soon)",
 }
-SORTS = {"number": "t.number", "deadline": "t.deadline", "opened": "t.opened_at",
-         "light": "CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END, t.deadline",
-         "overdue": "days_overdue", "town": "t.town_id, t.unit_id"}
+SORTS = {"number": ["t.number"], "deadline": ["t.deadline"], "opened": ["t.opened_at"],
+         "light": ["CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END", "t.deadline"],
+         "overdue": ["days_overdue"], "town": ["t.town_id", "t.unit_id"]}
 WARN_DAYS = 3
 
 
@@ -97,8 +97,10 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
         q.add("t.seq IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)",
               text=phrase)
     elif f.text and f.text.strip():   # trigrams need three characters: scan for shorter ones
-        q.add("(t.title LIKE :text OR t.description LIKE :text OR t.measures LIKE :text "
-              "OR t.number LIKE :text)", text=f"%{f.text.strip()}%")
+        escaped = f.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q.add("(t.title LIKE :text ESCAPE '\\' OR t.description LIKE :text ESCAPE '\\' "
+              "OR t.measures LIKE :text ESCAPE '\\' OR t.number LIKE :text ESCAPE '\\')",
+              text=f"%{escaped}%")
     if f.units_in_scope is not None:
         scope = json.dumps(sorted(f.units_in_scope))
         q.add("(t.town_id IN (SELECT value FROM json_each(:scope)) OR t.unit_id IN "
@@ -117,7 +119,7 @@ def list_tickets(db: Database, f: TicketFilter, today: date, *, sort: str = "lig
     page, per_page = max(1, page), min(max(1, per_page), 500)
     q = _where(f, today, warn_days)
     total = db.execute(f"SELECT count(*) FROM tickets t WHERE {q.sql}", q.params).fetchone()[0]
-    order = SORTS[sort] + (" DESC" if descending else "")
+    order = ", ".join(f"{column}{' DESC' if descending else ''}" for column in SORTS[sort])
     cursor = db.execute(
         f"SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue FROM tickets t "
         f"WHERE {q.sql} ORDER BY {order}, t.number LIMIT :limit OFFSET :offset",

@@ -131,9 +131,10 @@ class ProjectionRunner:
             projection.bulk = flags[name] or projection.bulk
 
     def _leave_bulk(self, last: int) -> None:
+        """Caught up, or stopped by an error: either way, make what there is quick to query."""
         flags = self._bulk()
         for name, (position, error) in self.positions().items():
-            if flags[name] and error is None and position >= last:
+            if flags[name] and (error is not None or position >= last):
                 self._switch_bulk(self.projections[name], False)
 
     def _switch_bulk(self, projection: Projection, on: bool) -> None:
@@ -147,6 +148,19 @@ class ProjectionRunner:
             self.conn.execute("ROLLBACK")
             raise
         projection.bulk = on
+
+    def _apply_until_failure(self, projection: Projection, items: list[Item]
+                             ) -> ProjectionError:
+        """Apply one event at a time to find the one that fails, keeping those before it."""
+        for item in items:
+            try:
+                projection.apply(self.conn, [item])
+            except ProjectionError as error:
+                return error
+            except Exception as error:
+                return ProjectionError(projection.name, item.n,
+                                       f"{type(error).__name__}: {error}")
+        raise AssertionError("a batch failed but none of its events does alone")
 
     def _read(self, start: int, head: int) -> list[tuple[Notification, Item | ProjectionError | None]]:
         """A batch of notifications, each decoded when some projection follows it."""
@@ -178,8 +192,9 @@ class ProjectionRunner:
                     items[name].append(item)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            for name in behind:
-                self._apply(self.projections[name], items[name], end)
+            for name, position in behind.items():
+                if position < end:      # one rebuilt from zero may trail the others: never back
+                    self._apply(self.projections[name], items[name], end)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -197,10 +212,9 @@ class ProjectionRunner:
             failure = undecodable and ProjectionError(projection.name,
                                                       undecodable.notification_id,
                                                       undecodable.reason)
-        except ProjectionError as error:
+        except Exception:   # a ProjectionError, or the database refusing a row
             self.conn.execute("ROLLBACK TO projection")
-            projection.apply(self.conn, [i for i in good if i.n < error.notification_id])
-            failure = error
+            failure = self._apply_until_failure(projection, good)
         if failure:
             self.conn.execute(
                 f"UPDATE {POSITIONS} SET position = ?, error = ?, error_notification = ? "

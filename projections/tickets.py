@@ -95,7 +95,7 @@ HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
 
 class TicketsProjection(Projection):
     name = "tickets"
-    version = 2
+    version = 3
     topics = ("domain.ticket:Ticket.",)
     tables = ("tickets", "ticket_units", "ticket_leaders", "tickets_fts")
     query_indexes = {

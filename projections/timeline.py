@@ -39,6 +39,7 @@ def summary(e: Any) -> str:
 
 class TimelineProjection(Projection):
     name = "timeline"
+    version = 2
     topics = ("domain.ticket:Ticket.",)
     tables = ("timeline",)
     query_indexes = {"timeline_ticket": "CREATE UNIQUE INDEX IF NOT EXISTS timeline_ticket "

@@ -50,7 +50,7 @@ def week_of_end(moment: datetime) -> str:
 
 class WeeklyProjection(Projection):
     name = "weekly"
-    version = 2
+    version = 3
     topics = ("domain.ticket:Ticket.",)
     tables = ("weekly_counts", "weekly_checks", "ticket_states")
     query_indexes = {
@@ -149,7 +149,9 @@ class _Batch:
                 self.ended.append((item.at, previous[0]))
             start, old_state, old_deadline = previous[4], previous[6], previous[7]
             if old_state in UNRECTIFIED and old_deadline:
-                for end in week_ends(datetime.fromisoformat(start), item.event.timestamp):
+                # Both ends as stored, so that a week end lies in exactly one interval.
+                for end in week_ends(datetime.fromisoformat(start),
+                                     datetime.fromisoformat(item.at)):
                     if old_deadline < end.date().isoformat():
                         self.counts[(week_of_end(end), *place)]["overdue"] += 1
         row = [item.n, item.aggregate, *place, item.at, None, state, deadline]

@@ -31,6 +31,9 @@ def moves(app: XiaohaoApp, number: str, rng: random.Random) -> list:
                    lambda: app.cancel(number, "office", reason="重复登记"),
                    lambda: app.check_progress(number, "insp", note="现场查看")],
         "assigned": [lambda: app.rectify(number, unit, measures="整改措施" + "。" * rng.randint(1, 5)),
+                     lambda: app.reassign(number, "office", lead_unit_id=ticket["unit_id"],
+                                          co_unit_ids=rng.choice([[], [ticket["town_id"]]]),
+                                          reason="调整责任单位"),
                      lambda: app.rectify(number, unit, measures="已整改"),
                      lambda: app.check_progress(number, "insp", note="检查进度"),
                      lambda: app.extend_deadline(number, "office", new_deadline=later, reason="同意")],
@@ -56,7 +59,8 @@ def run_scenario(app: XiaohaoApp, clock: ManualClock, *, seed: int, steps: int,
     rng = random.Random(seed)
     numbers: list[str] = []
     for step in range(steps):
-        clock.advance(hours=rng.choice([1, 2, 5, 20, 48]))
+        # Odd steps, down to fractions of a second, so events land just after week boundaries.
+        clock.advance(hours=rng.choice([1, 2, 5, 20, 48]), seconds=rng.random() * 90)
         if not numbers or rng.random() < 0.2:
             school = rng.choice(list(SCHOOLS))
             numbers.append(app.open_ticket(

@@ -132,3 +132,23 @@ def test_the_recheck_list_is_last_months_closures(history):
             reopened = any(s["event"] == "Reopened" and s["at"].isoformat() > r["closed_at"]
                            for s in steps)
             assert (r["result"] == "重新整改") == reopened
+
+
+@pytest.mark.parametrize(("fraction", "overdue"), [(0, 0), (500_000, 1)])
+def test_an_event_at_or_just_after_monday_midnight(memory_app, clock, fraction, overdue):
+    """Regression (#3 review): intervals ended at full precision but began at whole seconds,
+    so an extension half a second into Monday counted the ticket overdue twice. An event at
+    the very instant the week ends belongs to the next week; half a second later, not."""
+    from datetime import datetime
+
+    from domain.clock import BEIJING
+    from tests.conftest import open_at_school_a
+
+    number = open_at_school_a(memory_app)
+    memory_app.assign(number, "office", lead_unit_id="TA-P01", deadline=date(2026, 11, 3))
+    clock.set(datetime(2026, 11, 9, 0, 0, 0, fraction, tzinfo=BEIJING))   # Monday of W46
+    memory_app.extend_deadline(number, "office", new_deadline=date(2026, 11, 20), reason="同意")
+    clock.advance(days=1)
+    db = ReadModels(memory_app, ":memory:").fresh()
+    figures = week_figures(db, "2026-W45", memory_app.now())
+    assert sum(r["overdue"] for r in figures.rows) == overdue

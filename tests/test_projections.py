@@ -202,7 +202,6 @@ def test_a_long_catch_up_without_query_indexes_ends_the_same(app, clock, tmp_pat
     # A catch-up from far behind drops the query indexes and the word index, and builds
     # them again once it has caught up: same rows, same indexes, search works.
     monkeypatch.setattr(projections.runner, "BULK_LAG", 10)
-    monkeypatch.setattr(projections.runner, "BATCH", 50)
     bulk = ReadModels(app, tmp_path / "bulk.sqlite3")
     bulk.runner.batch_size = 50
     bulk.runner.catch_up(stop=app.recorder.max_notification_id() // 2)
@@ -211,3 +210,79 @@ def test_a_long_catch_up_without_query_indexes_ends_the_same(app, clock, tmp_pat
     assert dump(bulk) == dump(steady)
     assert indexes(bulk) == indexes(steady)
     assert not any(p.bulk for p in bulk.runner.projections.values())
+
+
+# Regression tests from the review of the read models (#3).
+
+def test_rebuilding_one_projection_never_moves_the_others_back(app, clock, tmp_path):
+    run_scenario(app, clock, seed=12, steps=120)
+    read = ReadModels(app, tmp_path / "r.sqlite3")
+    read.runner.batch_size = 10
+    read.runner.catch_up(stop=app.recorder.max_notification_id() // 2)
+    run_scenario(app, clock, seed=13, steps=60)          # the others now trail the head
+    before = {s.name: s.position for s in read.status()}
+    read.rebuild(["tickets"])
+    fresh = ReadModels(app, tmp_path / "fresh.sqlite3")
+    fresh.runner.catch_up()
+    assert dump(read) == dump(fresh)
+    assert all(s.position >= before[s.name] for s in read.status())
+
+
+def test_same_day_directory_changes_are_kept(app, read):
+    from datetime import date
+
+    from domain.application import SYSTEM
+    from projections.directory_views import baobao_map, heads_on
+
+    day = date(2026, 11, 2)
+    app.appoint_head(SYSTEM, unit_id="TA-P01", person_id="HA", on=day)
+    app.appoint_head(SYSTEM, unit_id="TA-P01", person_id="HB", on=day)     # same day again
+    app.end_baobao(SYSTEM, leader_id="L1", unit_id="TA", on=day)
+    app.assign_baobao(SYSTEM, leader_id="L1", unit_id="TA", on=day)
+    db = read.fresh()
+    assert {s.error for s in read.status()} == {None}
+    assert heads_on(db, day)["TA-P01"] == app.responsible_on("TA-P01", day)["head"] == "HB"
+    assert [m["leader_id"] for m in baobao_map(db, day)] == ["L1", "L2"]
+
+
+def test_a_failing_row_stops_only_its_projection_at_that_event(app, read):
+    """A decodable event the projection cannot place (its ticket was never opened)."""
+    import uuid
+
+    from eventsourcing.persistence import StoredEvent
+
+    from tests.conftest import open_at_school_a
+
+    number = open_at_school_a(app)
+    state = b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-02T01:00:00+00:00"},' \
+            b'"text":"x","by":{"login":"office","name":"o","role":"office","unit_id":null}}'
+    app.recorder.insert_events([StoredEvent(originator_id=uuid.uuid4(), originator_version=2,
+                                            topic="domain.ticket:Ticket.Commented", state=state)])
+    bad = app.recorder.max_notification_id()
+    app.comment(number, "office", text="之后的留言")
+    read.runner.catch_up()
+    status = {s.name: s for s in read.status()}
+    assert status["tickets"].position == bad - 1 and "尚未登记" in status["tickets"].error
+    assert status["weekly"].position == bad - 1 and "尚未登记" in status["weekly"].error
+    assert status["directory"].error is None
+
+
+def test_a_stopped_long_catch_up_still_leaves_its_rows_searchable(app, clock, tmp_path,
+                                                                    monkeypatch):
+    import projections.runner
+    from tests.conftest import open_at_school_a
+
+    monkeypatch.setattr(projections.runner, "BULK_LAG", 10)
+    for _ in range(5):
+        open_at_school_a(app, title="缺少音乐教室")
+    bad = insert_raw(app, "domain.ticket:Ticket.Escalated", b"{}")
+    read = ReadModels(app, tmp_path / "r.sqlite3")
+    read.runner.catch_up()
+    assert {s.name: s.position for s in read.status()}["tickets"] == bad - 1
+    from datetime import date
+
+    from projections.queries import TicketFilter, list_tickets
+
+    found = list_tickets(read.db, TicketFilter(text="音乐教室"), date(2026, 11, 2))
+    assert found.total == 5
+    assert "tickets_number" in {name for name, _ in indexes(read)}

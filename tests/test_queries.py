@@ -134,3 +134,34 @@ def test_a_ledger_is_never_cut_short(tmp_path):
     db = ReadModels(app, ":memory:").fresh()
     assert tickets > 500
     assert len(ledger(db, date(2026, 11, 2))) == tickets   # the history cancels none
+
+
+# Regression tests from the review of the read models (#3).
+
+@pytest.mark.parametrize("sort", ["light", "town", "deadline"])
+def test_descending_reverses_the_whole_order(history, sort):
+    app, db, _ = history
+    up = [r["number"] for r in list_tickets(db, TicketFilter(), app.today(), sort=sort,
+                                            per_page=500).rows]
+    down = list_tickets(db, TicketFilter(), app.today(), sort=sort, descending=True,
+                        per_page=500).rows
+    key = {"light": lambda r: ({"red": 0, "yellow": 1, "green": 2}[r["light"]],),
+           "town": lambda r: (r["town_id"] or "", r["unit_id"]),
+           "deadline": lambda r: (r["deadline"] or "",)}[sort]
+    assert [key(r) for r in down] == sorted((key(r) for r in down), reverse=True)
+    assert len(up) == len(down)
+
+
+@pytest.mark.parametrize("text", ["%", "_", "\\"])
+def test_short_searches_treat_wildcards_as_text(history, text):
+    app, db, _ = history
+    assert list_tickets(db, TicketFilter(text=text), app.today()).total == 0
+
+
+@pytest.mark.parametrize("week", ["2026-W5", "2027-W53", "W05", "2026-05"])
+def test_bad_week_labels_are_refused(history, week):
+    from projections.cycle import week_figures
+
+    app, db, _ = history
+    with pytest.raises(ValueError, match="周次"):
+        week_figures(db, week, app.now())
