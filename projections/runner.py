@@ -151,15 +151,20 @@ class ProjectionRunner:
 
     def _apply_until_failure(self, projection: Projection, items: list[Item]
                              ) -> ProjectionError:
-        """Apply one event at a time to find the one that fails, keeping those before it."""
+        """Apply one event at a time to find the one that fails, keeping those before it and
+        nothing of it."""
         for item in items:
+            self.conn.execute("SAVEPOINT one")
             try:
                 projection.apply(self.conn, [item])
-            except ProjectionError as error:
-                return error
             except Exception as error:
+                self.conn.execute("ROLLBACK TO one")
+                self.conn.execute("RELEASE one")
+                if isinstance(error, ProjectionError):
+                    return error
                 return ProjectionError(projection.name, item.n,
                                        f"{type(error).__name__}: {error}")
+            self.conn.execute("RELEASE one")
         raise AssertionError("a batch failed but none of its events does alone")
 
     def _read(self, start: int, head: int) -> list[tuple[Notification, Item | ProjectionError | None]]:

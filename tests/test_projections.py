@@ -286,3 +286,32 @@ def test_a_stopped_long_catch_up_still_leaves_its_rows_searchable(app, clock, tm
     found = list_tickets(read.db, TicketFilter(text="音乐教室"), date(2026, 11, 2))
     assert found.total == 5
     assert "tickets_number" in {name for name, _ in indexes(read)}
+
+
+def test_a_projection_that_breaks_half_way_through_an_event_keeps_nothing_of_it(app, tmp_path):
+    """The runner finds the failing event and keeps the rows before it, none of its own."""
+    from projections.base import Projection
+    from tests.conftest import open_at_school_a
+
+    class Fragile(Projection):
+        name, topics, tables = "fragile", ("domain.ticket:Ticket.",), ("fragile",)
+
+        def create_tables(self, db):
+            db["fragile"].create({"n": int}, pk="n")
+
+        def apply(self, conn, items):
+            for item in items:
+                conn.execute("INSERT INTO fragile VALUES (?)", (item.n,))
+                if item.name == "Commented":
+                    raise RuntimeError("boom")
+
+    number = open_at_school_a(app)
+    opened = app.recorder.max_notification_id()
+    app.comment(number, "office", text="留言")
+    commented = app.recorder.max_notification_id()
+    read = ReadModels(app, tmp_path / "f.sqlite3", [Fragile()])
+    read.runner.catch_up()
+    [status] = read.status()
+    assert status.position == commented - 1
+    assert f"通知 {commented}" in status.error and "RuntimeError: boom" in status.error
+    assert [r[0] for r in read.db.execute("SELECT n FROM fragile")] == [opened]
