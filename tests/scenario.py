@@ -78,3 +78,17 @@ def run_scenario(app: XiaohaoApp, clock: ManualClock, *, seed: int, steps: int,
         if after_step:
             after_step(step)
     return numbers
+
+
+def read_history(var_dir, *, seed: int, steps: int):
+    """A random history on the in-memory store with its read models caught up:
+    (app, read database, ticket numbers)."""
+    from domain.clock import at_beijing
+    from projections.readmodels import ReadModels
+    from tests.conftest import START, seed_small_county, settings_for
+
+    clock = ManualClock(at_beijing(START, 9))
+    app = settings_for("memory", var_dir).build_app(clock=clock)
+    seed_small_county(app)
+    numbers = run_scenario(app, clock, seed=seed, steps=steps)
+    return app, ReadModels(app, ":memory:").fresh(), numbers

@@ -10,7 +10,7 @@ import pytest
 from domain.clock import beijing, iso_week
 from projections.cycle import check_list, recheck_list, week_figures, week_start
 from projections.readmodels import ReadModels
-from tests.scenario import run_scenario
+from tests.scenario import read_history
 
 STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectified",
                "Closed": "closed", "Reopened": "assigned", "Cancelled": "cancelled"}
@@ -18,16 +18,8 @@ STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectifi
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
-    from domain.clock import ManualClock, at_beijing
-    from tests.conftest import START, seed_small_county, settings_for
-
-    clock = ManualClock(at_beijing(START, 9))
-    app = settings_for("memory", tmp_path_factory.mktemp("c")).build_app(clock=clock)
-    seed_small_county(app)
-    numbers = run_scenario(app, clock, seed=5, steps=700)
-    read = ReadModels(app, ":memory:")
-    histories = {n: (app.ticket(n), app.ticket_history(n)) for n in numbers}
-    return app, read.fresh(), histories
+    app, db, numbers = read_history(tmp_path_factory.mktemp("c"), seed=5, steps=700)
+    return app, db, {n: (app.ticket(n), app.ticket_history(n)) for n in numbers}
 
 
 def as_of(history: list[dict], moment) -> tuple[str | None, date | None]:

@@ -9,7 +9,7 @@ import pytest
 from projections.ledger import COLUMNS, ledger
 from projections.queries import TicketFilter, light_counts, list_tickets
 from projections.readmodels import ReadModels
-from tests.scenario import run_scenario
+from tests.scenario import read_history
 
 
 def expected_light(ticket: dict, today: date) -> str:
@@ -24,15 +24,8 @@ def expected_light(ticket: dict, today: date) -> str:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     """One random history on the in-memory store, read into a read database."""
-    from domain.clock import ManualClock, at_beijing
-    from tests.conftest import START, seed_small_county, settings_for
-
-    clock = ManualClock(at_beijing(START, 9))
-    app = settings_for("memory", tmp_path_factory.mktemp("q")).build_app(clock=clock)
-    seed_small_county(app)
-    numbers = run_scenario(app, clock, seed=21, steps=500)
-    read = ReadModels(app, ":memory:")
-    return app, read.fresh(), {n: app.ticket(n) for n in numbers}
+    app, db, numbers = read_history(tmp_path_factory.mktemp("q"), seed=21, steps=500)
+    return app, db, {n: app.ticket(n) for n in numbers}
 
 
 @pytest.mark.parametrize("offset", [-20, 0, 5, 30])
