@@ -13,6 +13,7 @@ from domain.clock import BEIJING, beijing
 
 CHECKED_STATES = ("opened", "assigned", "rectified")
 FIGURES = ("found", "rectified", "closed", "reopened", "returned", "checked", "overdue")
+TOTALS = ("found_total", "closed_total")   # cumulative up to the week's end
 
 
 WEEK = re.compile(r"(\d{4})-W(\d{2})")
@@ -58,15 +59,21 @@ def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
 
 def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
     """Found, rectified, closed, reopened, returned, checked and overdue at week end (or now,
-    for the running week) per town × unit, and per town the closure rate and rank."""
+    for the running week) per town × unit, with the cumulative closure rate
+    ((closed − reopened) ÷ (found − cancelled) up to that week); and the same per town, ranked."""
     end = week_start(week) + timedelta(days=7)
     ended = end <= now
     rows: dict[tuple, dict] = {}
 
     def row(town: str, unit: str) -> dict:
         return rows.setdefault((town, unit), {"town_id": town, "unit_id": unit,
-                                              **dict.fromkeys(FIGURES, 0)})
+                                              **dict.fromkeys(FIGURES, 0),
+                                              **dict.fromkeys(TOTALS, 0)})
 
+    for town, unit, found, closed, reopened, cancelled in db.execute(
+            "SELECT town_id, unit_id, sum(found), sum(closed), sum(reopened), sum(cancelled) "
+            "FROM weekly_counts WHERE week <= ? GROUP BY town_id, unit_id", (week,)):
+        row(town, unit).update(found_total=found - cancelled, closed_total=closed - reopened)
     for town, unit, *values in db.execute(
             "SELECT town_id, unit_id, found, rectified, closed, reopened, returned "
             "FROM weekly_counts WHERE week = ?", (week,)):
@@ -78,25 +85,28 @@ def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
     for (town, unit), overdue in _overdue(db, end if ended else now,
                                           week if ended else None).items():
         row(town, unit)["overdue"] = overdue
-    return WeekFigures(week, sorted(rows.values(), key=lambda r: (r["town_id"], r["unit_id"])),
-                       _towns(db, week, rows.values()))
+    for r in rows.values():
+        r["closure_rate"] = _rate(r)
+    ordered = sorted(rows.values(), key=lambda r: (r["town_id"], r["unit_id"]))
+    return WeekFigures(week, ordered, _towns(ordered))
 
 
-def _towns(db: Database, week: str, rows) -> list[dict]:
-    """Per town: the week's sums, the cumulative closure rate, and the rank by that rate."""
+def _rate(figures: dict) -> float:
+    live = figures["found_total"]
+    return round(figures["closed_total"] / live, 4) if live else 0.0
+
+
+def _towns(rows: list[dict]) -> list[dict]:
+    """Per town (county bodies aside): the sums of its units, its closure rate and its rank."""
     towns: dict[str, dict] = {}
-    for town, found, closed, reopened, cancelled in db.execute(
-            "SELECT town_id, sum(found), sum(closed), sum(reopened), sum(cancelled) "
-            "FROM weekly_counts WHERE week <= ? AND town_id != '' GROUP BY town_id", (week,)):
-        live = (found or 0) - (cancelled or 0)
-        net_closed = (closed or 0) - (reopened or 0)
-        towns[town] = {"town_id": town, **dict.fromkeys(FIGURES, 0),
-                       "found_total": live, "closed_total": net_closed,
-                       "closure_rate": round(net_closed / live, 4) if live else 0.0}
     for r in rows:
-        if r["town_id"] in towns:
-            for figure in FIGURES:
-                towns[r["town_id"]][figure] += r[figure]
+        if r["town_id"]:
+            town = towns.setdefault(r["town_id"], {"town_id": r["town_id"],
+                                                   **dict.fromkeys(FIGURES + TOTALS, 0)})
+            for figure in FIGURES + TOTALS:
+                town[figure] += r[figure]
+    for town in towns.values():
+        town["closure_rate"] = _rate(town)
     ordered = sorted(towns.values(), key=lambda t: (-t["closure_rate"], t["town_id"]))
     for t in ordered:   # competition ranking: equal rates share a rank
         t["rank"] = 1 + sum(o["closure_rate"] > t["closure_rate"] for o in ordered)

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from domain.values import State
+
 UNRECTIFIED = "('opened', 'assigned')"
 LIGHT_SQL = (f"CASE WHEN t.state IN {UNRECTIFIED} AND t.deadline < :today THEN 'red' "
              f"WHEN t.state IN {UNRECTIFIED} AND t.deadline <= :soon THEN 'yellow' "
@@ -45,6 +47,8 @@ class TicketFilter:
     source: str | None = None
     leader: str | None = None
     text: str | None = None
+    due_from: date | None = None     # deadline on or after (e.g. next week's due items)
+    due_to: date | None = None       # deadline on or before
     units_in_scope: frozenset[str] | None = None   # a unit user's or leader's visibility
 
 
@@ -101,6 +105,10 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
         q.add("(t.title LIKE :text ESCAPE '\\' OR t.description LIKE :text ESCAPE '\\' "
               "OR t.measures LIKE :text ESCAPE '\\' OR t.number LIKE :text ESCAPE '\\')",
               text=f"%{escaped}%")
+    if f.due_from:
+        q.add("t.deadline >= :due_from", due_from=f.due_from.isoformat())
+    if f.due_to:
+        q.add("t.deadline <= :due_to", due_to=f.due_to.isoformat())
     if f.units_in_scope is not None:
         scope = json.dumps(sorted(f.units_in_scope))
         q.add("(t.town_id IN (SELECT value FROM json_each(:scope)) OR t.unit_id IN "
@@ -136,3 +144,12 @@ def light_counts(db: Database, f: TicketFilter, today: date,
         f"SELECT {LIGHT_SQL} AS light, count(*) FROM tickets t WHERE {q.sql} "
         "AND t.state != 'cancelled' GROUP BY light", q.params).fetchall())
     return {light: counts.get(light, 0) for light in LIGHT_LABELS}
+
+
+def state_counts(db: Database, f: TicketFilter, today: date,
+                 warn_days: int = WARN_DAYS) -> dict[str, int]:
+    """How many of the filtered tickets are in each state (every state named, zeros too)."""
+    q = _where(f, today, warn_days)
+    counts = dict(db.execute(f"SELECT t.state, count(*) FROM tickets t WHERE {q.sql} "
+                             "GROUP BY t.state", q.params).fetchall())
+    return {state.value: counts.get(state.value, 0) for state in State}

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from domain.clock import beijing, iso_week
-from projections.cycle import check_list, recheck_list, week_figures, week_start
+from projections.cycle import FIGURES, check_list, recheck_list, week_figures, week_start
 from projections.readmodels import ReadModels
 from tests.scenario import read_history
 
@@ -74,10 +74,30 @@ def test_week_figures_match_the_events(history):
         for place, numbers in checked.items():
             expected[place]["checked"] = len(numbers)
         figures = week_figures(db, week, app.now())
-        got = {(r["town_id"], r["unit_id"]): Counter({k: v for k, v in r.items()
-                                                       if k not in ("town_id", "unit_id") and v})
+        got = {(r["town_id"], r["unit_id"]): Counter({k: r[k] for k in FIGURES if r[k]})
                for r in figures.rows}
         assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if v}, week
+
+
+def test_closure_rates_count_what_was_found_and_closed_up_to_the_week(history):
+    app, db, histories = history
+    week = iso_week(app.today() - timedelta(days=30))
+    end = week_start(week) + timedelta(days=7)
+    found: Counter = Counter()
+    closed: Counter = Counter()
+    for ticket, steps in histories.values():
+        place = (ticket["town_id"] or "", ticket["unit_id"])
+        for step in steps:
+            if step["at"] >= end:
+                break
+            found[place] += {"Opened": 1, "Cancelled": -1}.get(step["event"], 0)
+            closed[place] += {"Closed": 1, "Reopened": -1}.get(step["event"], 0)
+    rows = week_figures(db, week, app.now()).rows
+    assert {(r["town_id"], r["unit_id"]): (r["found_total"], r["closed_total"]) for r in rows} \
+        == {p: (found[p], closed[p]) for p in found}
+    for r in rows:
+        assert r["closure_rate"] == (round(closed[(r["town_id"], r["unit_id"])] / found[
+            (r["town_id"], r["unit_id"])], 4) if found[(r["town_id"], r["unit_id"])] else 0.0)
 
 
 def test_towns_are_ranked_by_closure_rate(history):

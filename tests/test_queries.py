@@ -72,12 +72,26 @@ def test_the_light_filter_keeps_exactly_that_light(history, light, offset):
      [t["unit_id"], t["lead_unit_id"], *t["co_unit_ids"]]),
     (TicketFilter(town="TA", state="rectified"), lambda t: t["town_id"] == "TA"
      and t["state"] == "rectified"),
+    (TicketFilter(due_from=date(2027, 1, 4), due_to=date(2027, 1, 10)),
+     lambda t: t["deadline"] is not None and date(2027, 1, 4) <= t["deadline"] <= date(2027, 1, 10)),
 ])
 def test_filters_keep_exactly_the_matching_tickets(history, f, keep):
     app, db, tickets = history
     page = list_tickets(db, f, app.today(), per_page=500)
     assert {r["number"] for r in page.rows} == {n for n, t in tickets.items() if keep(t)}
     assert page.total == len(page.rows)
+
+
+def test_state_counts_count_every_state(history):
+    from collections import Counter
+
+    from projections.queries import state_counts
+
+    app, db, tickets = history
+    expected = Counter(t["state"] for t in tickets.values())
+    counts = state_counts(db, TicketFilter(), app.today())
+    assert counts == {s: expected.get(s, 0) for s in counts}
+    assert set(counts) == {"opened", "assigned", "rectified", "verified", "closed", "cancelled"}
 
 
 def test_pages_cover_the_list_once_in_order(history):
