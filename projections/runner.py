@@ -29,6 +29,7 @@ class Status:
     position: int
     head: int
     error: str | None
+    bulk: bool = False      # catching up from far behind, query indexes built at the end
 
     @property
     def lag(self) -> int:
@@ -89,7 +90,8 @@ class ProjectionRunner:
 
     def status(self) -> list[Status]:
         head = self.app.recorder.max_notification_id() or 0
-        return [Status(name, position, head, error)
+        bulk = self._bulk()
+        return [Status(name, position, head, error, bulk[name])
                 for name, (position, error) in sorted(self.positions().items())]
 
     # -- catching up ---------------------------------------------------------------------------

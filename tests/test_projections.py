@@ -206,10 +206,12 @@ def test_a_long_catch_up_without_query_indexes_ends_the_same(app, clock, tmp_pat
     bulk.runner.batch_size = 50
     bulk.runner.catch_up(stop=app.recorder.max_notification_id() // 2)
     assert "tickets_number" not in {name for name, _ in indexes(bulk)}   # still in bulk
+    assert all(s.bulk for s in bulk.status())
     bulk.runner.catch_up()
     assert dump(bulk) == dump(steady)
     assert indexes(bulk) == indexes(steady)
     assert not any(p.bulk for p in bulk.runner.projections.values())
+    assert not any(s.bulk for s in bulk.status())
 
 
 # Regression tests from the review of the read models (#3).

@@ -250,7 +250,8 @@ def projections_status() -> None:
     read = _read_models()
     typer.echo(f"{'投影':<12}{'位置':>10}{'日志末端':>10}{'落后':>8}  状态")
     for status in read.status():
-        state = status.error or ("已追上" if status.lag == 0 else "追赶中")
+        state = status.error or ("已追上" if status.lag == 0 else
+                                 "批量追赶中（查询索引稍后重建）" if status.bulk else "追赶中")
         typer.echo(f"{status.name:<12}{status.position:>10}{status.head:>10}{status.lag:>8}  {state}")
 
 
