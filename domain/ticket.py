@@ -25,7 +25,6 @@ from domain.errors import (
 from domain.values import Role, State, clean_text, require_day
 
 TICKET_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/ticket")
-OPEN_STATES = frozenset({State.OPENED, State.ASSIGNED, State.RECTIFIED, State.VERIFIED})
 
 # command -> (roles that may do it, states it may be done in)
 RULES: dict[str, tuple[frozenset[Role], frozenset[State]]] = {
@@ -362,10 +361,6 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.last_checked_on = beijing_date(timestamp)
 
     # -- derived -----------------------------------------------------------------------------
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
 
     def days_overdue(self, today: date) -> int:
         """Days past the deadline while not yet rectified (the red light's measure)."""
