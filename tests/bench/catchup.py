@@ -23,9 +23,7 @@ from pathlib import Path
 from time import perf_counter
 
 from projections.readmodels import ReadModels
-from tests.bench.common import db_mb, median, verdict
-from tests.conftest import settings_for
-from tests.history import build_history
+from tests.bench.common import db_mb, history_store, median, verdict
 
 TARGET = 0.5
 CHUNKS = 10
@@ -48,11 +46,7 @@ def read_and_decode(app, start: int, stop: int, page: int) -> int:
 
 def run(tickets: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="xiaohao-bench-") as tmp:
-        settings = settings_for("sqlite", Path(tmp))
-        app = settings.build_app()
-        started = perf_counter()
-        written = build_history(app, EVENTS_PER_TICKET * tickets)   # setup, not timed
-        setup_s = perf_counter() - started
+        settings, app, written, setup_s = history_store(Path(tmp), EVENTS_PER_TICKET * tickets)
         head = app.recorder.max_notification_id() or 0
         read = ReadModels(app, settings.read_db)
         runner = read.runner

@@ -67,3 +67,19 @@ def verdict(bench: str, ratio: float, target: float, passed: bool, **figures: An
     """The one JSON object a benchmark prints last: bench, ratio, target, pass, then figures."""
     return {"bench": bench, "ratio": round(ratio, 3), "target": target, "pass": bool(passed),
             **figures}
+
+
+def history_store(var_dir, events: int):
+    """Setup shared by the read-side benchmarks (not timed in their verdicts): an SQLite store
+    under var_dir holding about `events` events of tests/history.py. Returns
+    (settings, app, tickets written, seconds it took)."""
+    from time import perf_counter
+
+    from tests.conftest import settings_for
+    from tests.history import build_history
+
+    settings = settings_for("sqlite", var_dir)
+    app = settings.build_app()
+    started = perf_counter()
+    written = build_history(app, events)
+    return settings, app, written, perf_counter() - started
