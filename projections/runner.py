@@ -184,24 +184,27 @@ class ProjectionRunner:
     def _apply_batch(self, batch: list[tuple[Notification, Item | ProjectionError | None]],
                      behind: dict[str, int], end: int) -> None:
         """Hand each projection the events it follows, and commit all their rows and
-        positions together."""
-        items: dict[str, list[Item | ProjectionError]] = {name: [] for name in behind}
+        positions together. Positions are read again under the write lock: another process
+        following the same read database may have applied some of the batch meanwhile."""
         followers: dict[str, list[str]] = {}
-        for notification, item in batch:
-            if item is None:
-                continue
-            names = followers.get(notification.topic)
-            if names is None:
-                names = followers[notification.topic] = [
-                    name for name in behind if self.projections[name].follows(notification.topic)]
-            for name in names:
-                if notification.id > behind[name]:
-                    items[name].append(item)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            for name, position in behind.items():
-                if position < end:      # one rebuilt from zero may trail the others: never back
-                    self._apply(self.projections[name], items[name], end)
+            now = {name: position for name, (position, error) in self.positions().items()
+                   if name in behind and error is None and position < end}
+            items: dict[str, list[Item | ProjectionError]] = {name: [] for name in now}
+            for notification, item in batch:
+                if item is None:
+                    continue
+                names = followers.get(notification.topic)
+                if names is None:
+                    names = followers[notification.topic] = [
+                        name for name in now
+                        if self.projections[name].follows(notification.topic)]
+                for name in names:
+                    if notification.id > now[name]:
+                        items[name].append(item)
+            for name in now:
+                self._apply(self.projections[name], items[name], end)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")

@@ -317,3 +317,23 @@ def test_a_projection_that_breaks_half_way_through_an_event_keeps_nothing_of_it(
     assert status.position == commented - 1
     assert f"通知 {commented}" in status.error and "RuntimeError: boom" in status.error
     assert [r[0] for r in read.db.execute("SELECT n FROM fragile")] == [opened]
+
+
+def test_two_followers_of_one_read_database_never_apply_an_event_twice(app, clock, tmp_path):
+    # Two processes may follow one read database (a server and a rebuild by hand, say). Each
+    # reads a batch, then takes the write lock: it must apply only what the other has not.
+    import threading
+
+    run_scenario(app, clock, seed=21, steps=250)
+    followers = [ReadModels(app, tmp_path / "shared.sqlite3") for _ in range(2)]
+    for i, follower in enumerate(followers):
+        follower.runner.batch_size = 7 + 6 * i
+    threads = [threading.Thread(target=f.runner.catch_up) for f in followers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not [s for s in followers[0].status() if s.error or s.lag]
+    fresh = ReadModels(app, tmp_path / "fresh.sqlite3")
+    fresh.runner.catch_up()
+    assert dump(followers[0]) == dump(fresh)
