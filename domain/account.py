@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/account")
+LOCK_AFTER = 5                      # failed logins in a row lock the account...
+LOCK_FOR = timedelta(minutes=15)    # ...for this long
 
 
 @lru_cache(maxsize=4096)
@@ -35,6 +37,11 @@ class Account(Aggregate):
         self.person_id = person_id
         self.password_hash = password_hash
         self.disabled = False
+        self.failed_logins = 0
+        self.locked_until: datetime | None = None
+
+    def locked_at(self, moment: datetime) -> bool:
+        return self.locked_until is not None and moment < self.locked_until
 
     @event("PasswordChanged")
     def change_password(self, password_hash: str, by: str, timestamp: datetime) -> None:
@@ -54,3 +61,33 @@ class Account(Aggregate):
     ) -> None:
         self.roles = list(roles)
         self.unit_id = unit_id
+
+    # -- signing in: every attempt is on the record ------------------------------------------
+
+    @event("LoggedIn")
+    def record_login(self, source: str, timestamp: datetime) -> None:
+        self.failed_logins = 0
+        self.locked_until = None
+
+    def fail_login(self, reason: str, source: str, timestamp: datetime) -> None:
+        """Record a refused attempt. `reason` is "password", "locked" or "disabled"; only a
+        wrong password counts towards the lock, and a lock that has run out counts from one."""
+        failures, locked_until = self.failed_logins, self.locked_until
+        if reason == "password":
+            if locked_until is not None and timestamp >= locked_until:
+                failures, locked_until = 0, None
+            failures += 1
+            if failures >= LOCK_AFTER:
+                locked_until = timestamp + LOCK_FOR
+        self._record_failed_login(reason=reason, source=source, failures=failures,
+                                  locked_until=locked_until, timestamp=timestamp)
+
+    @event("LoginFailed")
+    def _record_failed_login(self, reason: str, source: str, failures: int,
+                             locked_until: datetime | None, timestamp: datetime) -> None:
+        self.failed_logins = failures
+        self.locked_until = locked_until
+
+    @event("LoggedOut")
+    def record_logout(self, source: str, timestamp: datetime) -> None:
+        pass

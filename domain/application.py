@@ -30,6 +30,7 @@ from domain.errors import (
 )
 from domain.numbering import TicketCounter
 from domain.recent import RecentReads
+from domain.signing_in import SigningIn
 from domain.ticket import COMMAND_LABELS, OPENERS, RULES
 from domain.ticketing import TicketCommands
 from domain.values import Role, clean_text, require_id
@@ -51,7 +52,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class XiaohaoApp(TicketCommands, Application):
+class XiaohaoApp(TicketCommands, SigningIn, Application):
     """The 问题销号 application of one county."""
 
     name = "xiaohao"

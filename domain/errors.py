@@ -39,3 +39,7 @@ class DuplicateError(DomainError):
 
 class AccountDisabledError(DomainError):
     """Raised when a disabled account tries to act."""
+
+
+class AccountLockedError(NotPermittedError):
+    """Raised when an account is locked after too many failed logins in a row."""

@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from domain.clock import beijing
 from projections.base import Item, Projection
 
 
 class DirectoryProjection(Projection):
     name = "directory"
-    version = 3
+    version = 4
     topics = ("domain.directory:Directory.", "domain.account:Account.")
-    tables = ("units", "people", "heads", "baobao", "accounts")
+    tables = ("units", "people", "heads", "baobao", "accounts", "sign_ins")
 
     def create_tables(self, db: Database) -> None:
         db["units"].create({"code": str, "name": str, "kind": str, "parent": str,
@@ -30,8 +31,13 @@ class DirectoryProjection(Projection):
                              "end": str}, pk="seq")
         db["accounts"].create({"login": str, "id": str, "name": str, "roles": str,
                                "unit_id": str, "person_id": str, "disabled": int,
-                               "created_at": str}, pk="login")
+                               "created_at": str, "last_login_at": str, "failed_logins": int,
+                               "locked_until": str}, pk="login")
         db["accounts"].create_index(["id"], unique=True)
+        # Who came and went, for the auditor: sign-ins, failed attempts and sign-outs.
+        db["sign_ins"].create({"seq": int, "login": str, "event": str, "at": str,
+                               "source": str, "reason": str}, pk="seq")
+        db["sign_ins"].create_index(["login", "seq"])
 
     # Directory events
     def on_Started(self, conn: sqlite3.Connection, item: Item) -> None:
@@ -72,7 +78,7 @@ class DirectoryProjection(Projection):
     # Account events
     def on_Registered(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
-        conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+        conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL, 0, NULL)",
                      (e.login, item.aggregate, e.name, json.dumps(e.roles), e.unit_id,
                       e.person_id, item.at))
 
@@ -93,3 +99,20 @@ class DirectoryProjection(Projection):
     def on_RolesChanged(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
         self._account(conn, item, roles=json.dumps(e.roles), unit_id=e.unit_id)
+
+    def _sign_in(self, conn: sqlite3.Connection, item: Item, reason: str | None = None) -> None:
+        conn.execute("INSERT INTO sign_ins SELECT ?, login, ?, ?, ?, ? FROM accounts WHERE id = ?",
+                     (item.n, item.name, item.at, item.event.source, reason, item.aggregate))
+
+    def on_LoggedIn(self, conn: sqlite3.Connection, item: Item) -> None:
+        self._account(conn, item, last_login_at=item.at, failed_logins=0, locked_until=None)
+        self._sign_in(conn, item)
+
+    def on_LoginFailed(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
+        until = beijing(e.locked_until).isoformat(timespec="microseconds") if e.locked_until else None
+        self._account(conn, item, failed_logins=e.failures, locked_until=until)
+        self._sign_in(conn, item, e.reason)
+
+    def on_LoggedOut(self, conn: sqlite3.Connection, item: Item) -> None:
+        self._sign_in(conn, item)
