@@ -35,6 +35,15 @@ WARN_DAYS = 3
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which tickets a user may see: those any one of the fields allows."""
+
+    units: frozenset[str] = frozenset()   # in these towns or schools, or led or shared by them
+    leader: str | None = None             # naming this 包保 leader
+    responsible: str | None = None        # led by this unit, or shared with it
+
+
+@dataclass(frozen=True)
 class TicketFilter:
     """What a ticket list can be narrowed by; every field is optional."""
 
@@ -49,7 +58,7 @@ class TicketFilter:
     text: str | None = None
     due_from: date | None = None     # deadline on or after (e.g. next week's due items)
     due_to: date | None = None       # deadline on or before
-    units_in_scope: frozenset[str] | None = None   # a unit user's or leader's visibility
+    scope: Scope | None = None       # a unit user's or leader's visibility (None: everything)
 
 
 @dataclass(frozen=True)
@@ -109,13 +118,25 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
         q.add("t.deadline >= :due_from", due_from=f.due_from.isoformat())
     if f.due_to:
         q.add("t.deadline <= :due_to", due_to=f.due_to.isoformat())
-    if f.units_in_scope is not None:
-        scope = json.dumps(sorted(f.units_in_scope))
-        q.add("(t.town_id IN (SELECT value FROM json_each(:scope)) OR t.unit_id IN "
-              "(SELECT value FROM json_each(:scope)) OR t.id IN (SELECT ticket_id FROM "
-              "ticket_units WHERE unit_id IN (SELECT value FROM json_each(:scope))))",
-              scope=scope)
+    if f.scope is not None:
+        q.add(_scope_sql(f.scope), scope_units=json.dumps(sorted(f.scope.units)),
+              scope_leader=f.scope.leader, scope_responsible=f.scope.responsible)
     return q
+
+
+def _scope_sql(scope: Scope) -> str:
+    either = []
+    if scope.units:
+        units = "(SELECT value FROM json_each(:scope_units))"
+        either.append(f"t.town_id IN {units} OR t.unit_id IN {units} OR t.id IN "
+                      f"(SELECT ticket_id FROM ticket_units WHERE unit_id IN {units})")
+    if scope.leader:
+        either.append("t.id IN (SELECT ticket_id FROM ticket_leaders WHERE leader_id = "
+                      ":scope_leader)")
+    if scope.responsible:
+        either.append("t.id IN (SELECT ticket_id FROM ticket_units WHERE unit_id = "
+                      ":scope_responsible)")
+    return "(" + (" OR ".join(either) or "0") + ")"
 
 
 def list_tickets(db: Database, f: TicketFilter, today: date, *, sort: str = "light",

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from projections.ledger import COLUMNS, ledger
-from projections.queries import TicketFilter, light_counts, list_tickets
+from projections.queries import Scope, TicketFilter, light_counts, list_tickets
 from projections.readmodels import ReadModels
 from tests.scenario import read_history
 
@@ -68,8 +68,13 @@ def test_the_light_filter_keeps_exactly_that_light(history, light, offset):
     (TicketFilter(text="音乐"), lambda t: "音乐" in t["title"]),
     (TicketFilter(text="整改措施"), lambda t: "整改措施" in (t.get("measures") or "")),
     (TicketFilter(text='"; DROP'), lambda t: False),
-    (TicketFilter(units_in_scope=frozenset({"TB-J01"})), lambda t: "TB-J01" in
+    (TicketFilter(scope=Scope(units=frozenset({"TB-J01"}))), lambda t: "TB-J01" in
      [t["unit_id"], t["lead_unit_id"], *t["co_unit_ids"]]),
+    (TicketFilter(scope=Scope(responsible="TA")), lambda t: "TA" in
+     [t["lead_unit_id"], *t["co_unit_ids"]]),
+    (TicketFilter(scope=Scope(leader="L2", responsible="TA-P01")), lambda t: "L2" in
+     t["leader_ids"] or "TA-P01" in [t["lead_unit_id"], *t["co_unit_ids"]]),
+    (TicketFilter(scope=Scope()), lambda t: False),
     (TicketFilter(town="TA", state="rectified"), lambda t: t["town_id"] == "TA"
      and t["state"] == "rectified"),
     (TicketFilter(due_from=date(2027, 1, 4), due_to=date(2027, 1, 10)),
