@@ -12,10 +12,10 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.clock import beijing
 from domain.directory import Directory
-from domain.errors import InvalidInputError, StaleVersionError, UnknownReferenceError
+from domain.errors import DomainError, InvalidInputError, StaleVersionError, UnknownReferenceError
 from domain.indicators import require_indicator
 from domain.numbering import TicketCounter, counter_id
-from domain.ticket import Ticket, ticket_id
+from domain.ticket import RULES, Ticket, ticket_id
 from domain.values import (
     Category,
     Evidence,
@@ -105,6 +105,23 @@ class TicketCommands:
         getattr(ticket, command)(actor, at=self.now(), **kwargs)
         self._save(ticket)
         return ticket.version
+
+    def allowed_commands(self, number: str, login: str) -> list[str]:
+        """The commands the account may give on the ticket as it stands (what a page offers),
+        by the same checks the commands themselves make."""
+        ticket = self._ticket(number)
+        allowed = []
+        for command in RULES:
+            try:
+                ticket.check(command, self.actor(login, command))
+            except DomainError:
+                continue
+            pending = ticket.pending_extension is not None
+            if (command == "request_extension" and pending) or (
+                    command == "refuse_extension" and not pending):
+                continue
+            allowed.append(command)
+        return allowed
 
     def _ticket(self, number: str) -> Ticket:
         return self._get(ticket_id(require_id(number, "问题编号")), f"未知的问题编号：{number}")

@@ -48,3 +48,15 @@ def heads_on(db: Database, day: date) -> dict[str, str]:
     """Unit code → the person heading it on `day`."""
     return dict(db.execute('SELECT unit_id, person_id FROM heads WHERE start <= ? AND '
                            '("end" IS NULL OR "end" > ?)', (day.isoformat(), day.isoformat())))
+
+
+def names(db: Database) -> dict[str, str]:
+    """Unit codes and person ids → their names, for showing rows that hold only codes."""
+    return dict(db.execute("SELECT code, name FROM units UNION ALL SELECT id, name FROM people"))
+
+
+def units_of_kind(db: Database, *kinds: str) -> list[dict]:
+    """Units of the given kinds (town, school, department…) in seed order, for choosing one."""
+    marks = ", ".join("?" * len(kinds))
+    return _rows(db, f"SELECT code, name, kind, parent FROM units WHERE kind IN ({marks}) "
+                 "ORDER BY seq", kinds)

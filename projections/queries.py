@@ -174,3 +174,27 @@ def state_counts(db: Database, f: TicketFilter, today: date,
     counts = dict(db.execute(f"SELECT t.state, count(*) FROM tickets t WHERE {q.sql} "
                              "GROUP BY t.state", q.params).fetchall())
     return {state.value: counts.get(state.value, 0) for state in State}
+
+
+def ticket_row(db: Database, number: str, today: date,
+               warn_days: int = WARN_DAYS) -> dict | None:
+    """One ticket by its number, with its light and days overdue for `today` and its lists
+    (co-responsible units, leaders, evidence) decoded; None when there is no such ticket."""
+    q = _where(TicketFilter(), today, warn_days)
+    cursor = db.execute(f"SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue "
+                        "FROM tickets t WHERE t.number = :number", q.params | {"number": number})
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    ticket = dict(zip([c[0] for c in cursor.description], row, strict=True))
+    for column in ("co_unit_ids", "leader_ids", "evidence_before", "evidence_after"):
+        ticket[column] = json.loads(ticket[column] or "[]")
+    return ticket
+
+
+def timeline(db: Database, ticket_id: str) -> list[dict]:
+    """A ticket's events as readable rows, oldest first."""
+    cursor = db.execute("SELECT version, event, label, at, by_login, by_name, role, unit_id, "
+                        "summary FROM timeline WHERE ticket_id = ? ORDER BY version", (ticket_id,))
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, r, strict=True)) for r in cursor]

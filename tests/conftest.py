@@ -122,3 +122,20 @@ def open_at_school_a(app: XiaohaoApp, **overrides) -> str:
 def assign_to_school_a(app: XiaohaoApp, number: str) -> int:
     return app.assign(number, "office", lead_unit_id="TA-P01", co_unit_ids=["TA"],
                       person_id="HA", deadline=date(2026, 11, 30))
+
+
+@pytest.fixture
+def web_app(tmp_path: Path, clock: ManualClock):
+    """The web app over the small county on an SQLite store, its lifespan running; yields
+    (web, application). Make sessions with tests.web_client.Browser(web, login)."""
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    settings = settings_for("sqlite", tmp_path)
+    application = settings.build_app(clock=clock)
+    seed_small_county(application)
+    web = create_app(settings, app=application, follow=False)
+    with TestClient(web):
+        yield web, application
+    application.close()

@@ -1,44 +1,68 @@
-"""The web app. Until the web issue (#4) lands it is one status page, but it starts and answers."""
+"""The web app: pages for every role, built in `create_app` (nothing happens at import)."""
 
 from __future__ import annotations
 
+import threading
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
+from domain.application import XiaohaoApp
+from web.errors import handle_errors
+from web.readside import ReadSide
+from web.routes import auth, home, tickets
+from web.security import SecurityHeaders
 from xiaohao.settings import Settings
 
-PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>xiaohao 问题销号</title></head>
-<body><h1>{county} 问题销号系统</h1>
-<p>事件库已有 {events} 条记录；当前北京时间 {now:%Y-%m-%d %H:%M}。</p>
-<p>工作台、问题清单和台账页面将在下一版本提供。</p></body></html>"""
+STATIC = Path(__file__).parent / "static"
+FOLLOW_SECONDS = 0.5
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = None,
+               follow: bool = True) -> FastAPI:
+    """The web app over `settings`' store, or over an application already built (tests)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(web: FastAPI):
-        web.state.app = settings.build_app()
+        web.state.xapp = app or settings.build_app()
+        web.state.reads = ReadSide(web.state.xapp, settings.read_db)
+        stopping = threading.Event()
+        follower = threading.Thread(target=_follow, args=(web.state.reads, stopping),
+                                    name="read-models", daemon=True)
+        if follow:
+            follower.start()
         yield
-        web.state.app.close()
+        stopping.set()
+        if follow:
+            follower.join()
+        web.state.reads.close()
+        if app is None:
+            web.state.xapp.close()
 
-    web = FastAPI(title="xiaohao", lifespan=lifespan)
-
-    @web.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        """The status page."""
-        from domain.clock import beijing
-
-        app = web.state.app
-        return PAGE.format(county=settings.county_name, now=beijing(app.now()),
-                           events=app.recorder.max_notification_id() or 0)
-
-    @web.get("/healthz")
-    def health() -> dict:
-        """Liveness for a load balancer."""
-        return {"status": "ok"}
-
+    web = FastAPI(title="xiaohao 问题销号", lifespan=lifespan, docs_url=None, redoc_url=None)
+    web.state.settings = settings
+    web.add_middleware(SessionMiddleware, secret_key=settings.session_secret(),
+                       session_cookie="xiaohao_session", same_site="lax",
+                       max_age=settings.session_idle_minutes * 60,
+                       https_only=settings.secure_cookies)
+    web.add_middleware(SecurityHeaders)
+    web.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (auth.router, home.router, tickets.router):
+        web.include_router(router)
+    handle_errors(web)
     return web
+
+
+def _follow(reads: ReadSide, stopping: threading.Event) -> None:
+    """Keep the read models caught up in the background, a batch at a time."""
+    while not stopping.is_set():
+        try:
+            if reads.follow_once():
+                continue
+        except Exception:     # logged by the runner's positions; try again on the next tick
+            pass
+        stopping.wait(FOLLOW_SECONDS)

@@ -302,7 +302,7 @@ def _files(paths: list[Path] | None, settings: Settings) -> list:
     for path in paths or []:
         if not path.is_file():
             raise DomainError(f"找不到文件：{path}")
-    return [store_file(p, settings.var_dir / "evidence") for p in paths or []]
+    return [store_file(p, settings.evidence_dir) for p in paths or []]
 
 
 def _fail(message: str) -> None:

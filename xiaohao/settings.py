@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,17 @@ class Settings(BaseSettings):
     port: int = 8000
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # The web: session cookies are signed with `secret_key` (var/secret.key is made on first
+    # use when it is empty) and end after `session_idle_minutes` without a request.
+    secret_key: str = ""
+    session_idle_minutes: int = 30
+    secure_cookies: bool = False        # true when served over HTTPS
+    warn_days: int = 3                  # a deadline this close shows a yellow light
+    upload_limit_mb: int = 20           # each evidence file
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.var_dir / "evidence"
 
     @property
     def event_db(self) -> Path:
@@ -65,6 +77,17 @@ class Settings(BaseSettings):
                 "POSTGRES_SCHEMA": self.postgres_schema, "CREATE_TABLE": "y",
             }
         return env
+
+    def session_secret(self) -> str:
+        """The key that signs session cookies: the setting, or one kept under var/."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     def clock(self) -> Clock:
         """Real time, unless the demo left a clock file that moves "now" into the demo's weeks."""

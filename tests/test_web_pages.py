@@ -1,0 +1,104 @@
+"""The pages in-process: each one drawn for the right people, read with an HTML parser."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.conftest import assign_to_school_a, open_at_school_a
+from tests.web_client import Browser, page
+
+
+def test_signing_in_and_out(web_app):
+    web, app = web_app
+    anonymous = Browser(web)
+    assert anonymous.get("/", follow_redirects=False).headers["location"] == "/login?next=%2F"
+    office = Browser(web, "office")
+    home = office.get("/")
+    assert home.status_code == 200
+    assert page(home).select_one("header .who span").text.startswith("office（创建办）")
+    out = office.post("/logout")
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert office.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_wrong_password_shows_the_form_again_in_chinese(web_app):
+    web, _ = web_app
+    browser = Browser(web)
+    form = browser.get("/login")
+    token = page(form).select_one('input[name="csrf_token"]')["value"]
+    response = browser.client.post("/login", data={"login": "office", "password": "nope-nope",
+                                                   "csrf_token": token})
+    assert response.status_code == 400
+    assert page(response).select_one(".error").text == "账号或密码错误"
+
+
+def test_the_dashboard_counts_lights_for_what_one_may_see(web_app):
+    web, app = web_app
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    open_at_school_a(app, unit_id="TB-J01", title="乙镇中学问题")
+    lights = {li["class"][0]: int(li.strong.text) for li in
+              page(Browser(web, "office").get("/")).select(".lights li")}
+    assert sum(lights.values()) == 2
+    mine = {li["class"][0]: int(li.strong.text) for li in
+            page(Browser(web, "school_a").get("/")).select(".lights li")}
+    assert sum(mine.values()) == 1
+
+
+def test_the_ticket_list_filters_and_returns_a_fragment_to_htmx(web_app):
+    web, app = web_app
+    first = open_at_school_a(app)
+    open_at_school_a(app, title="音乐教室器材不足", category="功能教室")
+    office = Browser(web, "office")
+    full = page(office.get("/tickets?q=音乐教室"))
+    numbers = [a.text for a in full.select("table.tickets tbody td a")]
+    assert len(numbers) == 1 and numbers[0] != first
+    fragment = office.get("/tickets?q=音乐教室", headers={"HX-Request": "true"})
+    assert "HX-Request" in fragment.headers["vary"]
+    assert page(fragment).select_one("header") is None        # the fragment alone
+    assert len(page(fragment).select("table.tickets tbody tr")) == 1
+
+
+def test_a_unit_sees_only_the_tickets_it_answers_for(web_app):
+    web, app = web_app
+    mine = open_at_school_a(app)
+    assign_to_school_a(app, mine)
+    other = open_at_school_a(app, unit_id="TB-J01")
+    app.assign(other, "office", lead_unit_id="TB-J01", deadline=date(2026, 11, 30))
+    school_a = Browser(web, "school_a")
+    listed = [a.text for a in page(school_a.get("/tickets")).select("table.tickets tbody td a")]
+    assert listed == [mine]
+    assert school_a.get(f"/tickets/{mine}").status_code == 200
+    refused = school_a.get(f"/tickets/{other}")
+    assert refused.status_code == 403
+    assert "不在您的查看范围内" in page(refused).select_one(".error").text
+
+
+def test_the_whole_life_of_a_ticket_through_forms(web_app, clock):
+    web, app = web_app
+    inspector, office, school = Browser(web, "insp"), Browser(web, "office"), Browser(web, "school_a")
+    # The inspector logs a finding with a photo.
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+    response = inspector.post("/tickets/new", {
+        "unit_id": "TA-P01", "title": "厕所蹲位不足", "description": "男厕少 4 个蹲位",
+        "category": "校舍用房", "severity": "一般", "source": "周检查", "indicator_id": ""},
+        files=[("evidence", ("../../现场.jpg", jpeg, "image/jpeg"))])
+    assert response.status_code == 303, response.text
+    number = response.headers["location"].rsplit("/", 1)[1]
+    detail = page(office.get(f"/tickets/{number}"))
+    assert detail.select_one(".files small").text.startswith("现场.jpg")
+    # The office assigns; the school rectifies; the inspector passes it; the office closes.
+    steps = [
+        (office, "assign", {"lead_unit_id": "TA-P01", "person_id": "HA", "deadline": "2026-11-20"}),
+        (school, "rectify", {"measures": "新建蹲位 4 个"}),
+        (inspector, "reinspect", {"passed": "1", "findings": "已整改到位"}),
+        (office, "close", {"note": "同意销号"}),
+    ]
+    for browser, command, data in steps:
+        version = page(browser.get(f"/tickets/{number}")).select_one(
+            f'form[action$="/{command}"] input[name="expected_version"]')["value"]
+        response = browser.post(f"/tickets/{number}/{command}", data | {"expected_version": version})
+        assert response.status_code == 303, (command, response.text)
+    assert app.ticket(number)["state"] == "closed"
+    timeline = [li.strong.text for li in page(office.get(f"/tickets/{number}")).select(".timeline li")]
+    assert timeline == ["登记问题", "交办", "提交整改", "复查", "销号"]

@@ -1,0 +1,54 @@
+"""Driving the web app in-process: sign in as anyone, read pages with an HTML parser, and post
+forms the way a browser would (with the page's CSRF token)."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+from tests.conftest import PASSWORD
+
+
+def page(response) -> BeautifulSoup:
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def csrf_of(response) -> str:
+    return page(response).select_one('meta[name="csrf-token"]')["content"]
+
+
+def sign_in(client: TestClient, login: str, password: str = PASSWORD):
+    form = client.get("/login")
+    token = page(form).select_one('input[name="csrf_token"]')["value"]
+    return client.post("/login", data={"login": login, "password": password, "csrf_token": token,
+                                       "next": "/"}, follow_redirects=False)
+
+
+class Browser:
+    """One person's session: signs in once, remembers the last page's CSRF token."""
+
+    def __init__(self, web, login: str | None = None) -> None:
+        self.client = TestClient(web, raise_server_exceptions=False)
+        self.token = ""
+        if login:
+            response = sign_in(self.client, login)
+            assert response.status_code == 303, response.text
+
+    def get(self, url: str, **kwargs):
+        response = self.client.get(url, **kwargs)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            meta = page(response).select_one('meta[name="csrf-token"]')
+            if meta:
+                self.token = meta["content"]
+        return response
+
+    def post(self, url: str, data: dict | None = None, *, files=None, csrf: bool = True,
+             htmx: bool = False, **kwargs):
+        if not self.token:
+            self.get("/")
+        data = dict(data or {})
+        if csrf:
+            data["csrf_token"] = self.token
+        headers = {"HX-Request": "true"} if htmx else {}
+        return self.client.post(url, data=data, files=files, headers=headers,
+                                follow_redirects=False, **kwargs)

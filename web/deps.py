@@ -1,0 +1,83 @@
+"""What routes depend on: the application, the read side, and who is asking with which rights.
+
+Every route names its rule with `allow(...)` or `public`; the permission-matrix test reads those
+rules from the routes and fails on a route that has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlite_utils import Database
+
+from domain.application import XiaohaoApp
+from domain.errors import DomainError, NotPermittedError
+from domain.values import Role
+from web.readside import ReadSide
+from web.security import LoginRequired, check_csrf
+from web.users import User
+
+
+def get_app(request: Request) -> XiaohaoApp:
+    return request.app.state.xapp
+
+
+def get_reads(request: Request) -> ReadSide:
+    return request.app.state.reads
+
+
+def read_db(request: Request) -> Database:
+    """The read models, caught up with the log (as far as is quick)."""
+    reads: ReadSide = request.app.state.reads
+    db = reads.fresh()
+    request.state.behind = reads.behind
+    return db
+
+
+App = Annotated[XiaohaoApp, Depends(get_app)]
+Reads = Annotated[ReadSide, Depends(get_reads)]
+ReadDb = Annotated[Database, Depends(read_db)]
+
+
+async def current_user(request: Request) -> User:
+    """The signed-in user; a state-changing request must also carry the session's CSRF token."""
+    login = request.session.get("login")
+    if not login:
+        raise LoginRequired()
+    app: XiaohaoApp = request.app.state.xapp
+    try:
+        account = app.account(login)
+        stamp = app.session_stamp(login)
+    except DomainError:
+        account, stamp = None, None
+    if account is None or account["disabled"] or request.session.get("stamp") != stamp:
+        request.session.clear()
+        raise LoginRequired()
+    await check_csrf(request)
+    request.state.user = User.of(account)
+    return request.state.user
+
+
+def allow(*roles: Role) -> Callable[..., User]:
+    """A dependency that lets in a signed-in user holding any of `roles` (403 otherwise)."""
+    names = frozenset(r.value for r in roles)
+
+    def allowed(user: Annotated[User, Depends(current_user)]) -> User:
+        if not user.roles & names:
+            raise NotPermittedError("您的角色无权访问此页面")
+        return user
+
+    allowed.roles = names   # type: ignore[attr-defined]  # read by the permission-matrix test
+    return allowed
+
+
+def public(request: Request) -> None:
+    """The rule of the few routes anyone may reach: sign-in, static files, health."""
+
+
+public.roles = None   # type: ignore[attr-defined]
+
+EVERYONE = tuple(Role)
+SignedIn = Annotated[User, Depends(allow(*EVERYONE))]

@@ -1,0 +1,76 @@
+"""Errors as pages a person can read: Chinese, with the right status, and for htmx a fragment
+that lands in the page's message area instead of replacing what was there."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from domain.errors import (
+    DomainError,
+    DuplicateError,
+    IllegalTransitionError,
+    NotPermittedError,
+    OutOfScopeError,
+    StaleVersionError,
+    UnknownReferenceError,
+)
+from web.security import CsrfRejected, LoginRequired, login_url
+from web.templating import is_htmx, render
+
+log = logging.getLogger("xiaohao.web")
+STATUS_OF = [(NotPermittedError, 403), (OutOfScopeError, 403), (UnknownReferenceError, 404),
+             (IllegalTransitionError, 409), (StaleVersionError, 409), (DuplicateError, 409)]
+TITLES = {400: "输入有误", 403: "无权访问", 404: "未找到", 405: "不支持此操作", 409: "操作冲突",
+          500: "系统错误"}
+
+
+def status_of(error: DomainError) -> int:
+    return next((status for kind, status in STATUS_OF if isinstance(error, kind)), 400)
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    response = render(request, "error.html", {"status": status, "message": message,
+                                              "title": TITLES.get(status, "出错了")},
+                      fragment="_error.html", status_code=status)
+    if is_htmx(request):
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def handle_errors(web: FastAPI) -> None:
+    @web.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired):
+        if is_htmx(request):   # a whole-page redirect, not a login form inside a fragment
+            return Response(headers={"HX-Redirect": login_url(request)})
+        return RedirectResponse(login_url(request), status_code=303)
+
+    @web.exception_handler(CsrfRejected)
+    async def csrf_rejected(request: Request, error: CsrfRejected):
+        return _error_page(request, 403, "页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
+
+    @web.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError):
+        return _error_page(request, status_of(error), error.message)
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        fields = "、".join(str(e["loc"][-1]) for e in error.errors())
+        return _error_page(request, 400, f"输入有误：{fields}")
+
+    @web.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        messages = {404: "页面不存在", 405: "不支持此操作"}
+        return _error_page(request, error.status_code,
+                           messages.get(error.status_code, str(error.detail)))
+
+    @web.exception_handler(Exception)
+    async def crashed(request: Request, error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_page(request, 500, "系统出现错误，已记录。请稍后重试或联系创建办")

@@ -1,0 +1,58 @@
+"""The web's read side: one runner that catches the read models up before a page reads them (so
+a user sees their own write at once), and a read connection per worker thread."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from eventsourcing.application import Application
+from sqlite_utils import Database
+
+from projections.readmodels import ReadModels
+from projections.store import open_read_db
+
+FRESH_LIMIT = 5_000   # further behind than this, a page does not wait: the follower catches up
+WAIT_SECONDS = 5.0
+
+
+class ReadSide:
+    def __init__(self, app: Application, path: Path) -> None:
+        self.path = path
+        self.models = ReadModels(app, path)
+        self._catching_up = threading.Lock()
+        self._local = threading.local()
+        self._connections: list[Database] = []
+        self.behind = False     # the last page was drawn from read models still catching up
+
+    def fresh(self) -> Database:
+        """This thread's read connection, after catching up when that is quick."""
+        if self._catching_up.acquire(timeout=WAIT_SECONDS):
+            try:
+                lag = max((s.lag for s in self.models.status()), default=0)
+                self.behind = lag > FRESH_LIMIT
+                if not self.behind:
+                    self.models.runner.catch_up()
+            finally:
+                self._catching_up.release()
+        else:
+            self.behind = True
+        return self.db()
+
+    def follow_once(self, batch: int = FRESH_LIMIT) -> int:
+        """One step of the background follower: a batch at most, so pages never wait long."""
+        with self._catching_up:
+            lowest = min((s.position for s in self.models.status() if not s.error), default=0)
+            return self.models.runner.catch_up(stop=lowest + batch)
+
+    def db(self) -> Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_read_db(self.path)
+            self._connections.append(db)
+        return db
+
+    def close(self) -> None:
+        for db in self._connections:
+            db.conn.close()
+        self.models.close()

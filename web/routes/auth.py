@@ -1,0 +1,73 @@
+"""Signing in and out, and changing one's own password."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from domain.errors import DomainError, InvalidInputError
+from web.deps import App, SignedIn, public
+from web.security import require_csrf, safe_next
+from web.templating import flash, render
+
+router = APIRouter()
+
+
+def _source(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+@router.get("/login", dependencies=[Depends(public)])
+def login_page(request: Request, next: str = "/"):
+    """The sign-in form."""
+    return render(request, "login.html", {"next": safe_next(next), "error": None})
+
+
+@router.post("/login", dependencies=[Depends(public)])
+def login(request: Request, app: App, login: Annotated[str, Form()] = "",
+          password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
+          csrf_token: Annotated[str, Form()] = ""):
+    """Check the password; on success start a fresh session (a new CSRF token too)."""
+    require_csrf(request, csrf_token)
+    try:
+        account = app.log_in(login, password, source=_source(request))
+    except DomainError as error:
+        return render(request, "login.html", {"next": safe_next(next), "error": error.message,
+                                              "login": login[:40]}, status_code=400)
+    request.session.clear()
+    request.session.update(login=account["login"], stamp=app.session_stamp(account["login"]))
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, app: App, user: SignedIn):
+    """End the session; the sign-out is on the record."""
+    app.log_out(user.login, source=_source(request))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/password")
+def password_page(request: Request, user: SignedIn):
+    """The change-password form."""
+    return render(request, "password.html", {"error": None})
+
+
+@router.post("/password")
+def change_password(request: Request, app: App, user: SignedIn,
+                    current: Annotated[str, Form()] = "", new: Annotated[str, Form()] = "",
+                    again: Annotated[str, Form()] = ""):
+    """Change one's own password; this session goes on, every other one ends."""
+    try:
+        if not app.verify_password(user.login, current):
+            raise InvalidInputError("当前密码不正确")
+        if new != again:
+            raise InvalidInputError("两次输入的新密码不一致")
+        app.change_password(user.login, user.login, new)
+    except DomainError as error:
+        return render(request, "password.html", {"error": error.message}, status_code=400)
+    request.session["stamp"] = app.session_stamp(user.login)
+    flash(request, "密码已修改")
+    return RedirectResponse("/", status_code=303)

@@ -1,0 +1,36 @@
+"""工作台: what each role needs to see first."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from domain.clock import iso_week
+from projections.cycle import week_figures
+from projections.directory_views import names
+from projections.queries import TicketFilter, light_counts, list_tickets, state_counts
+from web.charts import town_bars
+from web.deps import App, ReadDb, SignedIn
+from web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/")
+def dashboard(request: Request, app: App, db: ReadDb, user: SignedIn):
+    """Lights and states of the tickets one may see, the most urgent of them, and this week."""
+    today = app.today()
+    warn = request.app.state.settings.warn_days
+    mine = TicketFilter(scope=user.scope(app))
+    urgent = list_tickets(db, TicketFilter(scope=mine.scope, light="red"), today,
+                          sort="overdue", descending=True, per_page=10, warn_days=warn)
+    due = list_tickets(db, TicketFilter(scope=mine.scope, light="yellow"), today,
+                       sort="deadline", per_page=10, warn_days=warn)
+    week = week_figures(db, iso_week(today), app.now())
+    label = names(db)
+    return render(request, "dashboard.html", {
+        "today": today, "lights": light_counts(db, mine, today, warn),
+        "states": state_counts(db, mine, today, warn), "urgent": urgent, "due": due,
+        "week": week, "names": label,
+        "chart": town_bars([(label.get(t["town_id"], t["town_id"]), t["closure_rate"])
+                            for t in week.towns]),
+    })

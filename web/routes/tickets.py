@@ -1,0 +1,160 @@
+"""问题清单, 问题详情 with the actions the user may take, 登记问题, and evidence files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from starlette.responses import Response
+
+from domain.errors import DomainError, InvalidInputError, OutOfScopeError, UnknownReferenceError
+from domain.indicators import indicators
+from domain.values import Role
+from projections.directory_views import names, people, units_of_kind
+from projections.queries import SORTS, TicketFilter, list_tickets, ticket_row, timeline
+from web.deps import App, ReadDb, SignedIn, allow
+from web.errors import status_of
+from web.forms import ACTIONS, NEW_TICKET, expected_version, read_fields
+from web.templating import flash, is_htmx, render
+from web.users import User
+from xiaohao.evidence import evidence_path
+
+router = APIRouter()
+Opener = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE))]
+Actor = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE, Role.UNIT, Role.LEADER))]
+FILTERS = ("town", "unit", "state", "light", "indicator", "severity", "source", "leader")
+PER_PAGE = 50
+
+
+@router.get("/tickets")
+def ticket_list(request: Request, app: App, db: ReadDb, user: SignedIn,
+                q: str = "", sort: str = "light", desc: bool = False,
+                page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+                town: str = "", unit: str = "", state: str = "", light: str = "",
+                indicator: str = "", severity: str = "", source: str = "", leader: str = ""):
+    """The tickets one may see, filtered, sorted and a page at a time."""
+    chosen = {"town": town, "unit": unit, "state": state, "light": light,
+              "indicator": indicator, "severity": severity, "source": source, "leader": leader}
+    if light and light not in ("red", "yellow", "green"):
+        raise InvalidInputError("红黄绿灯只能是 red、yellow 或 green")
+    if sort not in SORTS:
+        raise InvalidInputError(f"无法按 {sort[:20]} 排序")
+    f = TicketFilter(**{k: v or None for k, v in chosen.items()}, text=q or None,
+                     scope=user.scope(app))
+    results = list_tickets(db, f, app.today(), sort=sort, descending=desc, page=page,
+                           per_page=PER_PAGE, warn_days=request.app.state.settings.warn_days)
+    query = {k: v for k, v in {**chosen, "q": q, "sort": sort}.items() if v}
+    if desc:
+        query["desc"] = "true"
+    return render(request, "tickets.html", {
+        "results": results, "chosen": chosen, "q": q, "sort": sort, "desc": desc,
+        "query": query, "names": names(db), "towns": units_of_kind(db, "town"),
+        "indicators": indicators(), "leaders": _leaders(db),
+    }, fragment="_ticket_results.html")
+
+
+def _leaders(db) -> list[dict]:
+    return [p for p in people(db) if p["id"].startswith("L")]
+
+
+@router.get("/tickets/new")
+def new_ticket_page(request: Request, db: ReadDb, user: Opener):
+    """The form an inspector fills in on site."""
+    return render(request, "ticket_new.html", _new_context(db, {}, None))
+
+
+def _new_context(db, values: dict, error: str | None) -> dict:
+    return {"places": units_of_kind(db, "school", "town", "department"), "values": values,
+            "indicators": indicators(), "error": error}
+
+
+@router.post("/tickets/new")
+async def open_ticket(request: Request, app: App, db: ReadDb, user: Opener):
+    """Record a finding with its photos; then show it."""
+    settings = request.app.state.settings
+    form = await request.form()
+    try:
+        fields = await read_fields(form, NEW_TICKET, settings.evidence_dir,
+                                   settings.upload_limit_mb * 2**20)
+        number = app.open_ticket(user.login, **fields)
+    except DomainError as error:
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        return render(request, "ticket_new.html", _new_context(db, values, error.message),
+                      status_code=400)
+    flash(request, f"已登记问题 {number}")
+    return RedirectResponse(f"/tickets/{number}", status_code=303)
+
+
+def _visible_ticket(app, db, user: User, number: str, warn_days: int) -> dict:
+    ticket = ticket_row(db, number, app.today(), warn_days)
+    if ticket is None:
+        raise UnknownReferenceError(f"未找到问题 {number[:40]}")
+    if not user.may_see(app, ticket):
+        raise OutOfScopeError(f"问题 {number} 不在您的查看范围内")
+    return ticket
+
+
+def _detail(request: Request, app, db, user: User, number: str, *, error: str | None = None,
+            status_code: int = 200) -> Response:
+    settings = request.app.state.settings
+    ticket = _visible_ticket(app, db, user, number, settings.warn_days)
+    return render(request, "ticket.html", {
+        "t": ticket, "events": timeline(db, ticket["id"]), "names": names(db),
+        "actions": app.allowed_commands(number, user.login), "error": error,
+        "units": units_of_kind(db, "department", "town", "school"), "people": people(db),
+        "indicators": indicators(),
+    }, fragment="_ticket.html", status_code=status_code)
+
+
+@router.get("/tickets/{number}")
+def ticket_detail(request: Request, app: App, db: ReadDb, user: SignedIn, number: str):
+    """Every field, the evidence before and after, the timeline and the actions one may take."""
+    return _detail(request, app, db, user, number)
+
+
+@router.post("/tickets/{number}/{command}")
+async def act(request: Request, app: App, db: ReadDb, user: Actor, number: str, command: str):
+    """One action on the ticket: a 303 back to it, or (htmx) the ticket drawn again."""
+    settings = request.app.state.settings
+    if command not in ACTIONS:
+        raise UnknownReferenceError("没有这个操作")
+    _visible_ticket(app, db, user, number, settings.warn_days)
+    method, fields = ACTIONS[command]
+    form = await request.form()
+    try:
+        kwargs = await read_fields(form, fields, settings.evidence_dir,
+                                   settings.upload_limit_mb * 2**20)
+        getattr(app, method)(number, user.login, expected_version=expected_version(form),
+                             **kwargs)
+    except DomainError as error:
+        if is_htmx(request):
+            raise
+        return _detail(request, app, request.app.state.reads.fresh(), user, number,
+                       error=error.message, status_code=status_of(error))
+    flash(request, f"{ACTION_DONE.get(command, '已完成')}")
+    if is_htmx(request):
+        return _detail(request, app, request.app.state.reads.fresh(), user, number)
+    return RedirectResponse(f"/tickets/{number}", status_code=303)
+
+
+ACTION_DONE = {"assign": "已交办", "reassign": "已改派", "request_extension": "已申请延期",
+               "extend_deadline": "已延期", "refuse_extension": "已驳回延期申请",
+               "rectify": "已提交整改", "reinspect": "已记录复查结论", "close": "已销号",
+               "reopen": "已重新打开", "cancel": "已撤销", "comment": "已留言",
+               "give_instruction": "已批示", "check_progress": "已记录检查"}
+
+
+@router.get("/tickets/{number}/evidence/{sha256}")
+def evidence_file(request: Request, app: App, db: ReadDb, user: SignedIn, number: str,
+                  sha256: str):
+    """An evidence file of a ticket one may see (never any other file)."""
+    ticket = _visible_ticket(app, db, user, number, request.app.state.settings.warn_days)
+    files = {e["sha256"]: e for e in ticket["evidence_before"] + ticket["evidence_after"]}
+    item = files.get(sha256)
+    path = evidence_path(request.app.state.settings.evidence_dir, sha256) if item else None
+    if item is None or not path.is_file():
+        raise UnknownReferenceError("未找到该证据文件")
+    return FileResponse(path, media_type=item["content_type"],
+                        content_disposition_type="inline", filename=item["name"],
+                        headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,73 @@
+"""Jinja2 set-up: Chinese labels, Beijing times, and pages that return their fragment alone to
+htmx (with `Vary: HX-Request`, so a cache never mixes the two)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from domain.clock import beijing
+from domain.ticket import COMMAND_LABELS, EVENT_LABELS
+from domain.values import Category, Role, Severity, Source, State
+from projections.queries import LIGHT_LABELS
+from web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def beijing_time(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A read model's ISO text or a datetime, as Beijing wall-clock time."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return beijing(moment).strftime(fmt) if moment.tzinfo else moment.strftime(fmt)
+
+
+def day(value: str | date | None) -> str:
+    return str(value)[:10] if value else ""
+
+
+def _labels(enum: type) -> dict[str, str]:
+    return {member.value: member.label for member in enum}
+
+
+templates.env.filters["bj"] = beijing_time
+templates.env.filters["day"] = day
+templates.env.globals.update(
+    STATES=_labels(State), SEVERITIES=_labels(Severity), SOURCES=_labels(Source),
+    CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=LIGHT_LABELS,
+    COMMANDS=COMMAND_LABELS, EVENTS=EVENT_LABELS, CSRF_FIELD=CSRF_FIELD,
+    CSRF_HEADER=CSRF_HEADER, csrf_token=csrf_token,
+)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(request: Request, page: str, context: dict[str, Any], *, fragment: str | None = None,
+           status_code: int = 200) -> Response:
+    """The page, or only its fragment when htmx asks for it."""
+    name = fragment if fragment and is_htmx(request) else page
+    context = {"user": getattr(request.state, "user", None),
+               "behind": getattr(request.state, "behind", False), **context}
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def flash(request: Request, message: str) -> None:
+    """A one-line notice shown on the next page drawn for this session."""
+    request.session.setdefault("flash", []).append(message)
+
+
+def take_flashes(request: Request) -> list[str]:
+    return request.session.pop("flash", [])
+
+
+templates.env.globals["take_flashes"] = take_flashes

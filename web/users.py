@@ -1,0 +1,55 @@
+"""Who is signed in, and which tickets that person may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.application import XiaohaoApp
+from domain.values import Role
+from projections.queries import Scope
+
+SEE_EVERYTHING = frozenset({Role.OFFICE.value, Role.INSPECTOR.value, Role.AUDITOR.value})
+
+
+@dataclass(frozen=True)
+class User:
+    login: str
+    name: str
+    roles: frozenset[str]
+    unit_id: str | None
+    person_id: str | None
+
+    @classmethod
+    def of(cls, account: dict) -> User:
+        return cls(account["login"], account["name"], frozenset(account["roles"]),
+                   account["unit_id"], account["person_id"])
+
+    def has(self, *roles: Role) -> bool:
+        return any(r.value in self.roles for r in roles)
+
+    @property
+    def role_labels(self) -> str:
+        return "、".join(Role(r).label for r in sorted(self.roles))
+
+    def scope(self, app: XiaohaoApp) -> Scope | None:
+        """None when the user sees every ticket; otherwise what their roles open to them."""
+        if self.roles & SEE_EVERYTHING:
+            return None
+        units: frozenset[str] = frozenset()
+        leader = None
+        if Role.LEADER.value in self.roles and self.person_id:
+            units = app.directory().baobao_scope(self.person_id, app.today())
+            leader = self.person_id
+        responsible = self.unit_id if Role.UNIT.value in self.roles else None
+        return Scope(units=units, leader=leader, responsible=responsible)
+
+    def may_see(self, app: XiaohaoApp, ticket: dict) -> bool:
+        """The same rule as `scope`, for one ticket row of the read model."""
+        scope = self.scope(app)
+        if scope is None:
+            return True
+        units = {ticket["lead_unit_id"], *ticket["co_unit_ids"]}
+        return bool(
+            (scope.responsible and scope.responsible in units)
+            or (scope.leader and scope.leader in ticket["leader_ids"])
+            or ({ticket["town_id"], ticket["unit_id"], *units} & scope.units))
