@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = Non
         if app is None:
             web.state.xapp.close()
 
-    web = FastAPI(title="xiaohao 问题销号", lifespan=lifespan, docs_url=None, redoc_url=None)
+    web = FastAPI(title="xiaohao 问题销号", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
     web.state.settings = settings
     web.add_middleware(SessionMiddleware, secret_key=settings.session_secret(),
                        session_cookie="xiaohao_session", same_site="lax",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from domain.clock import iso_week
 from projections.cycle import week_figures
 from projections.directory_views import names
 from projections.queries import TicketFilter, light_counts, list_tickets, state_counts
 from web.charts import town_bars
-from web.deps import App, ReadDb, SignedIn
+from web.deps import App, ReadDb, SignedIn, public
 from web.templating import render
 
 router = APIRouter()
@@ -34,3 +34,9 @@ def dashboard(request: Request, app: App, db: ReadDb, user: SignedIn):
         "chart": town_bars([(label.get(t["town_id"], t["town_id"]), t["closure_rate"])
                             for t in week.towns]),
     })
+
+
+@router.get("/healthz", dependencies=[Depends(public)])
+def health(request: Request) -> dict:
+    """Liveness for a load balancer, and whether the read models are catching up."""
+    return {"status": "ok", "read_models_behind": request.app.state.reads.behind}

@@ -1,0 +1,109 @@
+"""Every route × every role × in or out of scope: exactly the allowed set gets through.
+
+The table below is the rule book. A route added to the app without a line here, or without an
+`allow(...)`/`public` rule of its own, fails the first test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import assign_to_school_a
+from tests.web_client import Browser
+
+LOGINS = ["office", "insp", "school_a", "school_b", "leader_a", "leader_b", "audit"]
+EVERYONE = set(LOGINS)
+OUT_OF_SCOPE = {"school_b", "leader_b"}     # the ticket is school A's, in leader A's town
+JPEG = b"\xff\xd8\xff\xe0" + b"\x02" * 64
+
+# (method, path) -> (who may, whether the ticket's scope applies, form data, success status)
+MATRIX = {
+    ("GET", "/login"): (None, False, None, 200),
+    ("GET", "/healthz"): (None, False, None, 200),
+    ("POST", "/login"): (None, False, None, 403),      # without the form's token: refused
+    ("POST", "/logout"): (EVERYONE, False, {}, 303),
+    ("GET", "/password"): (EVERYONE, False, None, 200),
+    ("POST", "/password"): (EVERYONE, False, {"current": "wrong"}, 400),
+    ("GET", "/"): (EVERYONE, False, None, 200),
+    ("GET", "/tickets"): (EVERYONE, False, None, 200),
+    ("GET", "/tickets/new"): ({"office", "insp"}, False, None, 200),
+    ("POST", "/tickets/new"): ({"office", "insp"}, False, {
+        "unit_id": "TA-P01", "title": "新问题", "category": "校舍用房", "severity": "一般",
+        "source": "周检查"}, 303),
+    ("GET", "/tickets/{number}"): (EVERYONE, True, None, 200),
+    ("POST", "/tickets/{number}/{command}"): (EVERYONE - {"audit"}, True, {"text": "已阅"}, 303),
+    ("GET", "/tickets/{number}/evidence/{sha256}"): (EVERYONE, True, None, 200),
+}
+
+
+def app_routes(web) -> list[tuple[str, str, object]]:
+    """(method, path, endpoint's dependant or None) of every route, routers included; the
+    static files are the one mount, and carry no secrets."""
+    found, pending = [], list(web.routes)
+    while pending:
+        route = pending.pop()
+        if hasattr(route, "original_router"):
+            pending += route.original_router.routes
+        elif route.path == "/static":
+            continue
+        else:
+            for method in (route.methods or {"GET"}) - {"HEAD"}:
+                found.append((method, route.path, getattr(route, "dependant", None)))
+    return found
+
+
+def rule_of(dependant) -> object:
+    for dependency in dependant.dependencies:
+        if hasattr(dependency.call, "roles"):
+            return dependency.call
+        inner = rule_of(dependency)
+        if inner is not None:
+            return inner
+    return None
+
+
+def test_every_route_has_a_rule_and_a_line_in_the_matrix(web_app):
+    web, _ = web_app
+    routes = app_routes(web)
+    assert {(m, p) for m, p, _ in routes} == set(MATRIX)
+    for method, path, dependant in routes:
+        assert dependant is not None and rule_of(dependant) is not None, \
+            f"{method} {path} has no allow()/public rule"
+
+
+@pytest.fixture
+def ticket(web_app):
+    """School A's ticket, assigned, with one photo; and a browser per login."""
+    web, app = web_app
+    inspector = Browser(web, "insp")
+    response = inspector.post("/tickets/new", {
+        "unit_id": "TA-P01", "title": "操场积水", "category": "体育场馆", "severity": "一般",
+        "source": "周检查"}, files=[("evidence", ("water.jpg", JPEG, "image/jpeg"))])
+    number = response.headers["location"].rsplit("/", 1)[1]
+    assign_to_school_a(app, number)
+    return number, app.ticket(number)["evidence_before"][0]["sha256"]
+
+
+@pytest.mark.parametrize("method, path", sorted(MATRIX))
+@pytest.mark.parametrize("login", [*LOGINS, None])
+def test_the_matrix(web_app, ticket, method, path, login):
+    web, app = web_app
+    allowed, scoped, data, success = MATRIX[(method, path)]
+    number, sha = ticket
+    url = path.format(number=number, command="comment", sha256=sha)
+    browser = Browser(web, login) if login else Browser(web)
+    if method == "GET":
+        response = browser.client.get(url, follow_redirects=False)
+    else:
+        browser.get("/login" if login is None else "/password")
+        response = browser.post(url, data, csrf=data is not None)
+    if allowed is None:
+        expected = success
+    elif login is None:
+        expected = 303
+    elif login not in allowed or (scoped and login in OUT_OF_SCOPE):
+        expected = 403
+    else:
+        expected = success
+    assert response.status_code == expected, (method, url, login, response.text[:300])
+    if login is None and allowed is not None:
+        assert response.headers["location"].startswith("/login?next=")

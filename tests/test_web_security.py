@@ -1,0 +1,174 @@
+"""The web's defences: CSRF, session expiry, headers, escaping, uploads, stale versions."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from itsdangerous import TimestampSigner
+
+from tests.conftest import assign_to_school_a, open_at_school_a
+from tests.web_client import Browser, page
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(web_app):
+    web, app = web_app
+    number = open_at_school_a(app)
+    office = Browser(web, "office")
+    response = office.post(f"/tickets/{number}/comment", {"text": "无令牌"}, csrf=False)
+    assert response.status_code == 403
+    assert "CSRF" in page(response).select_one(".error").text
+    wrong = office.post(f"/tickets/{number}/comment", {"text": "错令牌", "csrf_token": "x"},
+                        csrf=False)
+    assert wrong.status_code == 403
+    assert app.ticket(number)["version"] == 1
+
+
+def test_htmx_sends_the_token_as_a_header(web_app):
+    web, app = web_app
+    number = open_at_school_a(app)
+    office = Browser(web, "office")
+    office.get("/")
+    response = office.client.post(f"/tickets/{number}/comment", data={"text": "头部令牌"},
+                                  headers={"HX-Request": "true", "X-CSRF-Token": office.token})
+    assert response.status_code == 200
+    assert page(response).select_one("article#ticket") is not None    # the ticket, redrawn
+    assert app.ticket(number)["version"] == 2
+
+
+def test_the_login_form_itself_needs_its_token(web_app):
+    web, _ = web_app
+    browser = Browser(web)
+    response = browser.client.post("/login", data={"login": "office", "password": "x" * 8})
+    assert response.status_code == 403
+
+
+def expired_cookie(web, session: dict, age_seconds: int) -> str:
+    """A session cookie signed `age_seconds` ago with the app's own key."""
+    import base64
+    import json
+
+    class Then(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - age_seconds
+
+    secret = web.state.settings.session_secret()
+    data = base64.b64encode(json.dumps(session).encode())
+    return Then(secret).sign(data).decode()
+
+
+def test_a_session_idle_longer_than_the_timeout_goes_back_to_login(web_app):
+    web, app = web_app
+    office = Browser(web, "office")
+    office.get("/")
+    stamp = app.session_stamp("office")
+    for age, status in [(29 * 60, 200), (31 * 60, 303)]:
+        browser = Browser(web)
+        browser.client.cookies.set("xiaohao_session", expired_cookie(
+            web, {"login": "office", "stamp": stamp, "csrf": "t"}, age))
+        response = browser.client.get("/tickets", follow_redirects=False)
+        assert response.status_code == status, age
+    assert response.headers["location"] == "/login?next=%2Ftickets"
+
+
+def test_changing_the_password_ends_other_sessions(web_app):
+    web, app = web_app
+    phone, desk = Browser(web, "insp"), Browser(web, "insp")
+    response = desk.post("/password", {"current": "correct-horse", "new": "battery-staple",
+                                       "again": "battery-staple"})
+    assert response.status_code == 303
+    assert desk.get("/").status_code == 200
+    assert phone.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_disabled_account_is_signed_out_at_its_next_request(web_app):
+    web, app = web_app
+    school = Browser(web, "school_a")
+    app.disable_account("office", "school_a", "调离")
+    assert school.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_every_page_carries_the_security_headers(web_app):
+    web, _ = web_app
+    response = Browser(web).get("/login")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    cookie = Browser(web, "office").client.cookies.jar
+    assert any(c.name == "xiaohao_session" for c in cookie)
+
+
+def test_no_page_has_inline_script(web_app):
+    web, app = web_app
+    number = open_at_school_a(app)
+    office = Browser(web, "office")
+    for url in ["/", "/tickets", f"/tickets/{number}", "/tickets/new", "/password"]:
+        html = page(office.get(url))
+        assert all(s.get("src") for s in html.select("script")), url
+        assert not html.select("[style]") and not html.select("style"), url
+
+
+def test_a_finding_with_script_renders_escaped(web_app):
+    web, app = web_app
+    number = open_at_school_a(app, title="<script>alert(1)</script>",
+                              description="<img src=x onerror=alert(2)>")
+    office = Browser(web, "office")
+    for url in [f"/tickets/{number}", "/tickets"]:
+        html = office.get(url)
+        parsed = page(html)
+        assert not [s for s in parsed.select("script") if not s.get("src")], url
+        assert not parsed.select("img[onerror]"), url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.text
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("photo.jpg", b"GIF89a" + b"\x00" * 100, "不是 jpg/png/webp/heic/pdf"),
+    ("evil.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+     "不是 jpg/png/webp/heic/pdf"),
+    ("big.jpg", b"\xff\xd8\xff" + b"\x00" * (1024 * 1024 + 1), "超过 1 MB"),
+])
+def test_a_bad_upload_is_refused_and_nothing_is_recorded(web_app, name, content, message):
+    web, app = web_app
+    web.state.settings.upload_limit_mb = 1
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    school = Browser(web, "school_a")
+    response = school.post(f"/tickets/{number}/rectify", {"measures": "已整改"},
+                           files=[("evidence", (name, content, "image/jpeg"))])
+    assert response.status_code == 400
+    assert message in page(response).select_one(".error").text
+    assert app.ticket(number)["state"] == "assigned"
+    evidence = web.state.settings.evidence_dir
+    assert not evidence.exists() or not any(p.is_file() for p in evidence.rglob("*"))
+
+
+def test_a_stale_version_answers_409_with_a_clear_message(web_app):
+    web, app = web_app
+    number = open_at_school_a(app)
+    office = Browser(web, "office")
+    app.comment(number, "insp", text="先到一步")
+    response = office.post(f"/tickets/{number}/comment", {"text": "晚了", "expected_version": "1"})
+    assert response.status_code == 409
+    assert "已被他人修改" in page(response).select_one(".error").text
+    htmx = office.post(f"/tickets/{number}/comment", {"text": "晚了", "expected_version": "1"},
+                       htmx=True)
+    assert htmx.status_code == 409 and htmx.headers["hx-retarget"] == "#messages"
+
+
+def test_evidence_is_served_only_to_those_who_may_see_the_ticket(web_app):
+    web, app = web_app
+    office, inspector = Browser(web, "office"), Browser(web, "insp")
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x01" * 64
+    response = inspector.post("/tickets/new", {
+        "unit_id": "TA-P01", "title": "围墙破损", "category": "校舍用房", "severity": "一般",
+        "source": "周检查"}, files=[("evidence", ("wall.jpg", jpeg, "image/jpeg"))])
+    number = response.headers["location"].rsplit("/", 1)[1]
+    assign_to_school_a(app, number)
+    url = page(office.get(f"/tickets/{number}")).select_one(".files a")["href"]
+    assert office.get(url).content == jpeg
+    assert Browser(web, "school_a").get(url).status_code == 200
+    assert Browser(web, "school_b").get(url).status_code == 403
+    assert office.get(url.replace(url.rsplit("/", 1)[1], "0" * 64)).status_code == 404
+    assert office.get(f"/tickets/{number}/evidence/..%2F..%2Fsecret.key").status_code == 404
