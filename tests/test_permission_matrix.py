@@ -32,6 +32,12 @@ MATRIX = {
     ("GET", "/tickets/{number}"): (EVERYONE, True, None, 200),
     ("POST", "/tickets/{number}/{command}"): (EVERYONE - {"audit"}, True, {"text": "已阅"}, 303),
     ("GET", "/tickets/{number}/evidence/{sha256}"): (EVERYONE, True, None, 200),
+    ("GET", "/checks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
+    ("POST", "/checks/{week}/{number}"): ({"office", "insp"}, False,
+                                          {"result": "visit", "note": "巡查"}, 303),
+    ("GET", "/rechecks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
+    ("GET", "/ledger"): (EVERYONE, False, None, 200),
+    ("GET", "/ledger/export"): ({"office", "insp", "audit"}, False, None, 200),
 }
 
 
@@ -89,7 +95,7 @@ def test_the_matrix(web_app, ticket, method, path, login):
     web, app = web_app
     allowed, scoped, data, success = MATRIX[(method, path)]
     number, sha = ticket
-    url = path.format(number=number, command="comment", sha256=sha)
+    url = path.format(number=number, command="comment", sha256=sha, week="2026-W45")
     browser = Browser(web, login) if login else Browser(web)
     if method == "GET":
         response = browser.client.get(url, follow_redirects=False)

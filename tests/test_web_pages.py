@@ -102,3 +102,48 @@ def test_the_whole_life_of_a_ticket_through_forms(web_app, clock):
     assert app.ticket(number)["state"] == "closed"
     timeline = [li.strong.text for li in page(office.get(f"/tickets/{number}")).select(".timeline li")]
     assert timeline == ["登记问题", "交办", "提交整改", "复查", "销号"]
+
+
+def test_the_weekly_check_list_is_actionable_in_place(web_app, clock):
+    web, app = web_app
+    waiting = open_at_school_a(app)
+    assign_to_school_a(app, waiting)
+    done = open_at_school_a(app, title="已整改的问题")
+    assign_to_school_a(app, done)
+    clock.advance(days=7)                     # next Monday: both are on the list
+    app.rectify(done, "school_a", measures="已分班")
+    inspector = Browser(web, "insp")
+    week = "2026-W46"
+    rows = page(inspector.get(f"/checks?week={week}")).select("table.checks tbody tr")
+    assert [r["id"] for r in rows] == [f"check-{waiting}", f"check-{done}"]
+    # A visit recorded through htmx redraws the row alone.
+    response = inspector.post(f"/checks/{week}/{waiting}", {"result": "visit", "note": "进度正常"},
+                              htmx=True)
+    assert response.status_code == 200
+    assert page(response).select_one("tr")["id"] == f"check-{waiting}"
+    # A re-inspection as a plain form: back to the list, where both now count as checked.
+    response = inspector.post(f"/checks/{week}/{done}", {"result": "pass", "note": "到位"})
+    assert response.status_code == 303
+    assert app.ticket(done)["state"] == "verified"
+    listing = page(inspector.get(f"/checks?week={week}"))
+    assert listing.select_one("#checked-count").text == "2"
+    # A school may not see the list; a leader of another town sees none of it.
+    assert Browser(web, "school_a").get(f"/checks?week={week}").status_code == 403
+    assert not page(Browser(web, "leader_b").get(f"/checks?week={week}")).select(
+        "table.checks tbody tr")
+
+
+def test_the_monthly_recheck_list_names_last_months_closed_tickets(web_app, clock):
+    web, app = web_app
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    app.rectify(number, "school_a", measures="已整改")
+    app.reinspect(number, "insp", passed=True)
+    app.close_ticket(number, "office")
+    clock.advance(days=30)                    # December: November's closings come back
+    office = Browser(web, "office")
+    rows = page(office.get("/rechecks?month=2026-12")).select("table.rechecks tbody tr")
+    assert [r.td.text for r in rows] == [number]
+    response = office.post(f"/tickets/{number}/reopen", {"findings": "回查发现反弹"})
+    assert response.status_code == 303 and app.ticket(number)["state"] == "assigned"
+    assert office.get("/rechecks?month=2026-13").status_code == 400

@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from domain.application import XiaohaoApp
 from web.errors import handle_errors
 from web.readside import ReadSide
-from web.routes import auth, home, tickets
+from web.routes import auth, cycle, home, ledger, tickets
 from web.security import SecurityHeaders
 from xiaohao.settings import Settings
 
@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = Non
                        https_only=settings.secure_cookies)
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, home.router, tickets.router):
+    for router in (auth.router, home.router, tickets.router, cycle.router,
+                   ledger.router):
         web.include_router(router)
     handle_errors(web)
     return web

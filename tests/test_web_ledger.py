@@ -1,0 +1,71 @@
+"""台账导出: workbooks as a county office keeps them, for those who may have them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from openpyxl import load_workbook
+
+from projections.ledger import COLUMNS
+from tests.conftest import assign_to_school_a, open_at_school_a
+from tests.web_client import Browser
+
+
+def closed_ticket(app) -> str:
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    app.rectify(number, "school_a", measures="已分班")
+    app.reinspect(number, "insp", passed=True)
+    app.close_ticket(number, "office")
+    return number
+
+
+def test_the_county_workbook(web_app, clock):
+    web, app = web_app
+    closed = closed_ticket(app)
+    late = open_at_school_a(app, unit_id="TB-J01", title="乙镇中学问题")
+    app.assign(late, "office", lead_unit_id="TB-J01", deadline=date(2026, 11, 2))
+    clock.advance(days=1)
+    response = Browser(web, "office").get("/ledger/export?of=county&format=xlsx")
+    assert response.status_code == 200
+    assert "attachment; filename*=UTF-8''" in response.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["全县", "甲镇", "乙镇"]
+    sheet = book["全县"]
+    assert sheet.freeze_panes == "A3"
+    assert sheet.auto_filter.ref == "A2:P4"
+    assert [c.value for c in sheet[2]] == COLUMNS
+    rows = {r[1]: dict(zip(COLUMNS, r, strict=True))
+            for r in sheet.iter_rows(min_row=3, values_only=True)}
+    assert rows[closed]["整改状态"] == "已销号" and rows[closed]["销号时间"].date() == date(2026, 11, 2)
+    assert rows[late]["红黄绿灯"] == "红灯"
+    light = next(c for c in sheet["P"] if c.value == "红灯")
+    assert light.fill.fgColor.rgb == "FFC62828"
+    assert sheet.column_dimensions["E"].width == 48
+
+
+def test_a_town_book_has_a_sheet_per_school_and_csv_has_a_bom(web_app):
+    web, app = web_app
+    closed_ticket(app)
+    office = Browser(web, "office")
+    book = load_workbook(io.BytesIO(office.get("/ledger/export?of=town&code=TA").content))
+    assert book.sheetnames == ["甲镇中心小学"]
+    body = office.get("/ledger/export?of=school&code=TA-P01&format=csv").content
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(rows) == 1 and rows[0]["学校/单位"] == "甲镇中心小学"
+
+
+def test_ledgers_only_for_those_who_answer_for_them(web_app):
+    web, app = web_app
+    closed_ticket(app)
+    school_a, leader_b = Browser(web, "school_a"), Browser(web, "leader_b")
+    assert school_a.get("/ledger/export?of=school&code=TA-P01").status_code == 200
+    assert school_a.get("/ledger/export?of=school&code=TB-J01").status_code == 403
+    assert school_a.get("/ledger/export?of=county").status_code == 403
+    assert leader_b.get("/ledger/export?of=town&code=TA").status_code == 403
+    assert leader_b.get("/ledger/export?of=town&code=TB").status_code == 200
+    assert Browser(web, "office").get("/ledger/export?of=town&code=NOPE").status_code == 404
+    assert Browser(web, "office").get("/ledger/export?of=planet").status_code == 400

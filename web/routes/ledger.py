@@ -1,0 +1,73 @@
+"""台账导出: the county's, a town's (一镇一册) or a school's (一校一案) ledger as Excel or CSV."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from domain.errors import OutOfScopeError, UnknownReferenceError
+from projections.directory_views import names, units_of_kind
+from projections.ledger import ledger
+from web.deps import App, ReadDb, SignedIn
+from web.templating import render
+from web.users import User
+from xiaohao.exports import csv_bytes, workbook
+
+router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _may_export(user: User, app, of: str, code: str) -> bool:
+    scope = user.scope(app)
+    if scope is None:
+        return True
+    if of == "county":
+        return False
+    return code in scope.units or (of == "school" and code == scope.responsible)
+
+
+@router.get("/ledger")
+def ledger_page(request: Request, app: App, db: ReadDb, user: SignedIn):
+    """What one may export: the county, each town and each school, as Excel or CSV."""
+    towns = [t for t in units_of_kind(db, "town") if _may_export(user, app, "town", t["code"])]
+    schools = [s for s in units_of_kind(db, "school", "department")
+               if _may_export(user, app, "school", s["code"])]
+    return render(request, "ledger.html", {
+        "county": _may_export(user, app, "county", ""), "towns": towns, "schools": schools,
+        "names": names(db)})
+
+
+@router.get("/ledger/export")
+def export(request: Request, app: App, db: ReadDb, user: SignedIn,
+           of: Literal["county", "town", "school"] = "county", code: str = "",
+           format: Literal["xlsx", "csv"] = "xlsx"):
+    """The ledger file, named for what it holds and the day it was taken."""
+    label = names(db)
+    if of != "county" and code not in label:
+        raise UnknownReferenceError(f"未知的单位：{code[:40]}")
+    if not _may_export(user, app, of, code):
+        raise OutOfScopeError("您无权导出该台账")
+    today = app.today()
+    rows = ledger(db, today, **({of: code} if of != "county" else {}))
+    county = request.app.state.settings.county_name
+    place = county if of == "county" else label[code]
+    filename = f"{place}问题销号台账_{today:%Y%m%d}.{format}"
+    if format == "csv":
+        body, media = csv_bytes(rows), "text/csv; charset=utf-8"
+    else:
+        body, media = workbook(_sheets(of, place, rows), f"{county}问题销号台账"), XLSX
+    return Response(body, media_type=media, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+
+
+def _sheets(of: str, place: str, rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """County: the whole, then a sheet per town; town: a sheet per school; school: one."""
+    if of == "school":
+        return [(place, rows)]
+    key = "学校/单位" if of == "town" else "镇街"
+    per = [(name, list(group)) for name, group in groupby(rows, key=lambda r: r[key])]
+    return ([("全县", rows)] if of == "county" else []) + per
