@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlite_utils import Database
@@ -60,3 +61,19 @@ def units_of_kind(db: Database, *kinds: str) -> list[dict]:
     marks = ", ".join("?" * len(kinds))
     return _rows(db, f"SELECT code, name, kind, parent FROM units WHERE kind IN ({marks}) "
                  "ORDER BY seq", kinds)
+
+
+def accounts(db: Database) -> list[dict]:
+    """Every login with its roles, unit, person, and whether it is disabled or locked."""
+    rows = _rows(db, "SELECT a.login, a.name, a.roles, a.unit_id, u.name AS unit_name, "
+                 "a.person_id, a.disabled, a.last_login_at, a.failed_logins, a.locked_until "
+                 "FROM accounts a LEFT JOIN units u ON u.code = a.unit_id ORDER BY a.login")
+    for row in rows:
+        row["roles"] = json.loads(row["roles"])
+    return rows
+
+
+def sign_ins(db: Database, limit: int = 50) -> list[dict]:
+    """The latest sign-ins, failed attempts and sign-outs, newest first."""
+    return _rows(db, "SELECT login, event, at, source, reason FROM sign_ins ORDER BY seq DESC "
+                 "LIMIT ?", (limit,))

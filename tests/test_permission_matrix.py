@@ -38,6 +38,11 @@ MATRIX = {
     ("GET", "/rechecks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
     ("GET", "/ledger"): (EVERYONE, False, None, 200),
     ("GET", "/ledger/export"): ({"office", "insp", "audit"}, False, None, 200),
+    ("GET", "/directory"): ({"office", "audit"}, False, None, 200),
+    ("POST", "/directory/accounts"): ({"office"}, False, {
+        "login": "newcomer", "name": "新账号", "role": "inspector", "password": "long-enough"}, 303),
+    ("POST", "/directory/accounts/{login}/{change}"): ({"office"}, False,
+                                                      {"password": "reset-password"}, 303),
 }
 
 
@@ -95,7 +100,8 @@ def test_the_matrix(web_app, ticket, method, path, login):
     web, app = web_app
     allowed, scoped, data, success = MATRIX[(method, path)]
     number, sha = ticket
-    url = path.format(number=number, command="comment", sha256=sha, week="2026-W45")
+    url = path.format(number=number, command="comment", sha256=sha, week="2026-W45",
+                      login="leader_b", change="password")
     browser = Browser(web, login) if login else Browser(web)
     if method == "GET":
         response = browser.client.get(url, follow_redirects=False)

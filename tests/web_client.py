@@ -27,11 +27,11 @@ def sign_in(client: TestClient, login: str, password: str = PASSWORD):
 class Browser:
     """One person's session: signs in once, remembers the last page's CSRF token."""
 
-    def __init__(self, web, login: str | None = None) -> None:
+    def __init__(self, web, login: str | None = None, password: str = PASSWORD) -> None:
         self.client = TestClient(web, raise_server_exceptions=False)
         self.token = ""
         if login:
-            response = sign_in(self.client, login)
+            response = sign_in(self.client, login, password)
             assert response.status_code == 303, response.text
 
     def get(self, url: str, **kwargs):

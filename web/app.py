@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from domain.application import XiaohaoApp
 from web.errors import handle_errors
 from web.readside import ReadSide
-from web.routes import auth, cycle, home, ledger, tickets
+from web.routes import auth, cycle, directory, home, ledger, tickets
 from web.security import SecurityHeaders
 from xiaohao.settings import Settings
 
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = Non
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (auth.router, home.router, tickets.router, cycle.router,
-                   ledger.router):
+                   ledger.router, directory.router):
         web.include_router(router)
     handle_errors(web)
     return web

@@ -1,0 +1,55 @@
+"""组织机构: the office keeps accounts; the auditor reads; nobody else comes in."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import NotPermittedError
+from tests.web_client import Browser, page
+
+
+def test_the_office_opens_disables_and_resets_accounts(web_app):
+    web, app = web_app
+    office = Browser(web, "office")
+    listing = page(office.get("/directory"))
+    assert "甲镇中心小学" in listing.select_one(".tree").text
+    assert "陈领导" in listing.text          # the 包保 map names the leader
+    response = office.post("/directory/accounts", {
+        "login": "school_a2", "name": "甲镇中心小学（教务）", "role": "unit", "unit_id": "TA-P01",
+        "password": "first-password"})
+    assert response.status_code == 303
+    newcomer = Browser(web, "school_a2", "first-password")
+    assert newcomer.get("/").status_code == 200
+    assert office.post("/directory/accounts/school_a2/disable", {"reason": "调离"}).status_code == 303
+    assert newcomer.client.get("/", follow_redirects=False).status_code == 303
+    row = page(office.get("/directory")).select_one("#account-school_a2")
+    assert "已停用" in row.text
+    assert office.post("/directory/accounts/school_a2/enable").status_code == 303
+    assert office.post("/directory/accounts/school_a2/password",
+                       {"password": "second-password"}).status_code == 303
+    assert app.log_in("school_a2", "second-password")["login"] == "school_a2"
+
+
+def test_bad_account_input_is_refused_in_chinese_and_changes_nothing(web_app):
+    web, app = web_app
+    office = Browser(web, "office")
+    response = office.post("/directory/accounts", {"login": "x", "name": "太短", "role": "unit",
+                                                   "password": "long-enough"})
+    assert response.status_code == 400
+    assert "登录名" in page(response).select_one(".error").text
+    duplicate = office.post("/directory/accounts", {"login": "insp", "name": "重复", "role":
+                                                    "inspector", "password": "long-enough"})
+    assert duplicate.status_code == 409
+    with pytest.raises(NotPermittedError):
+        app.log_in("x", "long-enough")
+
+
+def test_the_auditor_reads_sign_ins_but_changes_nothing(web_app):
+    web, app = web_app
+    auditor = Browser(web, "audit")
+    listing = page(auditor.get("/directory"))
+    assert not listing.select("form[action^='/directory/accounts']")
+    assert [td.text for td in listing.select("table")[-1].select("tbody tr td:nth-of-type(2)")][0] \
+        == "audit"
+    assert auditor.post("/directory/accounts/insp/disable", {"reason": "x"}).status_code == 403
+    assert Browser(web, "school_a").get("/directory").status_code == 403
