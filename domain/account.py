@@ -39,6 +39,7 @@ class Account(Aggregate):
         self.disabled = False
         self.failed_logins = 0
         self.locked_until: datetime | None = None
+        self.tokens: dict[str, dict] = {}
 
     def locked_at(self, moment: datetime) -> bool:
         return self.locked_until is not None and moment < self.locked_until
@@ -91,3 +92,16 @@ class Account(Aggregate):
     @event("LoggedOut")
     def record_logout(self, source: str, timestamp: datetime) -> None:
         pass
+
+    # -- API tokens: only a digest is kept; the token itself is shown once -------------------
+
+    @event("ApiTokenIssued")
+    def issue_token(self, token_id: str, digest: str, label: str, by: str,
+                    timestamp: datetime) -> None:
+        self.tokens = {**self.tokens,
+                       token_id: {"digest": digest, "label": label,
+                                  "issued_at": timestamp.isoformat()}}
+
+    @event("ApiTokenRevoked")
+    def revoke_token(self, token_id: str, by: str, timestamp: datetime) -> None:
+        self.tokens = {k: v for k, v in self.tokens.items() if k != token_id}

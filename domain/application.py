@@ -17,6 +17,7 @@ from eventsourcing.utils import Environment
 
 from domain.account import Account, account_id
 from domain.actor import Actor
+from domain.api_tokens import ApiTokens
 from domain.clock import Clock, SystemClock, beijing_date
 from domain.directory import Directory, directory_id
 from domain.errors import (
@@ -52,7 +53,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class XiaohaoApp(TicketCommands, SigningIn, Application):
+class XiaohaoApp(TicketCommands, SigningIn, ApiTokens, Application):
     """The 问题销号 application of one county."""
 
     name = "xiaohao"

@@ -116,3 +116,9 @@ class DirectoryProjection(Projection):
 
     def on_LoggedOut(self, conn: sqlite3.Connection, item: Item) -> None:
         self._sign_in(conn, item)
+
+    def on_ApiTokenIssued(self, conn: sqlite3.Connection, item: Item) -> None:
+        pass   # token digests never leave the event store
+
+    def on_ApiTokenRevoked(self, conn: sqlite3.Connection, item: Item) -> None:
+        pass

@@ -125,17 +125,23 @@ def assign_to_school_a(app: XiaohaoApp, number: str) -> int:
 
 
 @pytest.fixture
-def web_app(tmp_path: Path, clock: ManualClock):
-    """The web app over the small county on an SQLite store, its lifespan running; yields
-    (web, application). Make sessions with tests.web_client.Browser(web, login)."""
+def web_app(tmp_path: Path, clock: ManualClock, web_store: str):
+    """The web app over the small county, its lifespan running; yields (web, application).
+    Make sessions with tests.web_client.Browser(web, login)."""
     from fastapi.testclient import TestClient
 
     from web.app import create_app
 
-    settings = settings_for("sqlite", tmp_path)
+    settings = settings_for(web_store, tmp_path)
     application = settings.build_app(clock=clock)
     seed_small_county(application)
     web = create_app(settings, app=application, follow=False)
     with TestClient(web):
         yield web, application
     application.close()
+
+
+@pytest.fixture
+def web_store() -> str:
+    """The event store under the web tests: an SQLite file, as `serve` runs by default."""
+    return "sqlite"

@@ -97,3 +97,20 @@ def test_the_read_models_show_sign_ins_and_locks(memory_app, clock, tmp_path):
                       "ORDER BY seq").fetchall()
     assert rows == [("LoggedIn", "10.0.0.7", None)] + [("LoginFailed", "10.0.0.8", "password")] * 5
     read.close()
+
+
+def test_api_tokens_are_shown_once_kept_as_digests_and_revocable(memory_app):
+    token = memory_app.issue_api_token("school_a", "教务系统对接")
+    assert token.startswith("xh_school_a_")
+    assert memory_app.login_of_token(token) == "school_a"
+    [listed] = memory_app.api_tokens("school_a")
+    assert listed["label"] == "教务系统对接" and "digest" not in listed
+    stored = b"".join(n.state for n in memory_app.recorder.select_notifications(start=1, limit=10**6))
+    assert token.rsplit("_", 1)[1].encode() not in stored
+    for forged in [token[:-1] + ("0" if token[-1] != "0" else "1"), "xh_office_" + token.split("_", 3)[3],
+                   "", "garbage", "xh__", "xh_nobody_00_00"]:
+        with pytest.raises(NotPermittedError):
+            memory_app.login_of_token(forged)
+    memory_app.revoke_api_token("school_a", listed["id"])
+    with pytest.raises(NotPermittedError):
+        memory_app.login_of_token(token)

@@ -13,7 +13,17 @@ from starlette.middleware.sessions import SessionMiddleware
 from domain.application import XiaohaoApp
 from web.errors import handle_errors
 from web.readside import ReadSide
-from web.routes import auth, cycle, directory, home, ledger, tickets
+from web.routes import (
+    api_directory,
+    api_tickets,
+    auth,
+    cycle,
+    directory,
+    docs,
+    home,
+    ledger,
+    tickets,
+)
 from web.security import SecurityHeaders
 from xiaohao.settings import Settings
 
@@ -43,8 +53,10 @@ def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = Non
         if app is None:
             web.state.xapp.close()
 
-    web = FastAPI(title="xiaohao 问题销号", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    web = FastAPI(title="xiaohao 问题销号 API", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url=None,
+                  description="问题销号系统的集成接口。用 Authorization: Bearer <API 令牌> 认证；"
+                              "令牌在「API 令牌」页面申请。错误以 application/problem+json 返回。")
     web.state.settings = settings
     web.add_middleware(SessionMiddleware, secret_key=settings.session_secret(),
                        session_cookie="xiaohao_session", same_site="lax",
@@ -52,8 +64,10 @@ def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = Non
                        https_only=settings.secure_cookies)
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, home.router, tickets.router, cycle.router,
-                   ledger.router, directory.router):
+    for router in (auth.router, home.router, tickets.router, cycle.router, ledger.router,
+                   directory.router):
+        web.include_router(router, include_in_schema=False)
+    for router in (api_tickets.router, api_directory.router, docs.router):
         web.include_router(router)
     handle_errors(web)
     return web

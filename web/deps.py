@@ -79,5 +79,29 @@ def public(request: Request) -> None:
 
 public.roles = None   # type: ignore[attr-defined]
 
+
+def api_allow(*roles: Role) -> Callable[..., User]:
+    """For the JSON API: a bearer token (`Authorization: Bearer xh_…`), or the browser's
+    session (with its CSRF token on writes); then the same role rule as `allow`."""
+    names = frozenset(r.value for r in roles)
+
+    async def allowed(request: Request) -> User:
+        header = request.headers.get("authorization", "")
+        if header[:7].lower() == "bearer ":
+            app: XiaohaoApp = request.app.state.xapp
+            try:
+                user = User.of(app.account(app.login_of_token(header[7:].strip())))
+            except DomainError:
+                raise LoginRequired("API 令牌无效或已撤销") from None
+            request.state.user = user
+        else:
+            user = await current_user(request)
+        if not user.roles & names:
+            raise NotPermittedError("您的角色无权执行此操作")
+        return user
+
+    allowed.roles = names   # type: ignore[attr-defined]
+    return allowed
+
 EVERYONE = tuple(Role)
 SignedIn = Annotated[User, Depends(allow(*EVERYONE))]

@@ -7,7 +7,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -26,8 +26,16 @@ from web.templating import is_htmx, render
 log = logging.getLogger("xiaohao.web")
 STATUS_OF = [(NotPermittedError, 403), (OutOfScopeError, 403), (UnknownReferenceError, 404),
              (IllegalTransitionError, 409), (StaleVersionError, 409), (DuplicateError, 409)]
-TITLES = {400: "输入有误", 403: "无权访问", 404: "未找到", 405: "不支持此操作", 409: "操作冲突",
-          500: "系统错误"}
+TITLES = {400: "输入有误", 401: "需要登录", 403: "无权访问", 404: "未找到", 405: "不支持此操作",
+          409: "操作冲突", 422: "输入有误", 500: "系统错误"}
+
+
+def problem(status: int, detail: str, **extra) -> JSONResponse:
+    """An RFC 9457 problem document, as the JSON API answers every error."""
+    headers = {"WWW-Authenticate": 'Bearer realm="xiaohao"'} if status == 401 else None
+    return JSONResponse({"type": "about:blank", "title": TITLES.get(status, "出错了"),
+                         "status": status, "detail": detail, **extra}, status_code=status,
+                        media_type="application/problem+json", headers=headers)
 
 
 def status_of(error: DomainError) -> int:
@@ -35,6 +43,8 @@ def status_of(error: DomainError) -> int:
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return problem(status, message)
     response = render(request, "error.html", {"status": status, "message": message,
                                               "title": TITLES.get(status, "出错了")},
                       fragment="_error.html", status_code=status)
@@ -47,6 +57,8 @@ def _error_page(request: Request, status: int, message: str) -> Response:
 def handle_errors(web: FastAPI) -> None:
     @web.exception_handler(LoginRequired)
     async def login_required(request: Request, error: LoginRequired):
+        if request.url.path.startswith("/api/"):
+            return problem(401, str(error) or "请提供 API 令牌（Authorization: Bearer …）或先登录")
         if is_htmx(request):   # a whole-page redirect, not a login form inside a fragment
             return Response(headers={"HX-Redirect": login_url(request)})
         return RedirectResponse(login_url(request), status_code=303)
@@ -61,6 +73,10 @@ def handle_errors(web: FastAPI) -> None:
 
     @web.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
+        if request.url.path.startswith("/api/"):
+            return problem(422, "请求内容不符合要求", errors=[
+                {"field": ".".join(str(part) for part in e["loc"]), "message": e["msg"]}
+                for e in error.errors()])
         fields = "、".join(str(e["loc"][-1]) for e in error.errors())
         return _error_page(request, 400, f"输入有误：{fields}")
 

@@ -71,3 +71,25 @@ def change_password(request: Request, app: App, user: SignedIn,
     request.session["stamp"] = app.session_stamp(user.login)
     flash(request, "密码已修改")
     return RedirectResponse("/", status_code=303)
+
+
+@router.get("/tokens")
+def tokens_page(request: Request, app: App, user: SignedIn):
+    """One's API tokens (for integrations), without their secrets."""
+    return render(request, "tokens.html", {"tokens": app.api_tokens(user.login), "new": None})
+
+
+@router.post("/tokens")
+def issue_token(request: Request, app: App, user: SignedIn, label: Annotated[str, Form()] = ""):
+    """A new token, shown this once."""
+    token = app.issue_api_token(user.login, label)
+    return render(request, "tokens.html", {"tokens": app.api_tokens(user.login), "new": token},
+                  status_code=201)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(request: Request, app: App, user: SignedIn, token_id: str):
+    """Revoke one of one's tokens; integrations using it stop at once."""
+    app.revoke_api_token(user.login, token_id)
+    flash(request, "令牌已撤销")
+    return RedirectResponse("/tokens", status_code=303)

@@ -1,0 +1,182 @@
+"""JSON API: tickets — list with the page's filters, get, open, assign, rectify, reinspect,
+close. Every write takes `expected_version`; a stale one answers 409."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from pydantic import BaseModel, Field
+
+from domain.errors import InvalidInputError, OutOfScopeError, UnknownReferenceError
+from domain.values import Role
+from projections.queries import SORTS, TicketFilter, list_tickets, ticket_row, timeline
+from web.deps import App, ReadDb, api_allow
+from web.users import User
+from xiaohao.evidence import evidence_path, store_bytes
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
+Reader = Annotated[User, Depends(api_allow(*Role))]
+Opener = Annotated[User, Depends(api_allow(Role.INSPECTOR, Role.OFFICE))]
+Worker = Annotated[User, Depends(api_allow(Role.INSPECTOR, Role.OFFICE, Role.UNIT, Role.LEADER))]
+Uploader = Annotated[User, Depends(api_allow(Role.INSPECTOR, Role.OFFICE, Role.UNIT))]
+
+
+class EvidenceRef(BaseModel):
+    """A file uploaded first to POST /api/v1/evidence."""
+    sha256: str
+    name: str
+    content_type: str
+    size: int
+
+
+class Versioned(BaseModel):
+    expected_version: int | None = Field(None, description="您看到的版本；已被他人修改时返回 409")
+
+
+class OpenTicket(BaseModel):
+    title: str
+    description: str = ""
+    unit_id: str = Field(description="问题所在学校或单位的编码")
+    category: str
+    severity: str = "normal"
+    source: str = "weekly_check"
+    indicator_id: str | None = None
+    deadline: date | None = None
+    leader_ids: list[str] = []
+    evidence: list[EvidenceRef] = []
+
+
+class Assign(Versioned):
+    lead_unit_id: str
+    co_unit_ids: list[str] = []
+    person_id: str | None = None
+    leader_ids: list[str] = []
+    deadline: date
+    note: str = ""
+
+
+class Rectify(Versioned):
+    measures: str
+    completed_on: date | None = None
+    evidence: list[EvidenceRef] = []
+
+
+class Reinspect(Versioned):
+    passed: bool
+    findings: str = ""
+    evidence: list[EvidenceRef] = []
+
+
+class Close(Versioned):
+    note: str = ""
+
+
+def _ticket(request: Request, app, db, user: User, number: str) -> dict:
+    ticket = ticket_row(db, number, app.today(), request.app.state.settings.warn_days)
+    if ticket is None:
+        raise UnknownReferenceError(f"未找到问题 {number[:40]}")
+    if not user.may_see(app, ticket):
+        raise OutOfScopeError(f"问题 {number} 不在您的查看范围内")
+    return ticket
+
+
+def _evidence(request: Request, refs: list[EvidenceRef]) -> list[dict]:
+    """Only files that were really uploaded may be named."""
+    directory = request.app.state.settings.evidence_dir
+    for ref in refs:
+        if len(ref.sha256) != 64 or not evidence_path(directory, ref.sha256).is_file():
+            raise InvalidInputError(f"证据文件 {ref.name[:40]} 尚未上传")
+    return [ref.model_dump() for ref in refs]
+
+
+@router.get("/tickets")
+def api_list(request: Request, app: App, db: ReadDb, user: Reader,
+             town: str | None = None, unit: str | None = None, state: str | None = None,
+             light: str | None = None, indicator: str | None = None,
+             severity: str | None = None, source: str | None = None,
+             leader: str | None = None, q: str | None = None, sort: str = "light",
+             desc: bool = False, page: Annotated[int, Query(ge=1)] = 1,
+             per_page: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """Tickets one may see, with the same filters as 问题清单."""
+    if sort not in SORTS:
+        raise InvalidInputError(f"无法按 {sort[:20]} 排序")
+    if light not in (None, "red", "yellow", "green"):
+        raise InvalidInputError("light 只能是 red、yellow 或 green")
+    f = TicketFilter(town=town, unit=unit, state=state, light=light, indicator=indicator,
+                     severity=severity, source=source, leader=leader, text=q,
+                     scope=user.scope(app))
+    found = list_tickets(db, f, app.today(), sort=sort, descending=desc, page=page,
+                         per_page=per_page, warn_days=request.app.state.settings.warn_days)
+    return {"total": found.total, "page": found.page, "per_page": found.per_page,
+            "items": found.rows}
+
+
+@router.get("/tickets/{number}")
+def api_get(request: Request, app: App, db: ReadDb, user: Reader, number: str) -> dict:
+    """One ticket with its timeline."""
+    ticket = _ticket(request, app, db, user, number)
+    return {**ticket, "timeline": timeline(db, ticket["id"])}
+
+
+def _after(request: Request, app, user: User, number: str) -> dict:
+    return _ticket(request, app, request.app.state.reads.fresh(), user, number)
+
+
+@router.post("/tickets", status_code=201)
+def api_open(request: Request, app: App, user: Opener, body: OpenTicket) -> dict:
+    """Record a finding; answers the new ticket."""
+    fields = body.model_dump()
+    fields["evidence"] = _evidence(request, body.evidence)
+    number = app.open_ticket(user.login, **fields)
+    return _after(request, app, user, number)
+
+
+@router.post("/tickets/{number}/assign")
+def api_assign(request: Request, app: App, db: ReadDb, user: Opener, number: str,
+               body: Assign) -> dict:
+    """交办: lead and co-responsible units, person, deadline."""
+    _ticket(request, app, db, user, number)
+    app.assign(number, user.login, **body.model_dump())
+    return _after(request, app, user, number)
+
+
+@router.post("/tickets/{number}/rectify")
+def api_rectify(request: Request, app: App, db: ReadDb, user: Worker, number: str,
+                body: Rectify) -> dict:
+    """提交整改 with evidence."""
+    _ticket(request, app, db, user, number)
+    app.rectify(number, user.login, **(body.model_dump() | {
+        "evidence": _evidence(request, body.evidence)}))
+    return _after(request, app, user, number)
+
+
+@router.post("/tickets/{number}/reinspect")
+def api_reinspect(request: Request, app: App, db: ReadDb, user: Worker, number: str,
+                  body: Reinspect) -> dict:
+    """复查: passed or returned."""
+    _ticket(request, app, db, user, number)
+    app.reinspect(number, user.login, **(body.model_dump() | {
+        "evidence": _evidence(request, body.evidence)}))
+    return _after(request, app, user, number)
+
+
+@router.post("/tickets/{number}/close")
+def api_close(request: Request, app: App, db: ReadDb, user: Worker, number: str,
+              body: Close) -> dict:
+    """销号."""
+    _ticket(request, app, db, user, number)
+    app.close_ticket(number, user.login, **body.model_dump())
+    return _after(request, app, user, number)
+
+
+@router.post("/evidence", status_code=201)
+async def api_upload(request: Request, user: Uploader,
+                     file: Annotated[UploadFile, File()]) -> EvidenceRef:
+    """Upload one file (jpg/png/webp/heic/pdf, checked by content); name it in a later call."""
+    settings = request.app.state.settings
+    limit = settings.upload_limit_mb * 2**20
+    stored = store_bytes(await file.read(limit + 1), file.filename or "", settings.evidence_dir,
+                         limit)
+    return EvidenceRef(**stored.as_dict())
