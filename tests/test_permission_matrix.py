@@ -8,12 +8,12 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import assign_to_school_a
-from tests.web_client import Browser
+from tests.web_client import Browser, jpeg_photo
 
 LOGINS = ["office", "insp", "school_a", "school_b", "leader_a", "leader_b", "audit"]
 EVERYONE = set(LOGINS)
 OUT_OF_SCOPE = {"school_b", "leader_b"}     # the ticket is school A's, in leader A's town
-JPEG = b"\xff\xd8\xff\xe0" + b"\x02" * 64
+JPEG = jpeg_photo()
 
 # (method, path) -> (who may, whether the ticket's scope applies, form data, success status)
 MATRIX = {
@@ -32,6 +32,7 @@ MATRIX = {
     ("GET", "/tickets/{number}"): (EVERYONE, True, None, 200),
     ("POST", "/tickets/{number}/{command}"): (EVERYONE - {"audit"}, True, {"text": "已阅"}, 303),
     ("GET", "/tickets/{number}/evidence/{sha256}"): (EVERYONE, True, None, 200),
+    ("GET", "/tickets/{number}/evidence/{sha256}/thumb"): (EVERYONE, True, None, 200),
     ("GET", "/checks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
     ("POST", "/checks/{week}/{number}"): ({"office", "insp"}, False,
                                           {"result": "visit", "note": "巡查"}, 303),

@@ -147,3 +147,30 @@ def test_the_monthly_recheck_list_names_last_months_closed_tickets(web_app, cloc
     response = office.post(f"/tickets/{number}/reopen", {"findings": "回查发现反弹"})
     assert response.status_code == 303 and app.ticket(number)["state"] == "assigned"
     assert office.get("/rechecks?month=2026-13").status_code == 400
+
+
+def test_photos_get_thumbnails_and_show_when_and_where_they_were_taken(web_app):
+    import io
+
+    from PIL import Image
+
+    from tests.web_client import jpeg_photo
+
+    web, app = web_app
+    inspector = Browser(web, "insp")
+    photo = jpeg_photo((1600, 1200), taken_at="2026:11:02 08:41:07", gps=(35.664, 117.251))
+    response = inspector.post("/tickets/new", {
+        "unit_id": "TA-P01", "title": "教室照明不足", "category": "功能教室", "severity": "一般",
+        "source": "周检查"}, files=[("evidence", ("classroom.jpg", photo, "image/jpeg")),
+                                   ("evidence", ("report.pdf", b"%PDF-1.4 test", "application/pdf"))])
+    number = response.headers["location"].rsplit("/", 1)[1]
+    detail = page(inspector.get(f"/tickets/{number}"))
+    image = detail.select_one(".files img")
+    small = inspector.get(image["src"])
+    assert small.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(small.content)).size) == 320
+    facts = [s.text for s in detail.select(".files .exif")]
+    assert facts == ["拍摄于 2026-11-02 08:41:07", "GPS 35.66400, 117.25100"]
+    pdf_link = detail.select(".files li")[1].a
+    assert pdf_link.text == "report.pdf" and not detail.select(".files li")[1].img
+    assert inspector.get(pdf_link["href"] + "/thumb").status_code == 404

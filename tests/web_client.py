@@ -52,3 +52,27 @@ class Browser:
         headers = {"HX-Request": "true"} if htmx else {}
         return self.client.post(url, data=data, files=files, headers=headers,
                                 follow_redirects=False, **kwargs)
+
+
+def jpeg_photo(size: tuple[int, int] = (640, 480), taken_at: str | None = None,
+               gps: tuple[float, float] | None = None) -> bytes:
+    """A real JPEG, with EXIF capture time and GPS position when given."""
+    import io
+
+    from PIL import ExifTags, Image
+
+    image = Image.new("RGB", size, (90, 140, 200))
+    exif = Image.Exif()
+    if taken_at:
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken_at
+    if gps:
+        def dms(value: float) -> tuple:
+            degrees = int(value)
+            minutes = int((value - degrees) * 60)
+            return (degrees, minutes, round(((value - degrees) * 60 - minutes) * 60, 4))
+        exif.get_ifd(ExifTags.IFD.GPSInfo).update({
+            ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: dms(gps[0]),
+            ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: dms(gps[1])})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()

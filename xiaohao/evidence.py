@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from PIL import ExifTags, Image, ImageOps
 
 from domain.errors import InvalidInputError
 from domain.values import Evidence
@@ -54,3 +57,55 @@ def store_bytes(data: bytes, name: str, evidence_dir: Path, max_bytes: int = MAX
 
 def evidence_path(evidence_dir: Path, digest: str) -> Path:
     return evidence_dir / digest[:2] / digest
+
+
+THUMB_SIZE = (320, 320)
+
+
+def thumbnail(evidence_dir: Path, digest: str) -> Path | None:
+    """A small JPEG of a stored photo, made once and kept beside the originals; None when
+    the file is not a picture Pillow can read (HEIC, PDF, a broken or enormous image)."""
+    target = evidence_dir / "thumbs" / f"{digest}.jpg"
+    if target.exists():
+        return target
+    try:
+        with Image.open(evidence_path(evidence_dir, digest)) as image:
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail(THUMB_SIZE)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".part")
+            image.convert("RGB").save(partial, "JPEG", quality=80)
+            partial.replace(target)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return target
+
+
+@lru_cache(maxsize=4096)
+def photo_facts(evidence_dir: Path, digest: str) -> dict:
+    """When and where a photo says it was taken (EXIF), when it says so: {"taken_at": text,
+    "gps": (latitude, longitude)}; empty for files without such data."""
+    facts: dict = {}
+    try:
+        with Image.open(evidence_path(evidence_dir, digest)) as image:
+            exif = image.getexif()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return facts
+    taken = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) or exif.get(
+        ExifTags.Base.DateTime)
+    if isinstance(taken, str) and len(taken) >= 19:
+        facts["taken_at"] = f"{taken[:4]}-{taken[5:7]}-{taken[8:10]} {taken[11:19]}"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    try:
+        latitude = _degrees(gps[ExifTags.GPS.GPSLatitude], gps[ExifTags.GPS.GPSLatitudeRef])
+        longitude = _degrees(gps[ExifTags.GPS.GPSLongitude], gps[ExifTags.GPS.GPSLongitudeRef])
+        facts["gps"] = (round(latitude, 6), round(longitude, 6))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        pass
+    return facts
+
+
+def _degrees(value, ref: str) -> float:
+    degrees, minutes, seconds = (float(v) for v in value)
+    sign = -1 if ref in ("S", "W") else 1
+    return sign * (degrees + minutes / 60 + seconds / 3600)

@@ -18,7 +18,7 @@ from web.errors import status_of
 from web.forms import ACTIONS, NEW_TICKET, expected_version, read_fields
 from web.templating import flash, is_htmx, render
 from web.users import User
-from xiaohao.evidence import evidence_path
+from xiaohao.evidence import evidence_path, photo_facts, thumbnail
 
 router = APIRouter()
 Opener = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE))]
@@ -103,7 +103,10 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
         "t": ticket, "events": timeline(db, ticket["id"]), "names": names(db),
         "actions": app.allowed_commands(number, user.login), "error": error,
         "units": units_of_kind(db, "department", "town", "school"), "people": people(db),
-        "indicators": indicators(),
+        "indicators": indicators(), "facts": {
+            e["sha256"]: photo_facts(settings.evidence_dir, e["sha256"])
+            for e in ticket["evidence_before"] + ticket["evidence_after"]
+            if e["content_type"].startswith("image/")},
     }, fragment="_ticket.html", status_code=status_code)
 
 
@@ -145,16 +148,34 @@ ACTION_DONE = {"assign": "已交办", "reassign": "已改派", "request_extensio
                "give_instruction": "已批示", "check_progress": "已记录检查"}
 
 
+def _evidence_item(request: Request, app, db, user: User, number: str, sha256: str) -> dict:
+    """One evidence file of a ticket the user may see; never any other file."""
+    ticket = _visible_ticket(app, db, user, number, request.app.state.settings.warn_days)
+    item = {e["sha256"]: e for e in ticket["evidence_before"] + ticket["evidence_after"]
+            }.get(sha256)
+    if item is None or not evidence_path(request.app.state.settings.evidence_dir,
+                                         sha256).is_file():
+        raise UnknownReferenceError("未找到该证据文件")
+    return item
+
+
 @router.get("/tickets/{number}/evidence/{sha256}")
 def evidence_file(request: Request, app: App, db: ReadDb, user: SignedIn, number: str,
                   sha256: str):
-    """An evidence file of a ticket one may see (never any other file)."""
-    ticket = _visible_ticket(app, db, user, number, request.app.state.settings.warn_days)
-    files = {e["sha256"]: e for e in ticket["evidence_before"] + ticket["evidence_after"]}
-    item = files.get(sha256)
-    path = evidence_path(request.app.state.settings.evidence_dir, sha256) if item else None
-    if item is None or not path.is_file():
-        raise UnknownReferenceError("未找到该证据文件")
-    return FileResponse(path, media_type=item["content_type"],
-                        content_disposition_type="inline", filename=item["name"],
-                        headers={"Cache-Control": "private, max-age=3600"})
+    """An evidence file of a ticket one may see."""
+    item = _evidence_item(request, app, db, user, number, sha256)
+    return FileResponse(evidence_path(request.app.state.settings.evidence_dir, sha256),
+                        media_type=item["content_type"], content_disposition_type="inline",
+                        filename=item["name"], headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/tickets/{number}/evidence/{sha256}/thumb")
+def evidence_thumbnail(request: Request, app: App, db: ReadDb, user: SignedIn, number: str,
+                       sha256: str):
+    """A small JPEG of an evidence photo (404 for files that are not pictures)."""
+    _evidence_item(request, app, db, user, number, sha256)
+    small = thumbnail(request.app.state.settings.evidence_dir, sha256)
+    if small is None:
+        raise UnknownReferenceError("该文件没有缩略图")
+    return FileResponse(small, media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=86400"})
