@@ -32,7 +32,8 @@ def test_htmx_sends_the_token_as_a_header(web_app):
     response = office.client.post(f"/tickets/{number}/comment", data={"text": "头部令牌"},
                                   headers={"HX-Request": "true", "X-CSRF-Token": office.token})
     assert response.status_code == 200
-    assert page(response).select_one("article#ticket") is not None    # the ticket, redrawn
+    assert page(response).select_one("article#ticket .flash").text == "已留言"   # redrawn
+    assert not page(office.get("/")).select("#messages .flash")   # nothing left for later
     assert app.ticket(number)["version"] == 2
 
 

@@ -96,12 +96,12 @@ def _visible_ticket(app, db, user: User, number: str, warn_days: int) -> dict:
 
 
 def _detail(request: Request, app, db, user: User, number: str, *, error: str | None = None,
-            status_code: int = 200) -> Response:
+            notice: str | None = None, status_code: int = 200) -> Response:
     settings = request.app.state.settings
     ticket = _visible_ticket(app, db, user, number, settings.warn_days)
     return render(request, "ticket.html", {
         "t": ticket, "events": timeline(db, ticket["id"]), "names": names(db),
-        "actions": app.allowed_commands(number, user.login), "error": error,
+        "actions": app.allowed_commands(number, user.login), "error": error, "notice": notice,
         "units": units_of_kind(db, "department", "town", "school"), "people": people(db),
         "indicators": indicators(), "facts": {
             e["sha256"]: photo_facts(settings.evidence_dir, e["sha256"])
@@ -135,9 +135,10 @@ async def act(request: Request, app: App, db: ReadDb, user: Actor, number: str, 
             raise
         return _detail(request, app, request.app.state.reads.fresh(), user, number,
                        error=error.message, status_code=status_of(error))
-    flash(request, f"{ACTION_DONE.get(command, '已完成')}")
-    if is_htmx(request):
-        return _detail(request, app, request.app.state.reads.fresh(), user, number)
+    done = ACTION_DONE.get(command, "已完成")
+    if is_htmx(request):     # the notice goes with the redrawn ticket, not to the next page
+        return _detail(request, app, request.app.state.reads.fresh(), user, number, notice=done)
+    flash(request, done)
     return RedirectResponse(f"/tickets/{number}", status_code=303)
 
 

@@ -1,0 +1,174 @@
+"""The whole life of a ticket in a real browser (the system Chromium, driven by Playwright):
+an inspector on a phone, the office, the school, then the Excel ledger; and a school that
+types another school's ticket into the address bar. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from openpyxl import load_workbook
+
+from tests.conftest import PASSWORD, seed_small_county, settings_for
+from tests.web_client import jpeg_photo
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+         "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+pytestmark = pytest.mark.slow
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs /usr/bin/chromium (.ci/run installs it)")
+    pytest.skip("no /usr/bin/chromium here: `apt-get install -y chromium fonts-noto-cjk`",
+                allow_module_level=True)
+
+
+@pytest.fixture
+def server(tmp_path, clock):
+    """The web app on a loopback port, over an SQLite store of the small county."""
+    from web.app import create_app
+
+    settings = settings_for("sqlite", tmp_path)
+    app = settings.build_app(clock=clock)
+    seed_small_county(app)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, app=app), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app, tmp_path
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.close()
+
+
+@pytest.fixture
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+def signed_in(chromium, base: str, login: str, device: dict):
+    page = chromium.new_context(base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                accept_downloads=True, **device).new_page()
+    page.goto("/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    return page
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def act(page, command_label: str, fill: dict[str, str], *, files: dict | None = None) -> None:
+    """Open one action of the ticket page, fill it in and send it (htmx swaps the ticket)."""
+    action = page.locator("details.action", has=page.locator(f"summary:text-is('{command_label}')"))
+    action.locator("summary").click()
+    for selector, value in fill.items():
+        field = action.locator(selector)
+        if field.get_attribute("type") == "radio":
+            field.check()
+        elif field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    for selector, payload in (files or {}).items():
+        action.locator(selector).set_input_files(payload)
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        action.locator("button[type=submit]").click()
+
+
+def test_a_ticket_from_finding_to_the_excel_ledger(server, chromium):
+    base, app, tmp = server
+    photo = {"name": "现场.jpg", "mimeType": "image/jpeg",
+             "buffer": jpeg_photo(taken_at="2026:11:02 08:30:00", gps=(35.66, 117.25))}
+    # An inspector on a phone logs the finding with a photo.
+    phone = signed_in(chromium, base, "insp", PHONE)
+    shot(phone, "phone-dashboard")
+    phone.click("text=登记问题")
+    phone.select_option("select[name=unit_id]", "TA-P01")
+    phone.fill("input[name=title]", "音乐教室器材不足")
+    phone.fill("textarea[name=description]", "音乐教室缺少电子琴 6 台")
+    phone.select_option("select[name=category]", "special_rooms")
+    phone.set_input_files("input[name=evidence]", photo)
+    shot(phone, "phone-new-ticket")
+    phone.click("button:text-is('登记')")
+    phone.wait_for_selector("article#ticket")
+    number = phone.locator("article#ticket h1").inner_text().split()[1]
+    assert phone.locator(".files img").count() == 1
+    shot(phone, "phone-ticket")
+    # The office assigns it on a desktop.
+    office = signed_in(chromium, base, "office", DESKTOP)
+    office.goto(f"/tickets/{number}")
+    act(office, "交办", {"select[name=lead_unit_id]": "TA-P01", "input[name=deadline]": "2026-11-20"})
+    office.wait_for_selector(".state:has-text('整改中')")
+    # The school rectifies with a photo; the inspector passes it; the office closes it.
+    school = signed_in(chromium, base, "school_a", DESKTOP)
+    school.goto(f"/tickets/{number}")
+    act(school, "提交整改", {"textarea[name=measures]": "已购置电子琴 6 台"},
+        files={"input[name=evidence]": photo | {"name": "整改后.jpg"}})
+    school.wait_for_selector(".state:has-text('待复查')")
+    shot(school, "ticket-rectified")
+    phone.goto(f"/tickets/{number}")
+    act(phone, "复查", {"input[name=passed][value='1']": "", "textarea[name=findings]": "到位"})
+    phone.wait_for_selector(".state:has-text('复查通过')")
+    office.goto(f"/tickets/{number}")
+    act(office, "销号", {"textarea[name=note]": "同意销号"})
+    office.wait_for_selector(".state:has-text('已销号')")
+    shot(office, "ticket-closed")
+    # The Excel ledger lists it as 已销号.
+    office.goto("/ledger")
+    shot(office, "ledger")
+    with office.expect_download() as download:
+        office.click("a:text-is('下载 Excel（总表 + 各镇街分表）')")
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    rows = list(book["全县"].iter_rows(min_row=3, values_only=True))
+    assert [(r[1], r[13]) for r in rows] == [(number, "已销号")]
+    for url, name in [("/", "dashboard"), ("/tickets", "tickets"), ("/checks", "checks"),
+                      ("/rechecks", "rechecks"), ("/directory", "directory")]:
+        office.goto(url)
+        shot(office, name)
+    # A school that types another school's ticket into the address bar is refused.
+    other = signed_in(chromium, base, "school_b", PHONE)
+    response = other.goto(f"/tickets/{number}")
+    assert response.status == 403
+    assert "不在您的查看范围内" in other.locator(".error").inner_text()
+    shot(other, "phone-403")
+
+
+def test_the_filters_update_the_list_in_place_and_the_url(server, chromium):
+    from playwright.sync_api import expect
+
+    base, app, _ = server
+    for title in ["音乐教室器材不足", "厕所蹲位不足", "操场跑道破损"]:
+        app.open_ticket("insp", title=title, description="", unit_id="TA-P01", category="校舍用房",
+                        severity="一般", source="周检查")
+    office = signed_in(chromium, base, "office", DESKTOP)
+    office.goto("/tickets")
+    assert office.locator("table.tickets tbody tr").count() == 3
+    office.fill("#q", "厕所")
+    expect(office.locator("table.tickets tbody tr")).to_have_count(1)   # swapped by htmx
+    assert "q=%E5%8E%95%E6%89%80" in office.url            # the link can be shared
+    assert office.locator("header.top").count() == 1     # swapped in place, not reloaded twice
