@@ -67,6 +67,7 @@ class XiaohaoApp(TicketCommands, SigningIn, ApiTokens, Application):
         self.clock = clock or SystemClock()
         self.recent = RecentReads(reference_ttl)
         self._get_lock = threading.Lock()
+        self._numbering = threading.Lock()   # see TicketCommands.open_ticket
         self.county_code = county_code
         self.hasher = password_hasher or PasswordHasher()
         super().__init__(env)

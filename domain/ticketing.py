@@ -74,11 +74,14 @@ class TicketCommands:
             by=actor.stamp(), timestamp=now,
         )
         for attempt in range(OPEN_RETRIES):
-            counter = self._counter(beijing(now).year)
-            number = counter.next_number()
-            counter.issue(number, timestamp=now)
             try:
-                self.save(counter, Ticket(number=number, **fields))
+                # Threads of this process take numbers one at a time (they would only collide);
+                # other processes still may, and are retried.
+                with self._numbering:
+                    counter = self._counter(beijing(now).year)
+                    number = counter.next_number()
+                    counter.issue(number, timestamp=now)
+                    self.save(counter, Ticket(number=number, **fields))
                 return number
             except IntegrityError:
                 # Another process took this serial. Wait a random moment so that two

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from domain.clock import BEIJING, beijing
+from domain.clock import BEIJING, beijing, iso_week
 
 CHECKED_STATES = ("opened", "assigned", "rectified")
 FIGURES = ("found", "rectified", "closed", "reopened", "returned", "checked", "overdue")
@@ -152,3 +152,15 @@ def recheck_list(db: Database, month: str) -> list[dict]:
     for r in rows:
         r["result"] = "巩固" if r["reopened_at"] is None else "重新整改"
     return rows
+
+
+def weekly_trend(db: Database, last_week: str, weeks: int = 12) -> list[dict]:
+    """Found and closed per ISO week for the `weeks` weeks up to `last_week`, oldest first,
+    with zeros for quiet weeks (the county as a whole)."""
+    end = week_start(last_week).date()
+    labels = [iso_week(end - timedelta(days=7 * i)) for i in reversed(range(weeks))]
+    counts = {week: (found, closed) for week, found, closed in db.execute(
+        "SELECT week, sum(found) - sum(cancelled), sum(closed) - sum(reopened) FROM weekly_counts "
+        "WHERE week BETWEEN ? AND ? GROUP BY week", (labels[0], labels[-1]))}
+    return [{"week": w, "found": counts.get(w, (0, 0))[0], "closed": counts.get(w, (0, 0))[1]}
+            for w in labels]

@@ -164,3 +164,24 @@ def test_an_event_at_or_just_after_monday_midnight(memory_app, clock, fraction, 
     db = ReadModels(memory_app, ":memory:").fresh()
     figures = week_figures(db, "2026-W45", memory_app.now())
     assert sum(r["overdue"] for r in figures.rows) == overdue
+
+
+def test_the_weekly_trend_sums_what_was_found_and_closed(memory_app, clock, tmp_path):
+    from projections.cycle import weekly_trend
+    from projections.readmodels import ReadModels
+    from tests.conftest import assign_to_school_a, open_at_school_a
+
+    first = open_at_school_a(memory_app)                 # week 45
+    clock.advance(days=7)
+    second = open_at_school_a(memory_app)                # week 46, closed in week 46
+    for number in (first, second):
+        assign_to_school_a(memory_app, number)
+        memory_app.rectify(number, "school_a", measures="已整改")
+        memory_app.reinspect(number, "insp", passed=True)
+    memory_app.close_ticket(second, "office")
+    read = ReadModels(memory_app, tmp_path / "r.sqlite3")
+    trend = weekly_trend(read.fresh(), "2026-W46", weeks=3)
+    assert trend == [{"week": "2026-W44", "found": 0, "closed": 0},
+                     {"week": "2026-W45", "found": 1, "closed": 0},
+                     {"week": "2026-W46", "found": 1, "closed": 1}]
+    read.close()

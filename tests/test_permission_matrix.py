@@ -19,6 +19,7 @@ JPEG = jpeg_photo()
 MATRIX = {
     ("GET", "/login"): (None, False, None, 200),
     ("GET", "/healthz"): (None, False, None, 200),
+    ("GET", "/about"): (None, False, None, 200),
     ("POST", "/login"): (None, False, None, 403),      # without the form's token: refused
     ("POST", "/logout"): (EVERYONE, False, {}, 303),
     ("GET", "/password"): (EVERYONE, False, None, 200),

@@ -25,3 +25,26 @@ def town_bars(rows: list[tuple[str, float]], title: str = "各镇街累计销号
             f'<text x="{LABEL_WIDTH + BAR_WIDTH + 6}" y="{y + 15}">{rate * 100:.1f}%</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def weekly_columns(rows: list[dict], title: str = "每周发现与销号") -> Markup:
+    """Two columns per week (found, closed) as inline SVG, with the week numbers below."""
+    top = max([1] + [max(r["found"], r["closed"]) for r in rows])
+    width, height, base = 40 * len(rows) + 40, 190, 160
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+             f'<rect class="found" x="{width - 150}" y="2" width="10" height="10"/>'
+             f'<text x="{width - 136}" y="11">发现</text>'
+             f'<rect class="bar" x="{width - 90}" y="2" width="10" height="10"/>'
+             f'<text x="{width - 76}" y="11">销号</text>']
+    for i, r in enumerate(rows):
+        x = 30 + i * 40
+        for j, (key, css) in enumerate((("found", "found"), ("closed", "bar"))):
+            h = r[key] / top * 130
+            parts.append(f'<rect class="{css}" x="{x + j * 14}" y="{base - h:.1f}" width="12" '
+                         f'height="{h:.1f}"><title>{escape(r["week"])} '
+                         f'{"发现" if key == "found" else "销号"} {r[key]}</title></rect>')
+        parts.append(f'<text x="{x + 13}" y="{base + 16}" text-anchor="middle">'
+                     f'{escape(r["week"][-3:])}</text>')
+    parts.append(f'<line x1="25" y1="{base}" x2="{width - 5}" y2="{base}" class="axis"/></svg>')
+    return Markup("".join(parts))

@@ -24,26 +24,41 @@ class ReadSide:
         self._local = threading.local()
         self._connections: list[Database] = []
         self.behind = False     # the last page was drawn from read models still catching up
+        self._seen = -1         # the log head every projection had reached at the last look
 
     def fresh(self) -> Database:
-        """This thread's read connection, after catching up when that is quick."""
+        """This thread's read connection, after catching up when that is quick. When nothing
+        was recorded since the last look (the usual case) this costs one read of the log head
+        and takes no lock."""
+        if self.models.runner.app.recorder.max_notification_id() == self._seen:
+            self.behind = False
+            return self.db()
         if self._catching_up.acquire(timeout=WAIT_SECONDS):
             try:
-                lag = max((s.lag for s in self.models.status()), default=0)
+                status = self.models.status()
+                lag = max((s.lag for s in status), default=0)
                 self.behind = lag > FRESH_LIMIT
                 if not self.behind:
                     self.models.runner.catch_up()
+                    self._note_caught_up()
             finally:
                 self._catching_up.release()
         else:
             self.behind = True
         return self.db()
 
+    def _note_caught_up(self) -> None:
+        status = self.models.status()
+        if status and not any(s.error or s.lag for s in status):
+            self._seen = status[0].head
+
     def follow_once(self, batch: int = FRESH_LIMIT) -> int:
         """One step of the background follower: a batch at most, so pages never wait long."""
         with self._catching_up:
             lowest = min((s.position for s in self.models.status() if not s.error), default=0)
-            return self.models.runner.catch_up(stop=lowest + batch)
+            read = self.models.runner.catch_up(stop=lowest + batch)
+            self._note_caught_up()
+            return read
 
     def db(self) -> Database:
         db = getattr(self._local, "db", None)

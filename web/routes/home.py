@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from domain.clock import iso_week
-from projections.cycle import week_figures
+from projections.cycle import week_figures, weekly_trend
 from projections.directory_views import names
 from projections.queries import TicketFilter, light_counts, list_tickets, state_counts
-from web.charts import town_bars
+from web.charts import town_bars, weekly_columns
 from web.deps import App, ReadDb, SignedIn, public
 from web.templating import render
 
@@ -33,6 +33,7 @@ def dashboard(request: Request, app: App, db: ReadDb, user: SignedIn):
         "week": week, "names": label,
         "chart": town_bars([(label.get(t["town_id"], t["town_id"]), t["closure_rate"])
                             for t in week.towns]),
+        "trend": weekly_columns(weekly_trend(db, week.week)),
     })
 
 
@@ -40,3 +41,11 @@ def dashboard(request: Request, app: App, db: ReadDb, user: SignedIn):
 def health(request: Request) -> dict:
     """Liveness for a load balancer, and whether the read models are catching up."""
     return {"status": "ok", "read_models_behind": request.app.state.reads.behind}
+
+
+@router.get("/about", dependencies=[Depends(public)])
+def about(request: Request):
+    """关于: the version and the county, for whoever supports the system."""
+    from importlib.metadata import version
+
+    return render(request, "about.html", {"version": version("xiaohao")})
