@@ -68,6 +68,8 @@ class XiaohaoApp(TicketCommands, SigningIn, ApiTokens, Application):
         self.recent = RecentReads(reference_ttl)
         self._get_lock = threading.Lock()
         self._numbering = threading.Lock()   # see TicketCommands.open_ticket
+        self._waiting_lock = threading.Lock()
+        self._waiting: list = []
         self.county_code = county_code
         self.hasher = password_hasher or PasswordHasher()
         super().__init__(env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -43,6 +44,16 @@ def _check_people(directory: Directory, person_ids: Iterable[str]) -> None:
         directory.person(person_id)
 
 
+@dataclass
+class _Opening:
+    """A finding waiting for its number (see TicketCommands.open_ticket)."""
+
+    fields: dict
+    year: int
+    number: str | None = None
+    error: BaseException | None = None
+
+
 class TicketCommands:
     """Open tickets and move them through their life; read one back as plain data."""
 
@@ -73,21 +84,45 @@ class TicketCommands:
             deadline=deadline, leader_ids=leaders, evidence=_evidence(evidence),
             by=actor.stamp(), timestamp=now,
         )
+        opening = _Opening(fields, beijing(now).year)
+        with self._waiting_lock:
+            self._waiting.append(opening)
+        # Whoever holds the numbering lock numbers and saves every finding waiting then, in
+        # one commit: under load, many tickets share one write to disk.
+        with self._numbering:
+            if opening.number is None and opening.error is None:
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                self._number_and_save(batch)
+        if opening.error is not None:
+            raise opening.error
+        return opening.number
+
+    def _number_and_save(self, batch: list[_Opening]) -> None:
+        """Give each waiting finding the next number of its year and save them all at once."""
         for attempt in range(OPEN_RETRIES):
+            counters: dict[int, TicketCounter] = {}
+            tickets = []
             try:
-                # Threads of this process take numbers one at a time (they would only collide);
-                # other processes still may, and are retried.
-                with self._numbering:
-                    counter = self._counter(beijing(now).year)
-                    number = counter.next_number()
-                    counter.issue(number, timestamp=now)
-                    self.save(counter, Ticket(number=number, **fields))
-                return number
+                for opening in batch:
+                    counter = counters.get(opening.year) or counters.setdefault(
+                        opening.year, self._counter(opening.year))
+                    opening.number = counter.next_number()
+                    counter.issue(opening.number, timestamp=opening.fields["timestamp"])
+                    tickets.append(Ticket(number=opening.number, **opening.fields))
+                self.save(*counters.values(), *tickets)
+                return
             except IntegrityError:
-                # Another process took this serial. Wait a random moment so that two
+                # Another process took these serials. Wait a random moment so that two
                 # processes in lockstep stop colliding, then read the counter again.
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
-        raise StaleVersionError("编号分配冲突过多，请稍后重试")
+            except Exception as error:   # nothing was saved; each caller hears why
+                for opening in batch:
+                    opening.number, opening.error = None, error
+                return
+        for opening in batch:
+            opening.number = None
+            opening.error = StaleVersionError("编号分配冲突过多，请稍后重试")
 
     def _counter(self, year: int) -> TicketCounter:
         try:

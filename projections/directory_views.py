@@ -77,3 +77,15 @@ def sign_ins(db: Database, limit: int = 50) -> list[dict]:
     """The latest sign-ins, failed attempts and sign-outs, newest first."""
     return _rows(db, "SELECT login, event, at, source, reason FROM sign_ins ORDER BY seq DESC "
                  "LIMIT ?", (limit,))
+
+
+def leaders(db: Database) -> list[dict]:
+    """The people who answer for towns (包保领导), in the order of their ids."""
+    return _rows(db, "SELECT p.id, p.name, p.title FROM people p WHERE p.id IN "
+                 "(SELECT leader_id FROM baobao) ORDER BY p.id")
+
+
+def directory_version(db: Database) -> int:
+    """Changes whenever the directory read model does: a key for caching what is read of it."""
+    row = db.execute("SELECT position FROM _positions WHERE name = 'directory'").fetchone()
+    return row[0] if row else 0

@@ -142,7 +142,8 @@ def _scope_sql(scope: Scope) -> str:
 def list_tickets(db: Database, f: TicketFilter, today: date, *, sort: str = "light",
                  descending: bool = False, page: int = 1, per_page: int = 50,
                  warn_days: int = WARN_DAYS) -> Page:
-    """One page of tickets with their light and days overdue for `today`, and the total."""
+    """One page of tickets with their light and days overdue for `today`, the names of their
+    town, unit and lead unit (`town_name`, `unit_name`, `lead_name`), and the total."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
     page, per_page = max(1, page), min(max(1, per_page), 500)
@@ -150,8 +151,12 @@ def list_tickets(db: Database, f: TicketFilter, today: date, *, sort: str = "lig
     total = db.execute(f"SELECT count(*) FROM tickets t WHERE {q.sql}", q.params).fetchone()[0]
     order = ", ".join(f"{column}{' DESC' if descending else ''}" for column in SORTS[sort])
     cursor = db.execute(
-        f"SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue FROM tickets t "
-        f"WHERE {q.sql} ORDER BY {order}, t.number LIMIT :limit OFFSET :offset",
+        "SELECT p.*, town.name AS town_name, place.name AS unit_name, lead.name AS lead_name "
+        f"FROM (SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue FROM tickets t "
+        f"WHERE {q.sql} ORDER BY {order}, t.number LIMIT :limit OFFSET :offset) p "
+        "LEFT JOIN units town ON town.code = p.town_id "
+        "LEFT JOIN units place ON place.code = p.unit_id "
+        "LEFT JOIN units lead ON lead.code = p.lead_unit_id",
         q.params | {"limit": per_page, "offset": (page - 1) * per_page})
     columns = [c[0] for c in cursor.description]
     return Page([dict(zip(columns, row, strict=True)) for row in cursor], total, page, per_page)

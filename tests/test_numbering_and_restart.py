@@ -59,3 +59,33 @@ def test_everything_is_still_there_after_a_restart(durable_settings, clock):
     assert (again.ticket(number), again.ticket_history(number)) == before
     assert again.verify_password("office", "correct-horse")
     assert open_at_school_a(again) == "SS-2026-0002"
+
+
+def test_threads_opening_at_once_share_commits_but_never_numbers(durable_settings, clock):
+    # Findings waiting for a number are saved together (one commit for many); still every
+    # ticket gets its own number, none is lost, and a failing one fails only its own caller.
+    import threading
+
+    from domain.errors import InvalidInputError
+
+    app = durable_settings.build_app(clock=clock)
+    seed_small_county(app)
+    numbers, errors = [], []
+
+    def open_many(worker: int) -> None:
+        for i in range(25):
+            try:
+                title = "" if (worker, i) == (3, 7) else f"线程 {worker} 的第 {i} 个问题"
+                numbers.append(open_at_school_a(app, title=title))
+            except InvalidInputError as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=open_many, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 1
+    assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 200))
+    assert {app.ticket(n)["number"] for n in numbers} == set(numbers)
+    app.close()

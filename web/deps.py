@@ -1,12 +1,15 @@
 """What routes depend on: the application, the read side, and who is asking with which rights.
 
+Dependencies that touch no database are coroutines: a plain function would cost every request a
+trip through the thread pool. Read connections come from a pool, one per request.
+
 Every route names its rule with `allow(...)` or `public`; the permission-matrix test reads those
 rules from the routes and fails on a route that has none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,30 +18,37 @@ from sqlite_utils import Database
 from domain.application import XiaohaoApp
 from domain.errors import DomainError, NotPermittedError
 from domain.values import Role
-from web.readside import ReadSide
+from web.readside import Lookups, ReadSide
 from web.security import LoginRequired, check_csrf
 from web.users import User
 
 
-def get_app(request: Request) -> XiaohaoApp:
+async def get_app(request: Request) -> XiaohaoApp:
     return request.app.state.xapp
 
 
-def get_reads(request: Request) -> ReadSide:
+async def get_reads(request: Request) -> ReadSide:
     return request.app.state.reads
 
 
-def read_db(request: Request) -> Database:
-    """The read models, caught up with the log (as far as is quick)."""
+def read_db(request: Request) -> Iterator[Database]:
+    """A read connection for this request, the read models caught up (as far as is quick)."""
     reads: ReadSide = request.app.state.reads
-    db = reads.fresh()
-    request.state.behind = reads.behind
-    return db
+    with reads.connection() as db:
+        request.state.behind = reads.behind
+        yield db
 
 
 App = Annotated[XiaohaoApp, Depends(get_app)]
 Reads = Annotated[ReadSide, Depends(get_reads)]
 ReadDb = Annotated[Database, Depends(read_db)]
+
+
+def lookups(request: Request, db: ReadDb) -> Lookups:
+    return request.app.state.reads.lookups(db)
+
+
+Look = Annotated[Lookups, Depends(lookups)]
 
 
 async def current_user(request: Request) -> User:
@@ -64,7 +74,7 @@ def allow(*roles: Role) -> Callable[..., User]:
     """A dependency that lets in a signed-in user holding any of `roles` (403 otherwise)."""
     names = frozenset(r.value for r in roles)
 
-    def allowed(user: Annotated[User, Depends(current_user)]) -> User:
+    async def allowed(user: Annotated[User, Depends(current_user)]) -> User:
         if not user.roles & names:
             raise NotPermittedError("您的角色无权访问此页面")
         return user
@@ -73,7 +83,7 @@ def allow(*roles: Role) -> Callable[..., User]:
     return allowed
 
 
-def public(request: Request) -> None:
+async def public(request: Request) -> None:
     """The rule of the few routes anyone may reach: sign-in, static files, health."""
 
 

@@ -3,14 +3,31 @@ a user sees their own write at once), and a read connection per worker thread.""
 
 from __future__ import annotations
 
+import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from eventsourcing.application import Application
 from sqlite_utils import Database
 
+from projections.directory_views import directory_version, leaders, names, units_of_kind
 from projections.readmodels import ReadModels
 from projections.store import open_read_db
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What nearly every page looks up in the directory, read once per directory change."""
+
+    version: int
+    names: dict[str, str]      # unit codes and person ids -> names
+    towns: list[dict]
+    places: list[dict]         # schools, towns and departments, for choosing where
+    leaders: list[dict]
+
 
 FRESH_LIMIT = 5_000   # further behind than this, a page does not wait: the follower catches up
 WAIT_SECONDS = 5.0
@@ -23,16 +40,37 @@ class ReadSide:
         self._catching_up = threading.Lock()
         self._local = threading.local()
         self._connections: list[Database] = []
+        self._pool: queue.SimpleQueue[Database] = queue.SimpleQueue()
         self.behind = False     # the last page was drawn from read models still catching up
         self._seen = -1         # the log head every projection had reached at the last look
+        self._lookups: Lookups | None = None
+
+    @contextmanager
+    def connection(self) -> Iterator[Database]:
+        """A read connection of the pool for one request, after catching up (see `fresh`)."""
+        try:
+            db = self._pool.get_nowait()
+        except queue.Empty:
+            db = open_read_db(self.path)
+            self._connections.append(db)
+        self.catch_up()
+        try:
+            yield db
+        finally:
+            self._pool.put(db)
 
     def fresh(self) -> Database:
-        """This thread's read connection, after catching up when that is quick. When nothing
-        was recorded since the last look (the usual case) this costs one read of the log head
-        and takes no lock."""
+        """A read connection for this thread, after catching up (tests and commands that
+        answer with what they wrote)."""
+        self.catch_up()
+        return self.db()
+
+    def catch_up(self) -> None:
+        """Catch up when that is quick. When nothing was recorded since the last look (the
+        usual case) this costs one read of the log head and takes no lock."""
         if self.models.runner.app.recorder.max_notification_id() == self._seen:
             self.behind = False
-            return self.db()
+            return
         if self._catching_up.acquire(timeout=WAIT_SECONDS):
             try:
                 status = self.models.status()
@@ -45,7 +83,6 @@ class ReadSide:
                 self._catching_up.release()
         else:
             self.behind = True
-        return self.db()
 
     def _note_caught_up(self) -> None:
         status = self.models.status()
@@ -59,6 +96,16 @@ class ReadSide:
             read = self.models.runner.catch_up(stop=lowest + batch)
             self._note_caught_up()
             return read
+
+    def lookups(self, db: Database) -> Lookups:
+        """The directory lookups, read again only when the directory read model changed."""
+        cached = self._lookups
+        version = directory_version(db)
+        if cached is None or cached.version != version:
+            cached = self._lookups = Lookups(
+                version, names(db), units_of_kind(db, "town"),
+                units_of_kind(db, "school", "town", "department"), leaders(db))
+        return cached
 
     def db(self) -> Database:
         db = getattr(self._local, "db", None)

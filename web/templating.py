@@ -4,20 +4,24 @@ htmx (with `Vary: HX-Request`, so a cache never mixes the two)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.responses import Response
 
 from domain.clock import beijing
+from domain.indicators import indicators
 from domain.ticket import COMMAND_LABELS, EVENT_LABELS
 from domain.values import Category, Role, Severity, Source, State
 from projections.queries import LIGHT_LABELS
 from web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.auto_reload = False   # templates change with a release, not while serving
 
 
 def beijing_time(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -46,6 +50,21 @@ templates.env.globals.update(
 )
 
 
+def options(pairs, selected: str | None = None, blank: str | None = None) -> Markup:
+    """<option>s for (value, label) pairs, one marked selected: built here in one piece, as a
+    long list drawn by a template loop costs a page several times over."""
+    parts = [f'<option value="">{escape(blank)}</option>'] if blank is not None else []
+    for value, label in pairs:
+        mark = " selected" if value == selected else ""
+        parts.append(f'<option value="{escape(value)}"{mark}>{escape(label)}</option>')
+    return Markup("".join(parts))
+
+
+@cache
+def indicator_choices() -> tuple[tuple[str, str], ...]:
+    return tuple((i.id, f"{i.seq} {i.name_zh}") for i in indicators().values())
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -70,4 +89,5 @@ def take_flashes(request: Request) -> list[str]:
     return request.session.pop("flash", [])
 
 
-templates.env.globals["take_flashes"] = take_flashes
+templates.env.globals.update(take_flashes=take_flashes, options=options,
+                             indicator_choices=indicator_choices)

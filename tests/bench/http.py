@@ -37,6 +37,8 @@ def run(tickets: int) -> dict:
         app.close()
         with serving(settings.var_dir) as base:
             cookie = {"Cookie": session_cookie(base, "bench", PASSWORD)}
+            for url in (base + "/about", base + PAGE):     # warm-up, not counted
+                wrk(url, 2, cookie)
             runs: dict[str, list] = {"baseline": [], "ours": []}
             for i in range(ROUNDS):
                 for side in (["baseline", "ours"] if i % 2 == 0 else ["ours", "baseline"]):

@@ -120,17 +120,19 @@ def api_get(request: Request, app: App, db: ReadDb, user: Reader, number: str) -
     return {**ticket, "timeline": timeline(db, ticket["id"])}
 
 
-def _after(request: Request, app, user: User, number: str) -> dict:
-    return _ticket(request, app, request.app.state.reads.fresh(), user, number)
+def _after(request: Request, app, db, user: User, number: str) -> dict:
+    """The ticket as the command left it."""
+    request.app.state.reads.catch_up()
+    return _ticket(request, app, db, user, number)
 
 
 @router.post("/tickets", status_code=201)
-def api_open(request: Request, app: App, user: Opener, body: OpenTicket) -> dict:
+def api_open(request: Request, app: App, db: ReadDb, user: Opener, body: OpenTicket) -> dict:
     """Record a finding; answers the new ticket."""
     fields = body.model_dump()
     fields["evidence"] = _evidence(request, body.evidence)
     number = app.open_ticket(user.login, **fields)
-    return _after(request, app, user, number)
+    return _after(request, app, db, user, number)
 
 
 @router.post("/tickets/{number}/assign")
@@ -139,7 +141,7 @@ def api_assign(request: Request, app: App, db: ReadDb, user: Opener, number: str
     """交办: lead and co-responsible units, person, deadline."""
     _ticket(request, app, db, user, number)
     app.assign(number, user.login, **body.model_dump())
-    return _after(request, app, user, number)
+    return _after(request, app, db, user, number)
 
 
 @router.post("/tickets/{number}/rectify")
@@ -149,7 +151,7 @@ def api_rectify(request: Request, app: App, db: ReadDb, user: Worker, number: st
     _ticket(request, app, db, user, number)
     app.rectify(number, user.login, **(body.model_dump() | {
         "evidence": _evidence(request, body.evidence)}))
-    return _after(request, app, user, number)
+    return _after(request, app, db, user, number)
 
 
 @router.post("/tickets/{number}/reinspect")
@@ -159,7 +161,7 @@ def api_reinspect(request: Request, app: App, db: ReadDb, user: Worker, number: 
     _ticket(request, app, db, user, number)
     app.reinspect(number, user.login, **(body.model_dump() | {
         "evidence": _evidence(request, body.evidence)}))
-    return _after(request, app, user, number)
+    return _after(request, app, db, user, number)
 
 
 @router.post("/tickets/{number}/close")
@@ -168,7 +170,7 @@ def api_close(request: Request, app: App, db: ReadDb, user: Worker, number: str,
     """销号."""
     _ticket(request, app, db, user, number)
     app.close_ticket(number, user.login, **body.model_dump())
-    return _after(request, app, user, number)
+    return _after(request, app, db, user, number)
 
 
 @router.post("/evidence", status_code=201)

@@ -13,8 +13,7 @@ from domain.clock import iso_week
 from domain.errors import DomainError, InvalidInputError
 from domain.values import Role
 from projections.cycle import check_list, recheck_list, week_start
-from projections.directory_views import names
-from web.deps import App, ReadDb, allow
+from web.deps import App, Look, ReadDb, allow
 from web.templating import flash, is_htmx, render
 from web.users import User
 
@@ -40,14 +39,15 @@ def _in_scope(rows: list[dict], user: User, app) -> list[dict]:
 
 
 @router.get("/checks")
-def weekly_check(request: Request, app: App, db: ReadDb, user: Viewer, week: str = ""):
+def weekly_check(request: Request, app: App, db: ReadDb, look: Look, user: Viewer,
+                 week: str = ""):
     """The week's check list: every open ticket by town and school, red first, and every
     rectified one waiting for re-inspection; with how much has been checked."""
     week = _week(week, app)
     rows = _in_scope(check_list(db, week), user, app)
     monday = week_start(week).date()
     return render(request, "checks.html", {
-        "week": week, "rows": rows, "names": names(db),
+        "week": week, "rows": rows, "names": look.names,
         "checked": sum(1 for r in rows if r["checked"]),
         "previous": iso_week(monday - timedelta(days=7)),
         "next": iso_week(monday + timedelta(days=7)),
@@ -57,7 +57,8 @@ def weekly_check(request: Request, app: App, db: ReadDb, user: Viewer, week: str
 
 
 @router.post("/checks/{week}/{number}")
-def check_item(request: Request, app: App, db: ReadDb, user: Checker, week: str, number: str,
+def check_item(request: Request, app: App, db: ReadDb, look: Look, user: Checker, week: str,
+               number: str,
                result: Annotated[str, Form()] = "", note: Annotated[str, Form()] = ""):
     """Record a visit (检查) or a re-inspection (复查通过 / 退回) against one item of the list."""
     week = _week(week, app)
@@ -75,16 +76,18 @@ def check_item(request: Request, app: App, db: ReadDb, user: Checker, week: str,
         return RedirectResponse(f"/checks?week={week}", status_code=303)
     done = {"visit": "已记录检查", "pass": "复查通过", "fail": "已退回整改"}[result]
     if is_htmx(request):
-        row = next((r for r in check_list(request.app.state.reads.fresh(), week)
+        request.app.state.reads.catch_up()     # the row as the command left it
+        row = next((r for r in check_list(db, week)
                     if r["number"] == number), None)
         return render(request, "_check_row.html", {"r": row, "week": week, "done": done,
-                                                   "names": names(db), "may_check": True})
+                                                   "names": look.names, "may_check": True})
     flash(request, f"{number}：{done}")
     return RedirectResponse(f"/checks?week={week}", status_code=303)
 
 
 @router.get("/rechecks")
-def monthly_recheck(request: Request, app: App, db: ReadDb, user: Viewer, month: str = ""):
+def monthly_recheck(request: Request, app: App, db: ReadDb, look: Look, user: Viewer,
+                    month: str = ""):
     """The month's recheck list: tickets closed in the month before, holding or reopened."""
     month = month or app.today().strftime("%Y-%m")
     try:
@@ -95,7 +98,7 @@ def monthly_recheck(request: Request, app: App, db: ReadDb, user: Viewer, month:
     previous = (first - timedelta(days=1)).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return render(request, "rechecks.html", {
-        "month": month, "rows": rows, "names": names(db),
+        "month": month, "rows": rows, "names": look.names,
         "previous": previous.strftime("%Y-%m"), "next": following.strftime("%Y-%m"),
         "may_reopen": user.has(Role.INSPECTOR, Role.OFFICE),
     })

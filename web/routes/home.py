@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from fastapi import APIRouter, Depends, Request
 
 from domain.clock import iso_week
 from projections.cycle import week_figures, weekly_trend
-from projections.directory_views import names
 from projections.queries import TicketFilter, light_counts, list_tickets, state_counts
 from web.charts import town_bars, weekly_columns
-from web.deps import App, ReadDb, SignedIn, public
+from web.deps import App, Look, ReadDb, SignedIn, public
 from web.templating import render
 
 router = APIRouter()
 
 
 @router.get("/")
-def dashboard(request: Request, app: App, db: ReadDb, user: SignedIn):
+def dashboard(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn):
     """Lights and states of the tickets one may see, the most urgent of them, and this week."""
     today = app.today()
     warn = request.app.state.settings.warn_days
@@ -26,7 +27,7 @@ def dashboard(request: Request, app: App, db: ReadDb, user: SignedIn):
     due = list_tickets(db, TicketFilter(scope=mine.scope, light="yellow"), today,
                        sort="deadline", per_page=10, warn_days=warn)
     week = week_figures(db, iso_week(today), app.now())
-    label = names(db)
+    label = look.names
     return render(request, "dashboard.html", {
         "today": today, "lights": light_counts(db, mine, today, warn),
         "states": state_counts(db, mine, today, warn), "urgent": urgent, "due": due,
@@ -38,14 +39,19 @@ def dashboard(request: Request, app: App, db: ReadDb, user: SignedIn):
 
 
 @router.get("/healthz", dependencies=[Depends(public)])
-def health(request: Request) -> dict:
+async def health(request: Request) -> dict:
     """Liveness for a load balancer, and whether the read models are catching up."""
     return {"status": "ok", "read_models_behind": request.app.state.reads.behind}
 
 
 @router.get("/about", dependencies=[Depends(public)])
-def about(request: Request):
+async def about(request: Request):
     """关于: the version and the county, for whoever supports the system."""
+    return render(request, "about.html", {"version": _version()})
+
+
+@cache
+def _version() -> str:
     from importlib.metadata import version
 
-    return render(request, "about.html", {"version": version("xiaohao")})
+    return version("xiaohao")

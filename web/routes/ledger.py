@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from domain.errors import OutOfScopeError, UnknownReferenceError
-from projections.directory_views import names, units_of_kind
+from projections.directory_views import units_of_kind
 from projections.ledger import ledger
-from web.deps import App, ReadDb, SignedIn
+from web.deps import App, Look, ReadDb, SignedIn
 from web.templating import render
 from web.users import User
 from xiaohao.exports import csv_bytes, workbook
@@ -31,22 +31,22 @@ def _may_export(user: User, app, of: str, code: str) -> bool:
 
 
 @router.get("/ledger")
-def ledger_page(request: Request, app: App, db: ReadDb, user: SignedIn):
+def ledger_page(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn):
     """What one may export: the county, each town and each school, as Excel or CSV."""
     towns = [t for t in units_of_kind(db, "town") if _may_export(user, app, "town", t["code"])]
     schools = [s for s in units_of_kind(db, "school", "department")
                if _may_export(user, app, "school", s["code"])]
     return render(request, "ledger.html", {
         "county": _may_export(user, app, "county", ""), "towns": towns, "schools": schools,
-        "names": names(db)})
+        "names": look.names})
 
 
 @router.get("/ledger/export")
-def export(request: Request, app: App, db: ReadDb, user: SignedIn,
+def export(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn,
            of: Literal["county", "town", "school"] = "county", code: str = "",
            format: Literal["xlsx", "csv"] = "xlsx"):
     """The ledger file, named for what it holds and the day it was taken."""
-    label = names(db)
+    label = look.names
     if of != "county" and code not in label:
         raise UnknownReferenceError(f"未知的单位：{code[:40]}")
     if not _may_export(user, app, of, code):

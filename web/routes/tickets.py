@@ -11,9 +11,9 @@ from starlette.responses import Response
 from domain.errors import DomainError, InvalidInputError, OutOfScopeError, UnknownReferenceError
 from domain.indicators import indicators
 from domain.values import Role
-from projections.directory_views import names, people, units_of_kind
+from projections.directory_views import people
 from projections.queries import SORTS, TicketFilter, list_tickets, ticket_row, timeline
-from web.deps import App, ReadDb, SignedIn, allow
+from web.deps import App, Look, ReadDb, SignedIn, allow
 from web.errors import status_of
 from web.forms import ACTIONS, NEW_TICKET, expected_version, read_fields
 from web.templating import flash, is_htmx, render
@@ -23,12 +23,13 @@ from xiaohao.evidence import evidence_path, photo_facts, thumbnail
 router = APIRouter()
 Opener = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE))]
 Actor = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE, Role.UNIT, Role.LEADER))]
-FILTERS = ("town", "unit", "state", "light", "indicator", "severity", "source", "leader")
+SORT_CHOICES = [("light", "红灯优先"), ("deadline", "完成时限"), ("overdue", "逾期天数"),
+                ("opened", "发现时间"), ("number", "问题编号"), ("town", "镇街")]
 PER_PAGE = 50
 
 
 @router.get("/tickets")
-def ticket_list(request: Request, app: App, db: ReadDb, user: SignedIn,
+def ticket_list(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn,
                 q: str = "", sort: str = "light", desc: bool = False,
                 page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                 town: str = "", unit: str = "", state: str = "", light: str = "",
@@ -49,28 +50,24 @@ def ticket_list(request: Request, app: App, db: ReadDb, user: SignedIn,
         query["desc"] = "true"
     return render(request, "tickets.html", {
         "results": results, "chosen": chosen, "q": q, "sort": sort, "desc": desc,
-        "query": query, "names": names(db), "towns": units_of_kind(db, "town"),
-        "indicators": indicators(), "leaders": _leaders(db),
+        "query": query, "towns": [(u["code"], u["name"]) for u in look.towns],
+        "leaders": [(p["id"], p["name"]) for p in look.leaders], "sort_choices": SORT_CHOICES,
     }, fragment="_ticket_results.html")
 
 
-def _leaders(db) -> list[dict]:
-    return [p for p in people(db) if p["id"].startswith("L")]
-
-
 @router.get("/tickets/new")
-def new_ticket_page(request: Request, db: ReadDb, user: Opener):
+def new_ticket_page(request: Request, look: Look, user: Opener):
     """The form an inspector fills in on site."""
-    return render(request, "ticket_new.html", _new_context(db, {}, None))
+    return render(request, "ticket_new.html", _new_context(look, {}, None))
 
 
-def _new_context(db, values: dict, error: str | None) -> dict:
-    return {"places": units_of_kind(db, "school", "town", "department"), "values": values,
-            "indicators": indicators(), "error": error}
+def _new_context(look, values: dict, error: str | None) -> dict:
+    return {"places": look.places, "values": values, "indicators": indicators(),
+            "error": error}
 
 
 @router.post("/tickets/new")
-async def open_ticket(request: Request, app: App, db: ReadDb, user: Opener):
+async def open_ticket(request: Request, app: App, look: Look, user: Opener):
     """Record a finding with its photos; then show it."""
     settings = request.app.state.settings
     form = await request.form()
@@ -80,7 +77,7 @@ async def open_ticket(request: Request, app: App, db: ReadDb, user: Opener):
         number = app.open_ticket(user.login, **fields)
     except DomainError as error:
         values = {k: v for k, v in form.items() if isinstance(v, str)}
-        return render(request, "ticket_new.html", _new_context(db, values, error.message),
+        return render(request, "ticket_new.html", _new_context(look, values, error.message),
                       status_code=400)
     flash(request, f"已登记问题 {number}")
     return RedirectResponse(f"/tickets/{number}", status_code=303)
@@ -100,9 +97,10 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
     settings = request.app.state.settings
     ticket = _visible_ticket(app, db, user, number, settings.warn_days)
     return render(request, "ticket.html", {
-        "t": ticket, "events": timeline(db, ticket["id"]), "names": names(db),
+        "t": ticket, "events": timeline(db, ticket["id"]),
+        "names": request.app.state.reads.lookups(db).names,
         "actions": app.allowed_commands(number, user.login), "error": error, "notice": notice,
-        "units": units_of_kind(db, "department", "town", "school"), "people": people(db),
+        "units": request.app.state.reads.lookups(db).places, "people": people(db),
         "indicators": indicators(), "facts": {
             e["sha256"]: photo_facts(settings.evidence_dir, e["sha256"])
             for e in ticket["evidence_before"] + ticket["evidence_after"]
@@ -133,11 +131,13 @@ async def act(request: Request, app: App, db: ReadDb, user: Actor, number: str, 
     except DomainError as error:
         if is_htmx(request):
             raise
-        return _detail(request, app, request.app.state.reads.fresh(), user, number,
+        request.app.state.reads.catch_up()
+        return _detail(request, app, db, user, number,
                        error=error.message, status_code=status_of(error))
     done = ACTION_DONE.get(command, "已完成")
     if is_htmx(request):     # the notice goes with the redrawn ticket, not to the next page
-        return _detail(request, app, request.app.state.reads.fresh(), user, number, notice=done)
+        request.app.state.reads.catch_up()
+        return _detail(request, app, db, user, number, notice=done)
     flash(request, done)
     return RedirectResponse(f"/tickets/{number}", status_code=303)
 
