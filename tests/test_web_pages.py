@@ -174,3 +174,23 @@ def test_photos_get_thumbnails_and_show_when_and_where_they_were_taken(web_app):
     pdf_link = detail.select(".files li")[1].a
     assert pdf_link.text == "report.pdf" and not detail.select(".files li")[1].img
     assert inspector.get(pdf_link["href"] + "/thumb").status_code == 404
+
+
+def test_the_office_assigns_several_tickets_at_once(web_app):
+    web, app = web_app
+    first, second = open_at_school_a(app), open_at_school_a(app, unit_id="TB-J01")
+    done = open_at_school_a(app)
+    assign_to_school_a(app, done)
+    office = Browser(web, "office")
+    listing = page(office.get("/tickets"))
+    boxes = {b["value"] for b in listing.select('input[name="numbers"][form="bulk-assign"]')}
+    assert boxes == {first, second}                      # only tickets waiting to be assigned
+    response = office.client.post("/tickets/bulk-assign", data={
+        "csrf_token": office.token, "numbers": [first, second, done], "deadline": "2026-11-25"},
+        follow_redirects=False)
+    assert response.status_code == 303
+    assert app.ticket(first)["lead_unit_id"] == "TA-P01"     # each to where its problem is
+    assert app.ticket(second)["lead_unit_id"] == "TB-J01"
+    notice = page(office.get("/tickets")).select_one("#messages .flash").text
+    assert notice.startswith("已交办 2 项；未能交办 1 项：" + done)
+    assert not page(Browser(web, "insp").get("/tickets")).select('input[name="numbers"]')

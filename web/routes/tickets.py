@@ -22,6 +22,8 @@ from xiaohao.evidence import evidence_path, photo_facts, thumbnail
 
 router = APIRouter()
 Opener = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE))]
+Office = Annotated[User, Depends(allow(Role.OFFICE))]
+BULK_LIMIT = 200
 Actor = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE, Role.UNIT, Role.LEADER))]
 SORT_CHOICES = [("light", "红灯优先"), ("deadline", "完成时限"), ("overdue", "逾期天数"),
                 ("opened", "发现时间"), ("number", "问题编号"), ("town", "镇街")]
@@ -52,6 +54,8 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, user: Signed
         "results": results, "chosen": chosen, "q": q, "sort": sort, "desc": desc,
         "query": query, "towns": [(u["code"], u["name"]) for u in look.towns],
         "leaders": [(p["id"], p["name"]) for p in look.leaders], "sort_choices": SORT_CHOICES,
+        "bulk": user.has(Role.OFFICE),
+        "places": [(u["code"], u["name"]) for u in look.places],
     }, fragment="_ticket_results.html")
 
 
@@ -106,6 +110,32 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
             for e in ticket["evidence_before"] + ticket["evidence_after"]
             if e["content_type"].startswith("image/")},
     }, fragment="_ticket.html", status_code=status_code)
+
+
+@router.post("/tickets/bulk-assign")
+async def bulk_assign(request: Request, app: App, user: Office):
+    """交办 several new tickets at once (the office): each to the chosen lead unit, or to the
+    unit where its problem is; one that cannot be assigned is named and the rest go on."""
+    form = await request.form()
+    numbers = [n for n in form.getlist("numbers") if isinstance(n, str)][:BULK_LIMIT]
+    if not numbers:
+        raise InvalidInputError("请先勾选要交办的问题")
+    fields = await read_fields(form, ("deadline", "note"), request.app.state.settings.evidence_dir,
+                               0)
+    if fields["deadline"] is None:
+        raise InvalidInputError("请填写完成时限")
+    lead = form.get("lead_unit_id") or None
+    done, failed = [], []
+    for number in numbers:
+        try:
+            unit = lead or app.ticket(number)["unit_id"]
+            app.assign(number, user.login, lead_unit_id=unit, **fields)
+            done.append(number)
+        except DomainError as error:
+            failed.append(f"{number}：{error.message}")
+    flash(request, f"已交办 {len(done)} 项" + (f"；未能交办 {len(failed)} 项：" + "；".join(failed)
+                                               if failed else ""))
+    return RedirectResponse("/tickets?state=opened", status_code=303)
 
 
 @router.get("/tickets/{number}")
