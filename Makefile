@@ -19,8 +19,8 @@ run: $(INSTALLED)  ## build the demo county under var/ and serve it
 test: $(INSTALLED)  ## every test, PostgreSQL ones included
 	$(BIN)/python -m pytest -q
 
-bench: $(INSTALLED)  ## the benchmarks at full size (see README); about 15 minutes
-	for name in commands memory catchup queries lag; do $(BIN)/python -m tests.bench $$name; done
+bench: $(INSTALLED)  ## the benchmarks at full size (see README); about 25 minutes; http and api_open need wrk
+	for name in commands memory catchup queries lag http api_open; do $(BIN)/python -m tests.bench $$name; done
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
