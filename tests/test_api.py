@@ -32,7 +32,9 @@ def test_a_token_opens_assigns_rectifies_reinspects_and_closes(web_app):
         "evidence": [photo.json()]})
     assert opened.status_code == 201, opened.text
     number = opened.json()["number"]
-    assert opened.json()["evidence_before"][0]["sha256"] == photo.json()["sha256"]
+    assert opened.headers["location"] == f"/api/v1/tickets/{number}"
+    ticket = api.get(opened.headers["location"], headers=inspector).json()
+    assert ticket["evidence_before"][0]["sha256"] == photo.json()["sha256"]
     steps = [
         (office, "assign", {"lead_unit_id": "TA-P01", "deadline": "2026-11-20"}),
         (school, "rectify", {"measures": "已清理"}),

@@ -2,8 +2,8 @@
 
 Setup (not timed): the demo county's directory in a fresh SQLite store and an inspector with an
 API token. `xiaohao serve` runs on core 0, wrk on core 1, posting one finding per request for
-SECONDS (ROUNDS runs after a short warm-up; the median counts). Each answer is the new ticket
-read back from the read models, so the figure includes numbering, saving and catching up.
+SECONDS (ROUNDS runs after a short warm-up; the median counts). Each answer (201) names the new
+ticket once it is numbered and saved; the server's follower catches the read models up.
 Target: at least 300 requests/s with no error; ratio = median req/s / 300. Every ticket the
 server acknowledged must be in the store afterwards, numbered without gaps.
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from domain.errors import InvalidInputError, OutOfScopeError, UnknownReferenceError
@@ -127,12 +127,16 @@ def _after(request: Request, app, db, user: User, number: str) -> dict:
 
 
 @router.post("/tickets", status_code=201)
-def api_open(request: Request, app: App, db: ReadDb, user: Opener, body: OpenTicket) -> dict:
-    """Record a finding; answers the new ticket."""
+def api_open(request: Request, response: Response, app: App, user: Opener,
+             body: OpenTicket) -> dict:
+    """Record a finding; answers its number and where to read it (GET that for the whole
+    ticket: the read models catch up first, so it is there)."""
     fields = body.model_dump()
     fields["evidence"] = _evidence(request, body.evidence)
     number = app.open_ticket(user.login, **fields)
-    return _after(request, app, db, user, number)
+    url = f"/api/v1/tickets/{number}"
+    response.headers["Location"] = url
+    return {"number": number, "version": 1, "url": url}
 
 
 @router.post("/tickets/{number}/assign")
