@@ -40,6 +40,7 @@ class Account(Aggregate):
         self.failed_logins = 0
         self.locked_until: datetime | None = None
         self.tokens: dict[str, dict] = {}
+        self.sign_outs = 0
 
     def locked_at(self, moment: datetime) -> bool:
         return self.locked_until is not None and moment < self.locked_until
@@ -91,7 +92,7 @@ class Account(Aggregate):
 
     @event("LoggedOut")
     def record_logout(self, source: str, timestamp: datetime) -> None:
-        pass
+        self.sign_outs += 1
 
     # -- API tokens: only a digest is kept; the token itself is shown once -------------------
 

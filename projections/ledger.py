@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from domain.indicators import indicators
 from domain.values import State
-from projections.queries import LIGHT_LABELS, LIGHT_SQL, WARN_DAYS
+from projections.queries import LIGHT_LABELS, LIGHT_SQL, WARN_DAYS, Scope, scope_clause
 
 COLUMNS = ["序号", "问题编号", "镇街", "学校/单位", "问题描述", "对应指标", "发现时间", "整改措施",
            "牵头单位", "责任单位", "责任人", "包保领导", "完成时限", "整改状态", "销号时间",
@@ -40,10 +40,12 @@ LEFT JOIN people person ON person.id = t.person_id
 
 
 def ledger(db: Database, today: date, *, town: str | None = None, school: str | None = None,
-           page: int | None = None, per_page: int = 200) -> list[dict]:
+           scope: Scope | None = None, page: int | None = None,
+           per_page: int = 200) -> list[dict]:
     """The county's ledger, or one town's, or one school's, ordered by town, school and number;
-    cancelled tickets are left out. With `page`, only that page (序号 still counts from the
-    start of the whole ledger)."""
+    cancelled tickets are left out, and so is what `scope` (a user's visibility) does not
+    allow. With `page`, only that page (序号 still counts from the start of the whole
+    ledger)."""
     where, params = ["t.state != 'cancelled'"], {
         "today": today.isoformat(), "soon": (today + timedelta(days=WARN_DAYS)).isoformat()}
     if town:
@@ -53,6 +55,10 @@ def ledger(db: Database, today: date, *, town: str | None = None, school: str | 
         where.append("(t.unit_id = :school OR t.id IN (SELECT ticket_id FROM ticket_units "
                      "WHERE unit_id = :school))")
         params["school"] = school
+    if scope is not None:
+        clause, scope_params = scope_clause(scope)
+        where.append(clause)
+        params |= scope_params
     sql = f"{SELECT} WHERE {' AND '.join(where)} ORDER BY t.town_id, t.unit_id, t.number"
     first = 0
     if page is not None:

@@ -78,9 +78,9 @@ class _Query:
     where: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, clause: str, **params: Any) -> None:
+    def add(self, clause: str, params: dict | None = None, **more: Any) -> None:
         self.where.append(clause)
-        self.params.update(params)
+        self.params.update(params or {}, **more)
 
     @property
     def sql(self) -> str:
@@ -119,9 +119,15 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
     if f.due_to:
         q.add("t.deadline <= :due_to", due_to=f.due_to.isoformat())
     if f.scope is not None:
-        q.add(_scope_sql(f.scope), scope_units=json.dumps(sorted(f.scope.units)),
-              scope_leader=f.scope.leader, scope_responsible=f.scope.responsible)
+        q.add(*scope_clause(f.scope))
     return q
+
+
+def scope_clause(scope: Scope) -> tuple[str, dict]:
+    """The WHERE clause (over tickets `t`) and its parameters that keep what a scope allows."""
+    return _scope_sql(scope), {"scope_units": json.dumps(sorted(scope.units)),
+                               "scope_leader": scope.leader,
+                               "scope_responsible": scope.responsible}
 
 
 def _scope_sql(scope: Scope) -> str:

@@ -29,7 +29,7 @@ def test_a_token_opens_assigns_rectifies_reinspects_and_closes(web_app):
     assert photo.status_code == 201 and photo.json()["name"] == "现场.jpg"
     opened = api.post("/api/v1/tickets", headers=inspector, json={
         "title": "消防通道堵塞", "unit_id": "TA-P01", "category": "buildings",
-        "evidence": [photo.json()]})
+        "evidence": [photo.json()["ref"]]})
     assert opened.status_code == 201, opened.text
     number = opened.json()["number"]
     assert opened.headers["location"] == f"/api/v1/tickets/{number}"
@@ -80,11 +80,25 @@ def test_errors_are_problems(web_app):
     assert bad_photo.status_code == 400 and "不是 jpg" in bad_photo.json()["detail"]
     unknown = api.get("/api/v1/tickets/SS-2026-9999", headers=office)
     assert unknown.status_code == 404 and unknown.json()["title"] == "未找到"
-    unlisted = api.post("/api/v1/tickets", headers=office, json={
+    forged = api.post("/api/v1/tickets", headers=office, json={
         "title": "引用未上传的文件", "unit_id": "TA-P01", "category": "buildings",
-        "evidence": [{"sha256": "a" * 64, "name": "x.jpg", "content_type": "image/jpeg",
-                      "size": 3}]})
-    assert unlisted.status_code == 400 and "尚未上传" in unlisted.json()["detail"]
+        "evidence": ["a" * 64]})
+    assert forged.status_code == 400 and "证据引用无效" in forged.json()["detail"]
+
+
+def test_nobody_can_name_a_file_someone_else_uploaded(web_app):
+    # #4 review: a hash alone let a user attach (and then download) another unit's evidence.
+    web, app = web_app
+    api = TestClient(web)
+    inspector, school_b = token_for(web, "insp"), token_for(web, "school_b")
+    photo = api.post("/api/v1/evidence", headers=inspector,
+                     files={"file": ("a.jpg", JPEG, "image/jpeg")}).json()
+    mine = open_at_school_a(app, unit_id="TB-J01")
+    app.assign(mine, "office", lead_unit_id="TB-J01", deadline=date(2026, 11, 30))
+    stolen = api.post(f"/api/v1/tickets/{mine}/rectify", headers=school_b, json={
+        "measures": "借用别人的照片", "evidence": [photo["ref"]]})
+    assert stolen.status_code == 400 and "不属于当前用户" in stolen.json()["detail"]
+    assert app.ticket(mine)["state"] == "assigned"
 
 
 def test_the_api_sees_what_the_pages_see(web_app):

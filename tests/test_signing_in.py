@@ -31,16 +31,19 @@ def test_a_wrong_login_says_the_same_whoever_it_names(memory_app, login, passwor
 
 
 def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(memory_app, clock):
-    for _ in range(4):
-        with pytest.raises(NotPermittedError):
+    for _ in range(5):
+        with pytest.raises(NotPermittedError) as refused:
             memory_app.log_in("insp", "wrong-password")
-    with pytest.raises(AccountLockedError, match="已锁定"):
-        memory_app.log_in("insp", "wrong-password")
-    # Locked: even the right password is refused, and the refusal is on the record.
+        assert refused.value.message == "账号或密码错误"     # a guesser learns nothing more
+    # Locked: even the right password is refused (only now is the lock named), and the
+    # refusals are on the record.
     clock.advance(minutes=14)
-    with pytest.raises(AccountLockedError):
+    with pytest.raises(AccountLockedError, match="已锁定"):
         memory_app.log_in("insp", PASSWORD)
-    assert events_of(memory_app, "insp")[-2:] == ["LoginFailed", "LoginFailed"]
+    with pytest.raises(NotPermittedError) as refused:
+        memory_app.log_in("insp", "wrong-password")
+    assert not isinstance(refused.value, AccountLockedError)
+    assert events_of(memory_app, "insp")[-3:] == ["LoginFailed"] * 3
     clock.advance(minutes=1, seconds=1)
     assert memory_app.log_in("insp", PASSWORD)["login"] == "insp"
 
@@ -70,7 +73,27 @@ def test_a_disabled_account_cannot_sign_in(memory_app):
     memory_app.disable_account("office", "insp", "调离")
     with pytest.raises(AccountDisabledError):
         memory_app.log_in("insp", PASSWORD)
+    with pytest.raises(NotPermittedError) as refused:     # #4 review: no hint without it
+        memory_app.log_in("insp", "wrong-password")
+    assert refused.value.message == "账号或密码错误"
+    assert events_of(memory_app, "insp")[-2:] == ["LoginFailed", "LoginFailed"]
+
+
+def test_confirming_the_current_password_counts_towards_the_lock(memory_app):
+    # #4 review: the change-password form must not allow unlimited guesses.
+    for _ in range(5):
+        with pytest.raises(NotPermittedError):
+            memory_app.confirm_password("insp", "wrong-password")
+    with pytest.raises(AccountLockedError):
+        memory_app.confirm_password("insp", PASSWORD)
+    memory_app.recent.forget(account_id("insp"))
     assert events_of(memory_app, "insp")[-1] == "LoginFailed"
+
+
+def test_signing_out_ends_every_session_of_the_account(memory_app):
+    before = memory_app.session_stamp("insp")
+    memory_app.log_out("insp")
+    assert memory_app.session_stamp("insp") != before
 
 
 def test_the_session_stamp_changes_with_the_password(memory_app):

@@ -69,3 +69,19 @@ def test_ledgers_only_for_those_who_answer_for_them(web_app):
     assert leader_b.get("/ledger/export?of=town&code=TB").status_code == 200
     assert Browser(web, "office").get("/ledger/export?of=town&code=NOPE").status_code == 404
     assert Browser(web, "office").get("/ledger/export?of=planet").status_code == 400
+
+
+def test_a_school_ledger_holds_only_what_the_school_may_see(web_app):
+    # #4 review: a unit's 一校一案 listed tickets at the school that it did not answer for.
+    web, app = web_app
+    unassigned = open_at_school_a(app)
+    led_by_bureau = open_at_school_a(app)
+    app.assign(led_by_bureau, "office", lead_unit_id="EDU", deadline=date(2026, 11, 30))
+    mine = open_at_school_a(app)
+    assign_to_school_a(app, mine)
+    body = Browser(web, "school_a").get("/ledger/export?of=school&code=TA-P01&format=csv").content
+    numbers = [r["问题编号"] for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))]
+    assert numbers == [mine]
+    office = Browser(web, "office").get("/ledger/export?of=school&code=TA-P01&format=csv").content
+    assert len(list(csv.DictReader(io.StringIO(office.decode("utf-8-sig"))))) == 3
+    assert unassigned

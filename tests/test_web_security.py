@@ -173,3 +173,29 @@ def test_evidence_is_served_only_to_those_who_may_see_the_ticket(web_app):
     assert Browser(web, "school_b").get(url).status_code == 403
     assert office.get(url.replace(url.rsplit("/", 1)[1], "0" * 64)).status_code == 404
     assert office.get(f"/tickets/{number}/evidence/..%2F..%2Fsecret.key").status_code == 404
+
+
+def test_a_copied_cookie_dies_at_sign_out(web_app):
+    # #4 review: signing out must end the session everywhere, not only in this browser.
+    web, _ = web_app
+    browser = Browser(web, "school_a")
+    copied = browser.client.cookies["xiaohao_session"]
+    assert browser.post("/logout").status_code == 303
+    thief = Browser(web)
+    thief.client.cookies.set("xiaohao_session", copied)
+    assert thief.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_guessing_the_current_password_locks_the_account(web_app):
+    # #4 review: the change-password form counts wrong guesses like the login form.
+    web, app = web_app
+    browser = Browser(web, "insp")
+    for _ in range(5):
+        wrong = browser.post("/password", {"current": "guess-guess", "new": "battery-staple",
+                                           "again": "battery-staple"})
+        assert wrong.status_code == 400
+    locked = browser.post("/password", {"current": "correct-horse", "new": "battery-staple",
+                                        "again": "battery-staple"})
+    assert "已锁定" in page(locked).select_one(".error").text
+    with pytest.raises(Exception, match="已锁定"):
+        app.log_in("insp", "correct-horse")

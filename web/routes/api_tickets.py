@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
 
 from domain.errors import InvalidInputError, OutOfScopeError, UnknownReferenceError
@@ -14,7 +15,7 @@ from domain.values import Role
 from projections.queries import SORTS, TicketFilter, list_tickets, ticket_row, timeline
 from web.deps import App, ReadDb, api_allow
 from web.users import User
-from xiaohao.evidence import evidence_path, store_bytes
+from xiaohao.evidence import store_bytes
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 Reader = Annotated[User, Depends(api_allow(*Role))]
@@ -24,11 +25,17 @@ Uploader = Annotated[User, Depends(api_allow(Role.INSPECTOR, Role.OFFICE, Role.U
 
 
 class EvidenceRef(BaseModel):
-    """A file uploaded first to POST /api/v1/evidence."""
+    """A file uploaded to POST /api/v1/evidence; name it by `ref` in a later call (within a
+    day, by the same user)."""
+    ref: str
     sha256: str
     name: str
     content_type: str
     size: int
+
+
+Refs = list[str]
+REF_MAX_AGE = 24 * 3600
 
 
 class Versioned(BaseModel):
@@ -45,7 +52,7 @@ class OpenTicket(BaseModel):
     indicator_id: str | None = None
     deadline: date | None = None
     leader_ids: list[str] = []
-    evidence: list[EvidenceRef] = []
+    evidence: Refs = Field([], description="`ref`s of files from POST /api/v1/evidence")
 
 
 class Assign(Versioned):
@@ -60,13 +67,13 @@ class Assign(Versioned):
 class Rectify(Versioned):
     measures: str
     completed_on: date | None = None
-    evidence: list[EvidenceRef] = []
+    evidence: Refs = Field([], description="`ref`s of files from POST /api/v1/evidence")
 
 
 class Reinspect(Versioned):
     passed: bool
     findings: str = ""
-    evidence: list[EvidenceRef] = []
+    evidence: Refs = Field([], description="`ref`s of files from POST /api/v1/evidence")
 
 
 class Close(Versioned):
@@ -82,13 +89,23 @@ def _ticket(request: Request, app, db, user: User, number: str) -> dict:
     return ticket
 
 
-def _evidence(request: Request, refs: list[EvidenceRef]) -> list[dict]:
-    """Only files that were really uploaded may be named."""
-    directory = request.app.state.settings.evidence_dir
+def _signer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.settings.session_secret(), salt="evidence")
+
+
+def _evidence(request: Request, user: User, refs: Refs) -> list[dict]:
+    """The files behind `ref`s this user received from POST /api/v1/evidence: nobody can name
+    a file someone else uploaded, nor say what it is (its type and size were measured)."""
+    files = []
     for ref in refs:
-        if len(ref.sha256) != 64 or not evidence_path(directory, ref.sha256).is_file():
-            raise InvalidInputError(f"证据文件 {ref.name[:40]} 尚未上传")
-    return [ref.model_dump() for ref in refs]
+        try:
+            item = _signer(request).loads(ref, max_age=REF_MAX_AGE)
+        except BadData:
+            raise InvalidInputError("证据引用无效或已过期，请先通过 /api/v1/evidence 上传文件") from None
+        if item.pop("login", None) != user.login:
+            raise InvalidInputError("证据引用不属于当前用户")
+        files.append(item)
+    return files
 
 
 @router.get("/tickets")
@@ -132,7 +149,7 @@ def api_open(request: Request, response: Response, app: App, user: Opener,
     """Record a finding; answers its number and where to read it (GET that for the whole
     ticket: the read models catch up first, so it is there)."""
     fields = body.model_dump()
-    fields["evidence"] = _evidence(request, body.evidence)
+    fields["evidence"] = _evidence(request, user, body.evidence)
     number = app.open_ticket(user.login, **fields)
     url = f"/api/v1/tickets/{number}"
     response.headers["Location"] = url
@@ -154,7 +171,7 @@ def api_rectify(request: Request, app: App, db: ReadDb, user: Worker, number: st
     """提交整改 with evidence."""
     _ticket(request, app, db, user, number)
     app.rectify(number, user.login, **(body.model_dump() | {
-        "evidence": _evidence(request, body.evidence)}))
+        "evidence": _evidence(request, user, body.evidence)}))
     return _after(request, app, db, user, number)
 
 
@@ -164,7 +181,7 @@ def api_reinspect(request: Request, app: App, db: ReadDb, user: Worker, number: 
     """复查: passed or returned."""
     _ticket(request, app, db, user, number)
     app.reinspect(number, user.login, **(body.model_dump() | {
-        "evidence": _evidence(request, body.evidence)}))
+        "evidence": _evidence(request, user, body.evidence)}))
     return _after(request, app, db, user, number)
 
 
@@ -184,5 +201,5 @@ async def api_upload(request: Request, user: Uploader,
     settings = request.app.state.settings
     limit = settings.upload_limit_mb * 2**20
     stored = store_bytes(await file.read(limit + 1), file.filename or "", settings.evidence_dir,
-                         limit)
-    return EvidenceRef(**stored.as_dict())
+                         limit).as_dict()
+    return EvidenceRef(ref=_signer(request).dumps(stored | {"login": user.login}), **stored)

@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from domain.errors import DomainError, InvalidInputError
+from domain.errors import (
+    AccountLockedError,
+    DomainError,
+    InvalidInputError,
+    NotPermittedError,
+)
 from web.deps import App, SignedIn, public
 from web.security import require_csrf, safe_next
 from web.templating import flash, render
@@ -43,9 +48,10 @@ def login(request: Request, app: App, login: Annotated[str, Form()] = "",
 
 @router.post("/logout")
 def logout(request: Request, app: App, user: SignedIn):
-    """End the session; the sign-out is on the record."""
-    app.log_out(user.login, source=_source(request))
+    """End the session, and every other session of the account; the sign-out is on the
+    record."""
     request.session.clear()
+    app.log_out(user.login, source=_source(request))
     return RedirectResponse("/login", status_code=303)
 
 
@@ -61,8 +67,11 @@ def change_password(request: Request, app: App, user: SignedIn,
                     again: Annotated[str, Form()] = ""):
     """Change one's own password; this session goes on, every other one ends."""
     try:
-        if not app.verify_password(user.login, current):
-            raise InvalidInputError("当前密码不正确")
+        try:
+            app.confirm_password(user.login, current, source=_source(request))
+        except NotPermittedError as error:     # a lock keeps its own message
+            raise error if isinstance(error, AccountLockedError) else InvalidInputError(
+                "当前密码不正确（连续 5 次错误将锁定账号 15 分钟）") from None
         if new != again:
             raise InvalidInputError("两次输入的新密码不一致")
         app.change_password(user.login, user.login, new)

@@ -52,7 +52,7 @@ def export(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn,
     if not _may_export(user, app, of, code):
         raise OutOfScopeError("您无权导出该台账")
     today = app.today()
-    rows = ledger(db, today, **({of: code} if of != "county" else {}))
+    rows = ledger(db, today, scope=user.scope(app), **({of: code} if of != "county" else {}))
     county = request.app.state.settings.county_name
     place = county if of == "county" else label[code]
     filename = f"{place}问题销号台账_{today:%Y%m%d}.{format}"
