@@ -145,3 +145,33 @@ def web_app(tmp_path: Path, clock: ManualClock, web_store: str):
 def web_store() -> str:
     """The event store under the web tests: an SQLite file, as `serve` runs by default."""
     return "sqlite"
+
+
+@pytest.fixture
+def live_server(tmp_path, clock):
+    """The web app served by uvicorn on a loopback port, over an SQLite store of the small
+    county; yields (base URL, application, tmp_path)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = settings_for("sqlite", tmp_path)
+    app = settings.build_app(clock=clock)
+    seed_small_county(app)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, app=app), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app, tmp_path
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.close()

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from openpyxl import load_workbook
 
-from tests.conftest import PASSWORD, seed_small_county, settings_for
+from tests.conftest import PASSWORD
 from tests.web_client import jpeg_photo
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,29 +26,6 @@ if not CHROMIUM.exists():
         raise RuntimeError("CI needs /usr/bin/chromium (.ci/run installs it)")
     pytest.skip("no /usr/bin/chromium here: `apt-get install -y chromium fonts-noto-cjk`",
                 allow_module_level=True)
-
-
-@pytest.fixture
-def server(tmp_path, clock):
-    """The web app on a loopback port, over an SQLite store of the small county."""
-    from web.app import create_app
-
-    settings = settings_for("sqlite", tmp_path)
-    app = settings.build_app(clock=clock)
-    seed_small_county(app)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, app=app), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app, tmp_path
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.close()
 
 
 @pytest.fixture
@@ -100,8 +73,8 @@ def act(page, command_label: str, fill: dict[str, str], *, files: dict | None = 
         action.locator("button[type=submit]").click()
 
 
-def test_a_ticket_from_finding_to_the_excel_ledger(server, chromium):
-    base, app, tmp = server
+def test_a_ticket_from_finding_to_the_excel_ledger(live_server, chromium):
+    base, app, tmp = live_server
     photo = {"name": "现场.jpg", "mimeType": "image/jpeg",
              "buffer": jpeg_photo(taken_at="2026:11:02 08:30:00", gps=(35.66, 117.25))}
     # An inspector on a phone logs the finding with a photo.
@@ -158,10 +131,10 @@ def test_a_ticket_from_finding_to_the_excel_ledger(server, chromium):
     shot(other, "phone-403")
 
 
-def test_the_filters_update_the_list_in_place_and_the_url(server, chromium):
+def test_the_filters_update_the_list_in_place_and_the_url(live_server, chromium):
     from playwright.sync_api import expect
 
-    base, app, _ = server
+    base, app, _ = live_server
     for title in ["音乐教室器材不足", "厕所蹲位不足", "操场跑道破损"]:
         app.open_ticket("insp", title=title, description="", unit_id="TA-P01", category="校舍用房",
                         severity="一般", source="周检查")

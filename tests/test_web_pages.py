@@ -194,3 +194,16 @@ def test_the_office_assigns_several_tickets_at_once(web_app):
     notice = page(office.get("/tickets")).select_one("#messages .flash").text
     assert notice.startswith("已交办 2 项；未能交办 1 项：" + done)
     assert not page(Browser(web, "insp").get("/tickets")).select('input[name="numbers"]')
+
+
+def test_a_stopped_projection_neither_slows_pages_nor_marks_them_behind(web_app):
+    # #4 review: one projection stopped by an error made every request wait for the lock.
+    from tests.test_projections import insert_raw
+
+    web, app = web_app
+    reads = web.state.reads
+    insert_raw(app, "domain.ticket:Ticket.FromTheFuture", b"{}")
+    office = Browser(web, "office")
+    assert not page(office.get("/")).select(".notice")
+    assert [s.name for s in reads.models.status() if s.error] == ["tickets", "timeline", "weekly"]
+    assert reads._seen == app.recorder.max_notification_id() and reads.catch_up() is False

@@ -199,3 +199,36 @@ def test_guessing_the_current_password_locks_the_account(web_app):
     assert "已锁定" in page(locked).select_one(".error").text
     with pytest.raises(Exception, match="已锁定"):
         app.log_in("insp", "correct-horse")
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(web_app):
+    # #4 review: the whole multipart body was spooled to disk before any check.
+    web, _ = web_app
+    limit = 20 * 20 * 2**20 + 2**20               # 20 files of 20 MB and the form's text
+    browser = Browser(web)
+    response = browser.client.post("/login", content=b"x" * 16,
+                                   headers={"Content-Length": str(limit + 1)})
+    assert response.status_code == 413
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_a_crash_is_a_chinese_500_with_the_security_headers(web_app):
+    # #4 review: the catch-all handler answered without CSP and frame denial.
+    web, app = web_app
+    office = Browser(web, "office")
+    app.recorder = None           # the event store is gone: the next page cannot be drawn
+    response = office.client.get("/tickets")
+    assert response.status_code == 500
+    assert "系统出现错误" in page(response).select_one(".error").text
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_the_session_key_is_made_once_and_kept(tmp_path):
+    from tests.conftest import settings_for
+
+    settings = settings_for("memory", tmp_path)
+    first = settings.session_secret()
+    assert len(first) > 40 and settings.session_secret() == first
+    assert (settings.var_dir / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in settings.var_dir.iterdir()] == ["secret.key"]

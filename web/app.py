@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from domain.application import XiaohaoApp
+from web.deps import MAX_FILES
 from web.errors import handle_errors
 from web.readside import ReadSide
 from web.routes import (
@@ -24,7 +25,7 @@ from web.routes import (
     ledger,
     tickets,
 )
-from web.security import SecurityHeaders
+from web.security import BodyLimit, SecurityHeaders
 from xiaohao.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = Non
                        max_age=settings.session_idle_minutes * 60,
                        https_only=settings.secure_cookies)
     web.add_middleware(SecurityHeaders)
+    # At most MAX_FILES files of the upload limit each, plus the form's text.
+    web.add_middleware(BodyLimit, limit=MAX_FILES * settings.upload_limit_mb * 2**20 + 2**20)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (auth.router, home.router, tickets.router, cycle.router, ledger.router,
                    directory.router):

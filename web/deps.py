@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlite_utils import Database
+from starlette.datastructures import FormData
 
 from domain.application import XiaohaoApp
 from domain.errors import DomainError, NotPermittedError
@@ -33,9 +34,8 @@ async def get_reads(request: Request) -> ReadSide:
 
 def read_db(request: Request) -> Iterator[Database]:
     """A read connection for this request, the read models caught up (as far as is quick)."""
-    reads: ReadSide = request.app.state.reads
-    with reads.connection() as db:
-        request.state.behind = reads.behind
+    with request.app.state.reads.connection() as (db, behind):
+        request.state.behind = behind     # the page says so
         yield db
 
 
@@ -49,6 +49,16 @@ def lookups(request: Request, db: ReadDb) -> Lookups:
 
 
 Look = Annotated[Lookups, Depends(lookups)]
+MAX_FILES = 20   # files in one form
+
+
+async def form_data(request: Request) -> FormData:
+    """The submitted form, read here so that the route itself can be a plain function (run in
+    the thread pool, never blocking the server's loop)."""
+    return await request.form(max_files=MAX_FILES)
+
+
+PostedForm = Annotated[FormData, Depends(form_data)]
 
 
 async def current_user(request: Request) -> User:

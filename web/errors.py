@@ -20,7 +20,7 @@ from domain.errors import (
     StaleVersionError,
     UnknownReferenceError,
 )
-from web.security import CsrfRejected, LoginRequired, login_url
+from web.security import HEADERS, CsrfRejected, LoginRequired, login_url
 from web.templating import is_htmx, render
 
 log = logging.getLogger("xiaohao.web")
@@ -89,4 +89,8 @@ def handle_errors(web: FastAPI) -> None:
     @web.exception_handler(Exception)
     async def crashed(request: Request, error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _error_page(request, 500, "系统出现错误，已记录。请稍后重试或联系创建办")
+        response = _error_page(request, 500, "系统出现错误，已记录。请稍后重试或联系创建办")
+        # Starlette answers this one outside the middleware that adds them.
+        for name, value in HEADERS:
+            response.headers.setdefault(name.decode(), value.decode())
+        return response

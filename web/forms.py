@@ -43,15 +43,15 @@ NEW_TICKET = ("unit_id", "title", "description", "category", "indicator_id", "se
               "source", "deadline", "evidence")
 
 
-async def read_fields(form: FormData, fields: tuple[str, ...], evidence_dir: Path,
-                      max_bytes: int) -> dict[str, Any]:
+def read_fields(form: FormData, fields: tuple[str, ...], evidence_dir: Path,
+                max_bytes: int) -> dict[str, Any]:
     """The named fields as keyword arguments for the application."""
     values: dict[str, Any] = {}
     for field in fields:
         if field.endswith("[]"):
             values[field[:-2]] = [v for v in form.getlist(field[:-2]) if isinstance(v, str) and v]
         elif field == "evidence":
-            values["evidence"] = [await _upload(f, evidence_dir, max_bytes)
+            values["evidence"] = [_upload(f, evidence_dir, max_bytes)
                                   for f in form.getlist("evidence")
                                   if isinstance(f, UploadFile) and f.filename]
         else:
@@ -87,6 +87,7 @@ def _value(field: str, raw: object) -> Any:
     return raw or ""
 
 
-async def _upload(upload: UploadFile, evidence_dir: Path, max_bytes: int) -> Evidence:
-    data = await upload.read(max_bytes + 1)    # never more than the limit into memory
+def _upload(upload: UploadFile, evidence_dir: Path, max_bytes: int) -> Evidence:
+    upload.file.seek(0)
+    data = upload.file.read(max_bytes + 1)    # never more than the limit into memory
     return store_bytes(data, upload.filename or "", evidence_dir, max_bytes)

@@ -41,21 +41,21 @@ class ReadSide:
         self._local = threading.local()
         self._connections: list[Database] = []
         self._pool: queue.SimpleQueue[Database] = queue.SimpleQueue()
-        self.behind = False     # the last page was drawn from read models still catching up
         self._seen = -1         # the log head every projection had reached at the last look
         self._lookups: Lookups | None = None
 
     @contextmanager
-    def connection(self) -> Iterator[Database]:
-        """A read connection of the pool for one request, after catching up (see `fresh`)."""
+    def connection(self) -> Iterator[tuple[Database, bool]]:
+        """A read connection of the pool for one request, after catching up (see
+        `catch_up`), and whether the read models are still catching up."""
+        behind = self.catch_up()
         try:
             db = self._pool.get_nowait()
         except queue.Empty:
             db = open_read_db(self.path)
             self._connections.append(db)
-        self.catch_up()
         try:
-            yield db
+            yield db, behind
         finally:
             self._pool.put(db)
 
@@ -65,29 +65,32 @@ class ReadSide:
         self.catch_up()
         return self.db()
 
-    def catch_up(self) -> None:
-        """Catch up when that is quick. When nothing was recorded since the last look (the
-        usual case) this costs one read of the log head and takes no lock."""
+    def catch_up(self) -> bool:
+        """Catch up when that is quick; True when the read models are too far behind for
+        that (a long rebuild: the follower is on it). When nothing was recorded since the
+        last look, the usual case, this costs one read of the log head and takes no lock. A
+        projection stopped by an error is left to `xiaohao projections status`: it neither
+        slows pages down nor marks them as behind."""
         if self.models.runner.app.recorder.max_notification_id() == self._seen:
-            self.behind = False
-            return
-        if self._catching_up.acquire(timeout=WAIT_SECONDS):
-            try:
-                status = self.models.status()
-                lag = max((s.lag for s in status), default=0)
-                self.behind = lag > FRESH_LIMIT
-                if not self.behind:
-                    self.models.runner.catch_up()
-                    self._note_caught_up()
-            finally:
-                self._catching_up.release()
-        else:
-            self.behind = True
+            return False
+        if not self._catching_up.acquire(timeout=WAIT_SECONDS):
+            return True
+        try:
+            if self._lag() > FRESH_LIMIT:
+                return True
+            self.models.runner.catch_up()
+            self._note_caught_up()
+            return False
+        finally:
+            self._catching_up.release()
+
+    def _lag(self) -> int:
+        return max((s.lag for s in self.models.status() if not s.error), default=0)
 
     def _note_caught_up(self) -> None:
-        status = self.models.status()
-        if status and not any(s.error or s.lag for s in status):
-            self._seen = status[0].head
+        working = [s for s in self.models.status() if not s.error]
+        if working and not any(s.lag for s in working):
+            self._seen = working[0].head
 
     def follow_once(self, batch: int = FRESH_LIMIT) -> int:
         """One step of the background follower: a batch at most, so pages never wait long."""

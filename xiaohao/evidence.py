@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -48,11 +51,22 @@ def store_bytes(data: bytes, name: str, evidence_dir: Path, max_bytes: int = MAX
     digest = hashlib.sha256(data).hexdigest()
     target = evidence_path(evidence_dir, digest)
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(target)     # never a half-written file under the final name
+        _write_whole(target, data)
     return Evidence(sha256=digest, name=label[:255], content_type=content_type, size=len(data))
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    """Write through a temporary file of its own, then rename: never a half-written file under
+    the final name, and writers of the same file at once do not trip over each other."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def evidence_path(evidence_dir: Path, digest: str) -> Path:
@@ -72,10 +86,9 @@ def thumbnail(evidence_dir: Path, digest: str) -> Path | None:
         with Image.open(evidence_path(evidence_dir, digest)) as image:
             image = ImageOps.exif_transpose(image)
             image.thumbnail(THUMB_SIZE)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".part")
-            image.convert("RGB").save(partial, "JPEG", quality=80)
-            partial.replace(target)
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=80)
+        _write_whole(target, out.getvalue())
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return target

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -84,9 +86,18 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.var_dir / "secret.key"
         if not path.exists():
+            # Written aside, then linked into place: of processes starting together one wins,
+            # and none ever reads a half-written (or empty) key.
             self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
+            handle, aside = tempfile.mkstemp(dir=self.var_dir, prefix=".secret-")
+            with os.fdopen(handle, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(aside)
         return path.read_text().strip()
 
     def clock(self) -> Clock:

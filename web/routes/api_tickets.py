@@ -195,11 +195,11 @@ def api_close(request: Request, app: App, db: ReadDb, user: Worker, number: str,
 
 
 @router.post("/evidence", status_code=201)
-async def api_upload(request: Request, user: Uploader,
-                     file: Annotated[UploadFile, File()]) -> EvidenceRef:
+def api_upload(request: Request, user: Uploader,
+               file: Annotated[UploadFile, File()]) -> EvidenceRef:
     """Upload one file (jpg/png/webp/heic/pdf, checked by content); name it in a later call."""
     settings = request.app.state.settings
     limit = settings.upload_limit_mb * 2**20
-    stored = store_bytes(await file.read(limit + 1), file.filename or "", settings.evidence_dir,
+    stored = store_bytes(file.file.read(limit + 1), file.filename or "", settings.evidence_dir,
                          limit).as_dict()
     return EvidenceRef(ref=_signer(request).dumps(stored | {"login": user.login}), **stored)

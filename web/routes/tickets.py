@@ -13,7 +13,7 @@ from domain.indicators import indicators
 from domain.values import Role
 from projections.directory_views import people
 from projections.queries import SORTS, TicketFilter, list_tickets, ticket_row, timeline
-from web.deps import App, Look, ReadDb, SignedIn, allow
+from web.deps import App, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
 from web.forms import ACTIONS, NEW_TICKET, expected_version, read_fields
 from web.templating import flash, is_htmx, render
@@ -71,12 +71,11 @@ def _new_context(look, values: dict, error: str | None) -> dict:
 
 
 @router.post("/tickets/new")
-async def open_ticket(request: Request, app: App, look: Look, user: Opener):
+def open_ticket(request: Request, app: App, look: Look, user: Opener, form: PostedForm):
     """Record a finding with its photos; then show it."""
     settings = request.app.state.settings
-    form = await request.form()
     try:
-        fields = await read_fields(form, NEW_TICKET, settings.evidence_dir,
+        fields = read_fields(form, NEW_TICKET, settings.evidence_dir,
                                    settings.upload_limit_mb * 2**20)
         number = app.open_ticket(user.login, **fields)
     except DomainError as error:
@@ -113,14 +112,13 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
 
 
 @router.post("/tickets/bulk-assign")
-async def bulk_assign(request: Request, app: App, user: Office):
+def bulk_assign(request: Request, app: App, user: Office, form: PostedForm):
     """交办 several new tickets at once (the office): each to the chosen lead unit, or to the
     unit where its problem is; one that cannot be assigned is named and the rest go on."""
-    form = await request.form()
     numbers = [n for n in form.getlist("numbers") if isinstance(n, str)][:BULK_LIMIT]
     if not numbers:
         raise InvalidInputError("请先勾选要交办的问题")
-    fields = await read_fields(form, ("deadline", "note"), request.app.state.settings.evidence_dir,
+    fields = read_fields(form, ("deadline", "note"), request.app.state.settings.evidence_dir,
                                0)
     if fields["deadline"] is None:
         raise InvalidInputError("请填写完成时限")
@@ -145,16 +143,16 @@ def ticket_detail(request: Request, app: App, db: ReadDb, user: SignedIn, number
 
 
 @router.post("/tickets/{number}/{command}")
-async def act(request: Request, app: App, db: ReadDb, user: Actor, number: str, command: str):
+def act(request: Request, app: App, db: ReadDb, user: Actor, form: PostedForm, number: str,
+        command: str):
     """One action on the ticket: a 303 back to it, or (htmx) the ticket drawn again."""
     settings = request.app.state.settings
     if command not in ACTIONS:
         raise UnknownReferenceError("没有这个操作")
     _visible_ticket(app, db, user, number, settings.warn_days)
     method, fields = ACTIONS[command]
-    form = await request.form()
     try:
-        kwargs = await read_fields(form, fields, settings.evidence_dir,
+        kwargs = read_fields(form, fields, settings.evidence_dir,
                                    settings.upload_limit_mb * 2**20)
         getattr(app, method)(number, user.login, expected_version=expected_version(form),
                              **kwargs)
