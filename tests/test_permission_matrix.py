@@ -44,6 +44,8 @@ MATRIX = {
     ("GET", "/directory"): ({"office", "audit"}, False, None, 200),
     ("POST", "/directory/accounts"): ({"office"}, False, {
         "login": "newcomer", "name": "新账号", "role": "inspector", "password": "long-enough"}, 303),
+    ("POST", "/directory/{what}"): ({"office"}, False, {
+        "leader_id": "L2", "unit_id": "TA", "on": "2026-11-02"}, 303),
     ("POST", "/directory/accounts/{login}/{change}"): ({"office"}, False,
                                                       {"password": "reset-password"}, 303),
     ("GET", "/tokens"): (EVERYONE, False, None, 200),
@@ -136,7 +138,8 @@ def test_the_matrix(web_app, ticket, method, path):
     allowed, scoped, data, success = MATRIX[(method, path)]
     number, sha = ticket
     url = path.format(number=number, command="comment", sha256=sha, week="2026-W45",
-                      login="target", change="password", token_id="00000000")
+                      login="target", change="password", token_id="00000000",
+                      what="baobao")
     api = path.startswith("/api/v1/") and path != "/api/v1/openapi.json"
     wrong = []
     for login in [*LOGINS, None]:

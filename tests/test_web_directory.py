@@ -53,3 +53,30 @@ def test_the_auditor_reads_sign_ins_but_changes_nothing(web_app):
         == "audit"
     assert auditor.post("/directory/accounts/insp/disable", {"reason": "x"}).status_code == 403
     assert Browser(web, "school_a").get("/directory").status_code == 403
+
+
+def test_the_office_keeps_units_people_heads_and_baobao(web_app, clock):
+    from datetime import date
+
+    web, app = web_app
+    office = Browser(web, "office")
+    steps = [
+        ("unit", {"code": "TA-P02", "name": "甲镇第二小学", "kind": "school", "parent": "TA",
+                  "level": "primary"}),
+        ("person", {"person_id": "HA2", "name": "甲二校长", "title": "校长", "unit_id": "TA-P02"}),
+        ("head", {"unit_id": "TA-P02", "person_id": "HA2", "on": "2026-11-02"}),
+        ("baobao-end", {"leader_id": "L1", "unit_id": "TA", "on": "2026-11-10"}),
+        ("baobao", {"leader_id": "L2", "unit_id": "TA", "on": "2026-11-10"}),
+    ]
+    for what, data in steps:
+        response = office.post(f"/directory/{what}", data)
+        assert response.status_code == 303, (what, response.text[:300])
+    assert app.directory().town_of("TA-P02") == "TA"
+    assert app.responsible_on("TA-P02", date(2026, 11, 3))["head"] == "HA2"
+    assert app.directory().baobao_scope("L2", date(2026, 11, 10)) >= {"TA", "TA-P02"}
+    assert "TA" in app.directory().baobao_scope("L1", date(2026, 11, 9))   # history kept
+    bad = office.post("/directory/head", {"unit_id": "TA-P02", "person_id": "HA2", "on": "昨天"})
+    assert bad.status_code == 400 and "日期" in page(bad).select_one(".error").text
+    unknown = office.post("/directory/unit", {"code": "X1", "name": "无上级", "kind": "school",
+                                              "parent": "NOPE"})
+    assert unknown.status_code in (400, 404)

@@ -12,7 +12,7 @@ from domain.clock import beijing
 from domain.errors import InvalidInputError
 from domain.values import Role
 from projections.directory_views import accounts, baobao_map, people, sign_ins, unit_tree
-from web.deps import App, ReadDb, allow
+from web.deps import App, PostedForm, ReadDb, allow
 from web.templating import flash, render
 from web.users import User
 
@@ -61,8 +61,39 @@ def change_account(request: Request, app: App, user: Office, login: str, change:
     return _done(request, command, f"账号 {login} {done}")
 
 
+# change -> (application method, its form fields, what to say when done)
+CHANGES = {
+    "unit": ("add_unit", ("code", "name", "kind", "parent", "level"), "已添加单位"),
+    "person": ("register_person", ("person_id", "name", "title", "unit_id", "email", "phone"),
+               "已登记人员"),
+    "head": ("appoint_head", ("unit_id", "person_id", "on"), "已任命负责人"),
+    "baobao": ("assign_baobao", ("leader_id", "unit_id", "on"), "已安排包保"),
+    "baobao-end": ("end_baobao", ("leader_id", "unit_id", "on"), "已结束包保"),
+}
+
+
+@router.post("/directory/{what}")
+def change_directory(request: Request, app: App, user: Office, form: PostedForm, what: str):
+    """Add a unit or a person, appoint a head, start or end a 包保 (dated, so history stays)."""
+    if what not in CHANGES:
+        raise InvalidInputError("没有这个操作")
+    method, fields, done = CHANGES[what]
+    values = {}
+    for field in fields:
+        raw = form.get(field)
+        text = raw.strip() if isinstance(raw, str) else ""
+        if field == "on":
+            try:
+                values[field] = date.fromisoformat(text)
+            except ValueError:
+                raise InvalidInputError("请填写有效的日期") from None
+        else:
+            values[field] = text or (None if field == "level" else "")
+    return _done(request, lambda: getattr(app, method)(user.login, **values), done)
+
+
 def _done(request: Request, command, message: str):
     """Run the command (a refusal becomes the error page, with its status) and go back."""
     command()
     flash(request, message)
-    return RedirectResponse("/directory#accounts", status_code=303)
+    return RedirectResponse("/directory", status_code=303)
