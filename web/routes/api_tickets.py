@@ -156,42 +156,44 @@ def api_open(request: Request, response: Response, app: App, user: Opener,
     return {"number": number, "version": 1, "url": url}
 
 
+def _command(request: Request, app, db, user: User, number: str, method: str,
+             body: BaseModel) -> dict:
+    """A command on a ticket the user may see; answers the ticket as the command left it.
+    Files are named by the `ref`s their upload returned."""
+    _ticket(request, app, db, user, number)
+    fields = body.model_dump()
+    if "evidence" in fields:
+        fields["evidence"] = _evidence(request, user, fields["evidence"])
+    getattr(app, method)(number, user.login, **fields)
+    return _after(request, app, db, user, number)
+
+
 @router.post("/tickets/{number}/assign")
 def api_assign(request: Request, app: App, db: ReadDb, user: Opener, number: str,
                body: Assign) -> dict:
     """交办: lead and co-responsible units, person, deadline."""
-    _ticket(request, app, db, user, number)
-    app.assign(number, user.login, **body.model_dump())
-    return _after(request, app, db, user, number)
+    return _command(request, app, db, user, number, "assign", body)
 
 
 @router.post("/tickets/{number}/rectify")
 def api_rectify(request: Request, app: App, db: ReadDb, user: Worker, number: str,
                 body: Rectify) -> dict:
     """提交整改 with evidence."""
-    _ticket(request, app, db, user, number)
-    app.rectify(number, user.login, **(body.model_dump() | {
-        "evidence": _evidence(request, user, body.evidence)}))
-    return _after(request, app, db, user, number)
+    return _command(request, app, db, user, number, "rectify", body)
 
 
 @router.post("/tickets/{number}/reinspect")
 def api_reinspect(request: Request, app: App, db: ReadDb, user: Worker, number: str,
                   body: Reinspect) -> dict:
     """复查: passed or returned."""
-    _ticket(request, app, db, user, number)
-    app.reinspect(number, user.login, **(body.model_dump() | {
-        "evidence": _evidence(request, user, body.evidence)}))
-    return _after(request, app, db, user, number)
+    return _command(request, app, db, user, number, "reinspect", body)
 
 
 @router.post("/tickets/{number}/close")
 def api_close(request: Request, app: App, db: ReadDb, user: Worker, number: str,
               body: Close) -> dict:
     """销号."""
-    _ticket(request, app, db, user, number)
-    app.close_ticket(number, user.login, **body.model_dump())
-    return _after(request, app, db, user, number)
+    return _command(request, app, db, user, number, "close_ticket", body)
 
 
 @router.post("/evidence", status_code=201)
