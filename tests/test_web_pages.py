@@ -207,3 +207,12 @@ def test_a_stopped_projection_neither_slows_pages_nor_marks_them_behind(web_app)
     assert not page(office.get("/")).select(".notice")
     assert [s.name for s in reads.models.status() if s.error] == ["tickets", "timeline", "weekly"]
     assert reads._seen == app.recorder.max_notification_id() and reads.catch_up() is False
+
+
+def test_the_timeline_reads_names_not_codes(web_app):
+    web, app = web_app
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    lines = [s.text for s in page(Browser(web, "office").get(f"/tickets/{number}")).select(
+        ".timeline .summary")]
+    assert lines[1] == "牵头单位 甲镇中心小学，完成时限 2026-11-30"

@@ -3,6 +3,7 @@ htmx (with `Vary: HX-Request`, so a cache never mixes the two)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -32,6 +33,15 @@ def beijing_time(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> s
     return beijing(moment).strftime(fmt) if moment.tzinfo else moment.strftime(fmt)
 
 
+CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")
+
+
+def named(text: str | None, names: dict[str, str]) -> str:
+    """Unit codes and person ids in a line of text replaced by their names (timeline lines
+    are written with codes, which read better as names)."""
+    return CODE.sub(lambda m: names.get(m.group(0), m.group(0)), text or "")
+
+
 def day(value: str | date | None) -> str:
     return str(value)[:10] if value else ""
 
@@ -42,6 +52,7 @@ def _labels(enum: type) -> dict[str, str]:
 
 templates.env.filters["bj"] = beijing_time
 templates.env.filters["day"] = day
+templates.env.filters["named"] = named
 templates.env.globals.update(
     STATES=_labels(State), SEVERITIES=_labels(Severity), SOURCES=_labels(Source),
     CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=LIGHT_LABELS,
