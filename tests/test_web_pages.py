@@ -216,3 +216,24 @@ def test_the_timeline_reads_names_not_codes(web_app):
     lines = [s.text for s in page(Browser(web, "office").get(f"/tickets/{number}")).select(
         ".timeline .summary")]
     assert lines[1] == "牵头单位 甲镇中心小学，完成时限 2026-11-30"
+
+
+def test_an_iphone_heic_photo_gets_a_thumbnail(web_app):
+    import io
+
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", (1200, 900), (30, 160, 60)).save(out, format="HEIF")
+    web, app = web_app
+    inspector = Browser(web, "insp")
+    response = inspector.post("/tickets/new", {
+        "unit_id": "TA-P01", "title": "宿舍床铺不足", "category": "校舍用房", "severity": "一般",
+        "source": "周检查"}, files=[("evidence", ("IMG_0001.HEIC", out.getvalue(), "image/heic"))])
+    number = response.headers["location"].rsplit("/", 1)[1]
+    image = page(inspector.get(f"/tickets/{number}")).select_one(".files img")
+    small = inspector.get(image["src"])
+    assert small.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(small.content)).size == (320, 240)

@@ -76,12 +76,22 @@ def evidence_path(evidence_dir: Path, digest: str) -> Path:
 THUMB_SIZE = (320, 320)
 
 
+@lru_cache(maxsize=1)
+def _heif() -> None:
+    """Teach Pillow to open HEIC photos (registered once, when a photo is first opened)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
 def thumbnail(evidence_dir: Path, digest: str) -> Path | None:
-    """A small JPEG of a stored photo, made once and kept beside the originals; None when
-    the file is not a picture Pillow can read (HEIC, PDF, a broken or enormous image)."""
+    """A small JPEG of a stored photo (HEIC included), made once and kept beside the
+    originals; None when the file is not a picture Pillow can read (a PDF, a broken or an
+    enormous image)."""
     target = evidence_dir / "thumbs" / f"{digest}.jpg"
     if target.exists():
         return target
+    _heif()
     try:
         with Image.open(evidence_path(evidence_dir, digest)) as image:
             image = ImageOps.exif_transpose(image)
@@ -99,6 +109,7 @@ def photo_facts(evidence_dir: Path, digest: str) -> dict:
     """When and where a photo says it was taken (EXIF), when it says so: {"taken_at": text,
     "gps": (latitude, longitude)}; empty for files without such data."""
     facts: dict = {}
+    _heif()
     try:
         with Image.open(evidence_path(evidence_dir, digest)) as image:
             exif = image.getexif()
