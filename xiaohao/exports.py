@@ -29,6 +29,7 @@ DATE_COLUMNS = {"发现时间", "完成时限", "销号时间"}
 WRAPPED = {"问题描述", "整改措施", "对应指标", "责任单位"}
 LIGHT_FILLS = {"红灯": "FFC62828", "黄灯": "FFF9A825", "绿灯": "FF2E7D32"}
 BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def workbook(sheets: Iterable[tuple[str, list[dict]]], title: str) -> bytes:
@@ -78,6 +79,8 @@ def _write_sheet(sheet, rows: list[dict], title: str) -> None:
             if column in DATE_COLUMNS and value:
                 value = date.fromisoformat(value)
             cell = WriteOnlyCell(sheet, value)
+            if isinstance(value, str):
+                cell.data_type = "s"    # text stays text: "=…" typed by someone is no formula
             if column in DATE_COLUMNS:
                 cell.number_format = "yyyy-mm-dd"
             if column in WRAPPED:
@@ -94,5 +97,13 @@ def csv_bytes(rows: list[dict]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _inert(v) for k, v in row.items()} for row in rows)
     return out.getvalue().encode("utf-8-sig")
+
+
+def _inert(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe (CSV
+    injection: a finding typed as "=HYPERLINK(…)" must stay words)."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
