@@ -237,3 +237,18 @@ def test_an_iphone_heic_photo_gets_a_thumbnail(web_app):
     small = inspector.get(image["src"])
     assert small.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(small.content)).size == (320, 240)
+
+
+def test_pages_say_so_while_the_read_models_catch_up(web_app, monkeypatch):
+    from web import readside
+
+    web, app = web_app
+    office = Browser(web, "office")
+    assert not page(office.get("/")).select(".notice")
+    monkeypatch.setattr(readside, "FRESH_LIMIT", 3)    # as if a long rebuild were running
+    for i in range(3):
+        open_at_school_a(app, title=f"第 {i} 个问题")
+    notice = page(office.get("/tickets")).select_one(".notice")
+    assert notice is not None and "追赶中" in notice.text
+    web.state.reads.follow_once()                          # the follower gets there
+    assert not page(office.get("/tickets")).select(".notice")
