@@ -232,3 +232,44 @@ def test_the_session_key_is_made_once_and_kept(tmp_path):
     assert len(first) > 40 and settings.session_secret() == first
     assert (settings.var_dir / "secret.key").stat().st_mode & 0o777 == 0o600
     assert [p.name for p in settings.var_dir.iterdir()] == ["secret.key"]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"title": ""}, "问题标题"),
+    ({"title": "太长" * 3000}, "问题标题"),
+    ({"unit_id": "NOPE-01"}, "NOPE-01"),
+    ({"category": "火星"}, "火星"),
+    ({"deadline": "明天"}, "完成时限"),
+    ({"deadline": "2020-01-01"}, "早于"),
+    ({"indicator_id": "not_an_indicator"}, "指标"),
+])
+def test_a_careless_finding_is_refused_in_chinese_and_records_nothing(web_app, change, words):
+    web, app = web_app
+    before = app.recorder.max_notification_id()
+    inspector = Browser(web, "insp")
+    after_sign_in = app.recorder.max_notification_id()
+    response = inspector.post("/tickets/new", {
+        "unit_id": "TA-P01", "title": "围墙破损", "category": "校舍用房", "severity": "一般",
+        "source": "周检查"} | change)
+    assert response.status_code in (400, 404)
+    assert words in page(response).select_one(".error").text
+    assert app.recorder.max_notification_id() == after_sign_in > before   # only the sign-in
+
+
+@pytest.mark.parametrize("command, data, words", [
+    ("comment", {"text": ""}, "留言"),
+    ("assign", {"lead_unit_id": "TA-P01", "deadline": "2026-02-30"}, "完成时限"),
+    ("assign", {"lead_unit_id": "NOPE", "deadline": "2026-11-30"}, "NOPE"),
+    ("reinspect", {"passed": "maybe"}, "复查结论"),
+    ("cancel", {"reason": "x" * 10000}, "撤销"),
+    ("teleport", {}, "没有这个操作"),
+])
+def test_a_careless_action_is_refused_in_chinese_and_changes_nothing(web_app, command, data,
+                                                                     words):
+    web, app = web_app
+    number = open_at_school_a(app)
+    office = Browser(web, "office")
+    response = office.post(f"/tickets/{number}/{command}", data)
+    assert response.status_code in (400, 403, 404, 409), response.status_code
+    assert words in page(response).select_one(".error").text
+    assert app.ticket(number)["version"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ from xiaohao.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 FOLLOW_SECONDS = 0.5
+log = logging.getLogger("xiaohao.web")
 
 
 def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = None,
@@ -82,6 +84,6 @@ def _follow(reads: ReadSide, stopping: threading.Event) -> None:
         try:
             if reads.follow_once():
                 continue
-        except Exception:     # logged by the runner's positions; try again on the next tick
-            pass
+        except Exception:     # a projection's own error is kept in its position; this is else
+            log.exception("the read models could not catch up; trying again")
         stopping.wait(FOLLOW_SECONDS)

@@ -38,7 +38,6 @@ class ReadSide:
         self.path = path
         self.models = ReadModels(app, path)
         self._catching_up = threading.Lock()
-        self._local = threading.local()
         self._connections: list[Database] = []
         self._pool: queue.SimpleQueue[Database] = queue.SimpleQueue()
         self._seen = -1         # the log head every projection had reached at the last look
@@ -58,12 +57,6 @@ class ReadSide:
             yield db, behind
         finally:
             self._pool.put(db)
-
-    def fresh(self) -> Database:
-        """A read connection for this thread, after catching up (tests and commands that
-        answer with what they wrote)."""
-        self.catch_up()
-        return self.db()
 
     def catch_up(self) -> bool:
         """Catch up when that is quick; True when the read models are too far behind for
@@ -109,13 +102,6 @@ class ReadSide:
                 version, names(db), units_of_kind(db, "town"),
                 units_of_kind(db, "school", "town", "department"), leaders(db))
         return cached
-
-    def db(self) -> Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = open_read_db(self.path)
-            self._connections.append(db)
-        return db
 
     def close(self) -> None:
         for db in self._connections:

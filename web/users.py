@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlite_utils import Database
+
 from domain.application import XiaohaoApp
+from domain.errors import OutOfScopeError, UnknownReferenceError
 from domain.values import Role
-from projections.queries import Scope
+from projections.queries import Scope, ticket_row
 
 SEE_EVERYTHING = frozenset({Role.OFFICE.value, Role.INSPECTOR.value, Role.AUDITOR.value})
 
@@ -42,6 +45,17 @@ class User:
             leader = self.person_id
         responsible = self.unit_id if Role.UNIT.value in self.roles else None
         return Scope(units=units, leader=leader, responsible=responsible)
+
+    def visible_ticket(self, app: XiaohaoApp, db: Database, number: str,
+                       warn_days: int) -> dict:
+        """The ticket's read-model row, or 404 / 403 as a DomainError: the one check every
+        page, file and API call about one ticket makes."""
+        ticket = ticket_row(db, number, app.today(), warn_days)
+        if ticket is None:
+            raise UnknownReferenceError(f"未找到问题 {number[:40]}")
+        if not self.may_see(app, ticket):
+            raise OutOfScopeError(f"问题 {number} 不在您的查看范围内")
+        return ticket
 
     def may_see(self, app: XiaohaoApp, ticket: dict) -> bool:
         """The same rule as `scope`, for one ticket row of the read model."""

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import BaseModel, Field
 
-from domain.errors import InvalidInputError, OutOfScopeError, UnknownReferenceError
+from domain.errors import InvalidInputError
 from domain.values import Role
-from projections.queries import SORTS, TicketFilter, list_tickets, ticket_row, timeline
+from projections.queries import SORTS, TicketFilter, list_tickets, timeline
 from web.deps import App, ReadDb, api_allow
 from web.users import User
 from xiaohao.evidence import store_bytes
@@ -81,12 +81,7 @@ class Close(Versioned):
 
 
 def _ticket(request: Request, app, db, user: User, number: str) -> dict:
-    ticket = ticket_row(db, number, app.today(), request.app.state.settings.warn_days)
-    if ticket is None:
-        raise UnknownReferenceError(f"未找到问题 {number[:40]}")
-    if not user.may_see(app, ticket):
-        raise OutOfScopeError(f"问题 {number} 不在您的查看范围内")
-    return ticket
+    return user.visible_ticket(app, db, number, request.app.state.settings.warn_days)
 
 
 def _signer(request: Request) -> URLSafeTimedSerializer:

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.responses import Response
 
-from domain.errors import DomainError, InvalidInputError, OutOfScopeError, UnknownReferenceError
+from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
 from domain.indicators import indicators
 from domain.values import Role
 from projections.directory_views import people
-from projections.queries import SORTS, TicketFilter, list_tickets, ticket_row, timeline
+from projections.queries import SORTS, TicketFilter, list_tickets, timeline
 from web.deps import App, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
 from web.forms import ACTIONS, NEW_TICKET, expected_version, read_fields
@@ -86,24 +86,15 @@ def open_ticket(request: Request, app: App, look: Look, user: Opener, form: Post
     return RedirectResponse(f"/tickets/{number}", status_code=303)
 
 
-def _visible_ticket(app, db, user: User, number: str, warn_days: int) -> dict:
-    ticket = ticket_row(db, number, app.today(), warn_days)
-    if ticket is None:
-        raise UnknownReferenceError(f"未找到问题 {number[:40]}")
-    if not user.may_see(app, ticket):
-        raise OutOfScopeError(f"问题 {number} 不在您的查看范围内")
-    return ticket
-
-
 def _detail(request: Request, app, db, user: User, number: str, *, error: str | None = None,
             notice: str | None = None, status_code: int = 200) -> Response:
     settings = request.app.state.settings
-    ticket = _visible_ticket(app, db, user, number, settings.warn_days)
+    ticket = user.visible_ticket(app, db, number, settings.warn_days)
+    look = request.app.state.reads.lookups(db)
     return render(request, "ticket.html", {
-        "t": ticket, "events": timeline(db, ticket["id"]),
-        "names": request.app.state.reads.lookups(db).names,
+        "t": ticket, "events": timeline(db, ticket["id"]), "names": look.names,
         "actions": app.allowed_commands(number, user.login), "error": error, "notice": notice,
-        "units": request.app.state.reads.lookups(db).places, "people": people(db),
+        "units": look.places, "people": people(db),
         "indicators": indicators(), "facts": {
             e["sha256"]: photo_facts(settings.evidence_dir, e["sha256"])
             for e in ticket["evidence_before"] + ticket["evidence_after"]
@@ -149,7 +140,7 @@ def act(request: Request, app: App, db: ReadDb, user: Actor, form: PostedForm, n
     settings = request.app.state.settings
     if command not in ACTIONS:
         raise UnknownReferenceError("没有这个操作")
-    _visible_ticket(app, db, user, number, settings.warn_days)
+    user.visible_ticket(app, db, number, settings.warn_days)
     method, fields = ACTIONS[command]
     try:
         kwargs = read_fields(form, fields, settings.evidence_dir,
@@ -179,7 +170,7 @@ ACTION_DONE = {"assign": "已交办", "reassign": "已改派", "request_extensio
 
 def _evidence_item(request: Request, app, db, user: User, number: str, sha256: str) -> dict:
     """One evidence file of a ticket the user may see; never any other file."""
-    ticket = _visible_ticket(app, db, user, number, request.app.state.settings.warn_days)
+    ticket = user.visible_ticket(app, db, number, request.app.state.settings.warn_days)
     item = {e["sha256"]: e for e in ticket["evidence_before"] + ticket["evidence_after"]
             }.get(sha256)
     if item is None or not evidence_path(request.app.state.settings.evidence_dir,
