@@ -156,13 +156,18 @@ def list_tickets(db: Database, f: TicketFilter, today: date, *, sort: str = "lig
     q = _where(f, today, warn_days)
     total = db.execute(f"SELECT count(*) FROM tickets t WHERE {q.sql}", q.params).fetchone()[0]
     order = ", ".join(f"{column}{' DESC' if descending else ''}" for column in SORTS[sort])
+    # The page's rows are chosen by their keys alone and only then read whole: sorting every
+    # matching row with all its columns costs a large town's list a third more.
+    chosen = (f"SELECT rowid FROM (SELECT t.rowid, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS "
+              f"days_overdue FROM tickets t WHERE {q.sql} ORDER BY {order}, t.number "
+              "LIMIT :limit OFFSET :offset)")
     cursor = db.execute(
-        "SELECT p.*, town.name AS town_name, place.name AS unit_name, lead.name AS lead_name "
-        f"FROM (SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue FROM tickets t "
-        f"WHERE {q.sql} ORDER BY {order}, t.number LIMIT :limit OFFSET :offset) p "
-        "LEFT JOIN units town ON town.code = p.town_id "
-        "LEFT JOIN units place ON place.code = p.unit_id "
-        "LEFT JOIN units lead ON lead.code = p.lead_unit_id",
+        f"SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue, "
+        "town.name AS town_name, place.name AS unit_name, lead.name AS lead_name "
+        "FROM tickets t LEFT JOIN units town ON town.code = t.town_id "
+        "LEFT JOIN units place ON place.code = t.unit_id "
+        "LEFT JOIN units lead ON lead.code = t.lead_unit_id "
+        f"WHERE t.rowid IN ({chosen}) ORDER BY {order}, t.number",
         q.params | {"limit": per_page, "offset": (page - 1) * per_page})
     columns = [c[0] for c in cursor.description]
     return Page([dict(zip(columns, row, strict=True)) for row in cursor], total, page, per_page)

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from eventsourcing.application import Application
@@ -27,6 +28,18 @@ class Lookups:
     towns: list[dict]
     places: list[dict]         # schools, towns and departments, for choosing where
     leaders: list[dict]
+
+    @cached_property
+    def town_choices(self) -> tuple[tuple[str, str], ...]:
+        return tuple((u["code"], u["name"]) for u in self.towns)
+
+    @cached_property
+    def place_choices(self) -> tuple[tuple[str, str], ...]:
+        return tuple((u["code"], u["name"]) for u in self.places)
+
+    @cached_property
+    def leader_choices(self) -> tuple[tuple[str, str], ...]:
+        return tuple((p["id"], p["name"]) for p in self.leaders)
 
 
 FRESH_LIMIT = 5_000   # further behind than this, a page does not wait: the follower catches up

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +62,19 @@ templates.env.globals.update(
 
 
 def options(pairs, selected: str | None = None, blank: str | None = None) -> Markup:
-    """<option>s for (value, label) pairs, one marked selected: built here in one piece, as a
-    long list drawn by a template loop costs a page several times over."""
-    parts = [f'<option value="">{escape(blank)}</option>'] if blank is not None else []
-    for value, label in pairs:
-        mark = " selected" if value == selected else ""
-        parts.append(f'<option value="{escape(value)}"{mark}>{escape(label)}</option>')
-    return Markup("".join(parts))
+    """<option>s for (value, label) pairs, one marked selected. The escaped pieces of each
+    distinct list are kept (`_option_pieces`), as escaping a few hundred units anew on every
+    page costs more than the rest of a list page."""
+    pieces = _option_pieces(tuple(pairs))
+    head = f'<option value="">{escape(blank)}</option>' if blank is not None else ""
+    return Markup(head + "".join(f"{start} selected{end}" if value == selected else start + end
+                                 for value, start, end in pieces))
+
+
+@lru_cache(maxsize=256)
+def _option_pieces(pairs: tuple) -> tuple[tuple[str, str, str], ...]:
+    return tuple((value, f'<option value="{escape(value)}"', f">{escape(label)}</option>")
+                 for value, label in pairs)
 
 
 @cache

@@ -52,10 +52,10 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, user: Signed
         query["desc"] = "true"
     return render(request, "tickets.html", {
         "results": results, "chosen": chosen, "q": q, "sort": sort, "desc": desc,
-        "query": query, "towns": [(u["code"], u["name"]) for u in look.towns],
-        "leaders": [(p["id"], p["name"]) for p in look.leaders], "sort_choices": SORT_CHOICES,
+        "query": query, "towns": look.town_choices,
+        "leaders": look.leader_choices, "sort_choices": SORT_CHOICES,
         "bulk": user.has(Role.OFFICE),
-        "places": [(u["code"], u["name"]) for u in look.places],
+        "places": look.place_choices,
     }, fragment="_ticket_results.html")
 
 
