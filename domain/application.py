@@ -19,6 +19,7 @@ from domain.account import Account, account_id
 from domain.actor import Actor
 from domain.api_tokens import ApiTokens
 from domain.clock import Clock, SystemClock, beijing_date
+from domain.cycle_commands import CycleCommands
 from domain.directory import Directory, directory_id
 from domain.errors import (
     AccountDisabledError,
@@ -53,7 +54,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class XiaohaoApp(TicketCommands, SigningIn, ApiTokens, Application):
+class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Application):
     """The 问题销号 application of one county."""
 
     name = "xiaohao"

@@ -29,7 +29,7 @@ def week_start(week: str) -> datetime:
     return datetime(monday.year, monday.month, monday.day, tzinfo=BEIJING)
 
 
-def _text(moment: datetime) -> str:
+def moment_text(moment: datetime) -> str:
     return beijing(moment).isoformat(timespec="microseconds")
 
 
@@ -52,7 +52,7 @@ def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
     for town, unit, overdue in db.execute(
             "SELECT town_id, unit_id, count(*) FROM ticket_states WHERE until IS NULL "
             "AND state IN ('opened', 'assigned') AND deadline < ? AND at <= ? GROUP BY 1, 2",
-            (beijing(at).date().isoformat(), _text(at))):
+            (beijing(at).date().isoformat(), moment_text(at))):
         counts[(town, unit)] = counts.get((town, unit), 0) + overdue
     return counts
 
@@ -117,7 +117,7 @@ def check_list(db: Database, week: str) -> list[dict]:
     """The week's check list as laid out on its Monday: every ticket not yet rectified and
     every one waiting for re-inspection, by town and school, red first; with whether it has
     been checked (visited or re-inspected) during the week."""
-    start = _text(week_start(week))
+    start = moment_text(week_start(week))
     today = week_start(week).date().isoformat()
     cursor = db.execute(
         "SELECT t.number, t.title, s.town_id, s.unit_id, s.state, s.deadline, t.lead_unit_id, "

@@ -4,7 +4,7 @@ legal step by the right people, with the clock moving on. Shared by read-model t
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 from domain.application import XiaohaoApp
 from domain.clock import ManualClock, beijing_date
@@ -92,3 +92,25 @@ def read_history(var_dir, *, seed: int, steps: int):
     seed_small_county(app)
     numbers = run_scenario(app, clock, seed=seed, steps=steps)
     return app, ReadModels(app, ":memory:").fresh(), numbers
+
+
+STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectified",
+               "Closed": "closed", "Reopened": "assigned", "Cancelled": "cancelled"}
+
+
+def as_of(history: list[dict], moment) -> tuple[str | None, date | None]:
+    """State and deadline of a ticket at a moment, replayed from its events."""
+    state = deadline = None
+    for step in history:
+        if step["at"] > moment:
+            break
+        name, details = step["event"], step["details"]
+        if name == "ReInspected":
+            state = "verified" if details["passed"] else "assigned"
+        else:
+            state = STATE_AFTER.get(name, state)
+        if name in ("Opened", "Assigned", "Reassigned", "Reopened"):
+            deadline = details["deadline"]
+        if name == "DeadlineExtended":
+            deadline = details["new_deadline"]
+    return state, deadline

@@ -206,3 +206,24 @@ def test_projection_status_and_rebuild(demo_store):
     assert len(lines) == 4 and all(line.split()[3] == "0" for line in lines)   # no lag
     wrong = run("rebuild", "nope")
     assert wrong.returncode == 2 and "没有这个投影" in wrong.stderr
+
+
+def test_a_bulletin_issued_by_hand_is_issued_once(run):
+    """`xiaohao bulletin issue --week` is the scheduler's command (#5): a second run leaves the
+    week's bulletin as it was; a week that cannot have one is refused in one line."""
+    from datetime import datetime, timedelta
+
+    from domain.clock import BEIJING, iso_week
+
+    run("init", "--password", "office-pass-1")
+    today = datetime.now(BEIJING).date()
+    week = iso_week(today)
+    assert f"已发布 周通报 第1期（{week}）" in run("bulletin", "issue", "--week", week).out
+    assert "未重复发布" in run("bulletin", "issue", "--week", week).out
+    shown = json.loads(run("bulletin", "show", "--week", week).out)
+    assert shown["number"] == 1 and shown["content"]["week"] == week
+    assert shown["content"]["totals"]["found_total"] == 0
+    for bad in ("2026-W60", iso_week(today + timedelta(weeks=1)), iso_week(today - timedelta(weeks=1))):
+        assert_one_line_error(run("bulletin", "issue", "--week", bad, ok=False))
+    assert_one_line_error(run("bulletin", "show", "--week", iso_week(today - timedelta(weeks=1)),
+                              ok=False))

@@ -10,34 +10,13 @@ import pytest
 from domain.clock import beijing, iso_week
 from projections.cycle import FIGURES, check_list, recheck_list, week_figures, week_start
 from projections.readmodels import ReadModels
-from tests.scenario import read_history
-
-STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectified",
-               "Closed": "closed", "Reopened": "assigned", "Cancelled": "cancelled"}
+from tests.scenario import as_of, read_history
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     app, db, numbers = read_history(tmp_path_factory.mktemp("c"), seed=5, steps=700)
     return app, db, {n: (app.ticket(n), app.ticket_history(n)) for n in numbers}
-
-
-def as_of(history: list[dict], moment) -> tuple[str | None, date | None]:
-    """State and deadline of a ticket at a moment, replayed from its events."""
-    state = deadline = None
-    for step in history:
-        if step["at"] > moment:
-            break
-        name, details = step["event"], step["details"]
-        if name == "ReInspected":
-            state = "verified" if details["passed"] else "assigned"
-        else:
-            state = STATE_AFTER.get(name, state)
-        if name in ("Opened", "Assigned", "Reassigned", "Reopened"):
-            deadline = details["deadline"]
-        if name == "DeadlineExtended":
-            deadline = details["new_deadline"]
-    return state, deadline
 
 
 def weeks_of(app, histories) -> list[str]:

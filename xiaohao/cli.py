@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from typer._click.exceptions import ClickException
 
 from domain.application import SYSTEM, XiaohaoApp
-from domain.clock import ManualClock, at_beijing
+from domain.clock import ManualClock, at_beijing, beijing
 from domain.errors import DomainError
 from domain.ticket import EVENT_LABELS
 from domain.values import Role
@@ -29,6 +29,9 @@ cli.add_typer(user_cli, name="user")
 cli.add_typer(ticket_cli, name="ticket")
 projections_cli = typer.Typer(help="读模型（投影）", no_args_is_help=True)
 cli.add_typer(projections_cli, name="projections")
+bulletin_cli = typer.Typer(help="周通报", no_args_is_help=True)
+cli.add_typer(bulletin_cli, name="bulletin")
+Week = Annotated[str, typer.Option("--week", help="ISO 周，如 2026-W48")]
 
 As = Annotated[str, typer.Option("--as", help="以哪个账号操作")]
 Number = Annotated[str, typer.Argument(help="问题编号，如 SS-2019-0001")]
@@ -294,6 +297,29 @@ def projections_rebuild(
 
         read.rebuild(names or [], progress=progress)
     typer.echo(f"已重建：{'、'.join(names or read.runner.projections)}（{head} 条事件）")
+
+
+@bulletin_cli.command("issue")
+def bulletin_issue(week: Week) -> None:
+    """Issue the week's bulletin now (the same command the scheduler runs on Friday); a week
+    already issued is left as it is."""
+    from scheduler.runs import issue_bulletin
+
+    read = _read_models()
+    run, issued = issue_bulletin(read.runner.app, read, week)
+    when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
+    typer.echo(f"已发布 周通报 第{run['number']}期（{week}）" if issued else
+               f"周通报 第{run['number']}期（{week}）已于 {when} 发布，未重复发布")
+
+
+@bulletin_cli.command("show")
+def bulletin_show(week: Week) -> None:
+    """A week's bulletin as issued, as JSON."""
+    run = _app().cycle_run("bulletin", week)
+    if run is None:
+        raise DomainError(f"{week} 的周通报尚未发布")
+    typer.echo(json.dumps({**run, "issued_at": run["issued_at"].isoformat()},
+                          ensure_ascii=False, indent=2))
 
 
 def _files(paths: list[Path] | None, settings: Settings) -> list:

@@ -1,0 +1,145 @@
+"""The weekly bulletin (周通报): its figures against the events, its number, and one bulletin
+per week however many schedulers try (#5)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from domain.clock import ManualClock, at_beijing, beijing, iso_week
+from domain.cycle import bulletin_number
+from domain.errors import InvalidInputError
+from projections.cycle import check_list, week_start
+from projections.readmodels import ReadModels
+from scheduler.runs import issue_bulletin
+from tests.conftest import START, seed_small_county, settings_for
+from tests.scenario import as_of, run_scenario
+from tests.test_numbering_and_restart import ROOT, durable_settings, env_for  # noqa: F401
+
+UNRECTIFIED = ("opened", "assigned")
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    clock = ManualClock(at_beijing(START, 9))
+    app = settings_for("memory", tmp_path_factory.mktemp("b")).build_app(clock=clock)
+    seed_small_county(app)
+    numbers = run_scenario(app, clock, seed=11, steps=500)
+    read = ReadModels(app, ":memory:")
+    histories = {n: (app.ticket(n), app.ticket_history(n)) for n in numbers}
+    weeks = sorted({iso_week(START + timedelta(days=d))
+                    for d in range((app.today() - START).days + 1)})
+    return app, read, histories, weeks
+
+
+def expected_totals(histories: dict, week: str, moment) -> dict:
+    """The bulletin's totals worked out from each ticket's events alone."""
+    end = week_start(week) + timedelta(days=7)
+    totals = dict.fromkeys(["found_week", "closed_week", "found_total", "closed_total",
+                            "in_rectification", "overdue"], 0)
+    overdue, due = set(), set()
+    next_monday = end.date()
+    for number, (_, steps) in histories.items():
+        for step in steps:
+            name, at = step["event"], step["at"]
+            if at >= end:
+                break
+            this_week = iso_week(beijing(at).date()) == week
+            totals["found_week"] += name == "Opened" and this_week
+            totals["closed_week"] += name == "Closed" and this_week
+            totals["found_total"] += (name == "Opened") - (name == "Cancelled")
+            totals["closed_total"] += (name == "Closed") - (name == "Reopened")
+        state, deadline = as_of(steps, moment)
+        totals["in_rectification"] += state in (*UNRECTIFIED, "rectified")
+        if state in UNRECTIFIED and deadline and deadline < moment.date():
+            overdue.add(number)
+        if state in UNRECTIFIED and deadline and \
+                next_monday <= deadline <= next_monday + timedelta(days=6):
+            due.add(number)
+    totals["overdue"] = len(overdue)
+    return {"totals": totals, "overdue": overdue, "due": due}
+
+
+def test_every_bulletin_says_what_the_events_say(history):
+    app, read, histories, weeks = history
+    for week in weeks:
+        run, issued = issue_bulletin(app, read, week)
+        assert issued
+        content = run["content"]
+        moment = min(week_start(week) + timedelta(days=7), beijing(app.now()))
+        expected = expected_totals(histories, week, moment)
+        assert content["totals"] == expected["totals"], week
+        assert {i["number"] for i in content["overdue"]} == expected["overdue"], week
+        assert {i["number"] for i in content["due_next_week"]} == expected["due"], week
+        towns = content["towns"]
+        assert sum(t["found_total"] for t in towns) + sum(
+            d["found_total"] for d in content["departments"]) <= expected["totals"]["found_total"]
+        assert [t["rank"] for t in towns] == sorted(t["rank"] for t in towns)
+        checks = check_list(read.db, week)
+        assert content["check_list"] == {"total": len(checks),
+                                         "checked": sum(bool(c["checked"]) for c in checks)}
+        assert content["trend"][-1]["week"] == week and len(content["trend"]) == 12
+        assert run["number"] == weeks.index(week) + 1
+
+
+def test_an_overdue_item_is_named_with_its_people(history):
+    app, read, histories, weeks = history
+    named = [i for w in weeks for i in app.cycle_run("bulletin", w)["content"]["overdue"]]
+    assert named, "the scenario should leave something overdue"
+    for item in named:
+        ticket = histories[item["number"]][0]
+        assert item["unit"] and item["unit"] != ticket["unit_id"]   # a name, not a code
+        assert item["days_overdue"] >= 1
+        assert item["leaders"] == [{"L1": "陈领导", "L2": "范领导"}.get(p, p)
+                                   for p in ticket["leader_ids"]]
+
+
+def test_a_week_is_issued_once(history):
+    app, read, _, weeks = history
+    first = app.cycle_run("bulletin", weeks[0])
+    again, issued = issue_bulletin(app, read, weeks[0])
+    assert not issued and again == first
+    assert again["content"]["week"] == weeks[0]
+
+
+@pytest.mark.parametrize("week, message", [
+    ("2026-W99", "周次"), ("W45", "周次"), ("", "周次"), ("2026-W44", "早于创建工作开始"),
+    ("2099-W10", "尚未开始"),
+])
+def test_a_week_that_cannot_have_a_bulletin_is_refused(history, week, message):
+    app, read, _, _ = history
+    before = app.recorder.max_notification_id()
+    with pytest.raises(InvalidInputError, match=message):
+        issue_bulletin(app, read, week)
+    assert app.recorder.max_notification_id() == before
+
+
+def test_bulletins_are_numbered_from_the_campaigns_first_week():
+    start = START + timedelta(days=2)   # a Wednesday: its week is 期 1
+    assert bulletin_number(start, iso_week(START)) == 1
+    assert bulletin_number(start, iso_week(START + timedelta(weeks=3))) == 4
+    assert bulletin_number(start, iso_week(START - timedelta(weeks=1))) == 0
+
+
+@pytest.mark.slow
+def test_two_schedulers_issue_each_week_once(durable_settings, tmp_path):  # noqa: F811
+    app = durable_settings.build_app(clock=ManualClock(at_beijing(START, 9)))
+    seed_small_county(app)
+    weeks = [iso_week(START + timedelta(weeks=i)) for i in range(5)]
+    go = tmp_path / "go"
+    racers = [subprocess.Popen(
+        [sys.executable, "-m", "tests.issue_bulletins", ",".join(weeks), str(go),
+         str(tmp_path / f"read{i}.sqlite3")], cwd=ROOT, env=env_for(durable_settings),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    go.touch()
+    outputs = [racer.communicate(timeout=120) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0], [err for _, err in outputs]
+    lines = [line.split() for out, _ in outputs for line in out.splitlines()]
+    assert sorted(w for w, how, _ in lines if how == "issued") == weeks   # each exactly once
+    assert {(w, n) for w, _, n in lines} == {(w, str(i + 1)) for i, w in enumerate(weeks)}
+    topics = [n.topic for n in app.recorder.select_notifications(start=1, limit=10_000)
+              if n.topic.endswith("CycleRun.Issued")]
+    assert len(topics) == len(weeks)
