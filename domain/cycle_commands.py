@@ -1,26 +1,33 @@
-"""Issuing the cycle's runs: one command per (kind, period), however often it is tried."""
+"""Issuing the cycle's runs, one command per (kind, period) however often it is tried, with
+the digests they send; and those digests' delivery, attempt by attempt."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from domain.clock import beijing_date
 from domain.cycle import KINDS, CycleRun, bulletin_number, period_start, run_id
-from domain.errors import InvalidInputError
+from domain.delivery import Delivery, message_id
+from domain.errors import InvalidInputError, UnknownReferenceError
 
 
 class CycleCommands:
-    """Mixed into XiaohaoApp (which provides `_get`, `_require_office`, `directory`, `now`)."""
+    """Mixed into XiaohaoApp (which provides `_get`, `_save`, `_require_office`, `directory`,
+    `now` and the repository)."""
 
-    def campaign_start(self):
+    def campaign_start(self) -> date:
         """The day the county's campaign started here: the day its directory was created."""
         return beijing_date(self.directory().created_on)
 
-    def issue_run(self, by: str, kind: str, period: str, content: dict,
-                  position: int) -> tuple[dict, bool]:
-        """Record what a period's run issued. Returns the run and whether this call issued
-        it: a period already issued (by anyone, in any process) is returned as it was, and
-        `content` is dropped."""
+    def issue_run(self, by: str, kind: str, period: str, content: dict, position: int,
+                  deliveries: list[dict] = ()) -> tuple[dict, bool]:
+        """Record what a period's run issued, and queue its `deliveries` (each a recipient,
+        subject and payload) in the same transaction. Returns the run and whether this call
+        issued it: a period already issued (by anyone, in any process) is returned as it was,
+        and `content` and `deliveries` are dropped."""
         actor = self._require_office(by)
         start = period_start(kind, period)
         if start > beijing_date(self.now()):
@@ -31,12 +38,17 @@ class CycleCommands:
         existing = self.cycle_run(kind, period)
         if existing is not None:
             return existing, False
+        now = self.now()
         number = bulletin_number(first, period) if kind == "bulletin" else 0
         run = CycleRun(county_code=self.county_code, kind=kind, period=period, number=number,
-                       content=content, position=position, by=actor.login,
-                       timestamp=self.now())
+                       content=content, position=position, by=actor.login, timestamp=now)
+        queued = [Delivery(run=run.id, recipient=d["recipient"], kind=kind, period=period,
+                           subject=d["subject"], payload=d["payload"], timestamp=now,
+                           message_id=message_id(self.county_code, kind, period,
+                                                 d["recipient"]["key"]))
+                  for d in deliveries]
         try:
-            self.save(run)
+            self.save(run, *queued)
         except IntegrityError:   # another scheduler issued it first
             return self.cycle_run(kind, period), False
         return run.as_dict(), True
@@ -48,3 +60,59 @@ class CycleCommands:
         if key not in self.repository:
             return None
         return self._get(key, f"{KINDS[kind]} {period} 不存在").as_dict()
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def delivery(self, delivery: UUID | str) -> dict:
+        return self._delivery(delivery).as_dict()
+
+    def _delivery(self, delivery: UUID | str) -> Delivery:
+        try:
+            key = UUID(str(delivery))
+        except ValueError:
+            raise UnknownReferenceError("没有这封待发邮件") from None
+        return self._get(key, "没有这封待发邮件")
+
+    def begin_attempt(self, delivery: UUID | str, channel: str,
+                      stale_after: timedelta = timedelta(minutes=10)) -> dict | None:
+        """Claim a delivery for one attempt now; None when it is not due, is done, or another
+        sender claimed it first. One found `sending` for longer than `stale_after` was left
+        by a sender that stopped mid-send, and is taken again (with the same Message-ID)."""
+        d = self._delivery(delivery)
+        now = self.now()
+        due = (d.state == "queued" and d.next_attempt_at <= now) or (
+            d.state == "sending" and d.attempt_started_at <= now - stale_after)
+        if not due:
+            return None
+        d.attempt(channel=channel, timestamp=now)
+        try:
+            self.save(d)
+        except IntegrityError:
+            return None
+        return d.as_dict()
+
+    def finish_attempt(self, delivery: UUID | str, *, error: str = "", detail: str = "",
+                       max_failures: int = 5, backoff: timedelta = timedelta(minutes=1),
+                       permanent: bool = False) -> dict:
+        """The outcome of the attempt begun last: delivered, or failed and retried after a
+        backoff that doubles each time, until `max_failures` (or a `permanent` error such as
+        a missing address) leaves it failed for the office to see."""
+        d = self._delivery(delivery)
+        now = self.now()
+        if not error:
+            d.delivered(channel=detail.split(":")[0], detail=detail, timestamp=now)
+        else:
+            final = permanent or d.failures + 1 >= max_failures
+            retry_at: datetime | None = None if final else now + backoff * 2 ** d.failures
+            d.attempt_failed(error=error[:500], retry_at=retry_at, timestamp=now)
+        self._save(d)
+        return d.as_dict()
+
+    def requeue_delivery(self, by: str, delivery: UUID | str) -> None:
+        """重发: the office sends a failed delivery again, with a fresh count of attempts."""
+        actor = self._require_office(by)
+        d = self._delivery(delivery)
+        if d.state != "failed":
+            raise InvalidInputError("只有发送失败的邮件可以重发")
+        d.requeue(by=actor.login, timestamp=self.now())
+        self._save(d)

@@ -57,8 +57,8 @@ def bulletin_content(db: Database, week: str, now: datetime) -> dict:
         "departments": _ranked([{**_figures(r), "unit_id": r["unit_id"],
                                  "name": named.get(r["unit_id"], "")}
                                 for r in rows if r["unit_id"] in departments]),
-        "overdue": [_item(t, named, moment) for t in overdue],
-        "due_next_week": [_item(t, named, moment) for t in due],
+        "overdue": [named_item(t, named, moment) for t in overdue],
+        "due_next_week": [named_item(t, named, moment) for t in due],
         "check_list": {"total": len(checks), "checked": sum(1 for c in checks if c["checked"])},
         "rechecks": {"month": f"{friday:%Y-%m}", "total": len(rechecks),
                      "held": sum(r["result"] == "巩固" for r in rechecks)},
@@ -91,11 +91,12 @@ def _states_at(db: Database, moment: datetime) -> list[dict]:
     return [dict(zip(columns, r, strict=True)) for r in cursor]
 
 
-def _item(t: dict, named: dict[str, str], moment: datetime) -> dict:
+def named_item(t: dict, named: dict[str, str], moment: datetime) -> dict:
     """A ticket named as a bulletin names it: its unit, lead unit, person and 包保 leaders."""
     late = (moment.date() - datetime.fromisoformat(t["deadline"]).date()).days
     return {"number": t["number"], "title": t["title"], "deadline": t["deadline"],
-            "days_overdue": max(late, 0), "town": named.get(t["town_id"] or "", ""),
+            "days_overdue": max(late, 0), "town_id": t["town_id"], "unit_id": t["unit_id"],
+            "lead_unit_id": t["lead_unit_id"], "town": named.get(t["town_id"] or "", ""),
             "unit": named.get(t["unit_id"], t["unit_id"]),
             "lead_unit": named.get(t["lead_unit_id"] or "", ""),
             "person": named.get(t["person_id"] or "", ""),

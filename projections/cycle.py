@@ -164,3 +164,21 @@ def weekly_trend(db: Database, last_week: str, weeks: int = 12) -> list[dict]:
         "WHERE week BETWEEN ? AND ? GROUP BY week", (labels[0], labels[-1]))}
     return [{"week": w, "found": counts.get(w, (0, 0))[0], "closed": counts.get(w, (0, 0))[1]}
             for w in labels]
+
+
+def checklist_content(db: Database, week: str) -> dict:
+    """What the week's check list run records: how many items, how many red, per town."""
+    items = check_list(db, week)
+    towns: dict[str, int] = {}
+    for item in items:
+        towns[item["town_id"] or ""] = towns.get(item["town_id"] or "", 0) + 1
+    return {"week": week, "total": len(items),
+            "red": sum(i["light"] == "red" for i in items),
+            "waiting_reinspection": sum(i["state"] == "rectified" for i in items),
+            "towns": towns, "numbers": [i["number"] for i in items]}
+
+
+def recheck_content(db: Database, month: str) -> dict:
+    """What the monthly recheck run records: the tickets closed last month, to be rechecked."""
+    items = recheck_list(db, month)
+    return {"month": month, "total": len(items), "numbers": [i["number"] for i in items]}

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from projections.base import Projection
 from projections.directory import DirectoryProjection
 from projections.runner import ProjectionRunner, Status
+from projections.runs import RunsProjection
 from projections.store import open_read_db
 from projections.tickets import TicketsProjection
 from projections.timeline import TimelineProjection
@@ -18,7 +19,8 @@ from projections.weekly import WeeklyProjection
 
 
 def all_projections() -> list[Projection]:
-    return [DirectoryProjection(), TicketsProjection(), TimelineProjection(), WeeklyProjection()]
+    return [DirectoryProjection(), TicketsProjection(), TimelineProjection(), WeeklyProjection(),
+            RunsProjection()]
 
 
 class ReadModels:

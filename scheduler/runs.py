@@ -1,25 +1,73 @@
-"""The cycle's runs as the scheduler and `xiaohao bulletin issue` both perform them: catch the
-read models up, build the content, and issue it as the period's one run."""
+"""The cycle's runs as the scheduler and the CLI both perform them: catch the read models up,
+build the run's content and its digests, and issue them as the period's one run."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from domain.application import SYSTEM, XiaohaoApp
+from domain.clock import beijing, beijing_date
+from domain.cycle import bulletin_number, period_start
 from domain.errors import DomainError
 from projections.bulletin import bulletin_content
+from projections.cycle import checklist_content, recheck_content, week_start
+from projections.digests import leader_escalations, leader_weekly, unit_lists
 from projections.readmodels import ReadModels
 
 
-def issue_bulletin(app: XiaohaoApp, read: ReadModels, week: str,
-                   by: str = SYSTEM) -> tuple[dict, bool]:
-    """The bulletin of `week`, issued now unless it already was; and whether this call did."""
-    existing = app.cycle_run("bulletin", week)
+def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_days: int = 3,
+          by: str = SYSTEM) -> tuple[dict, bool]:
+    """The run of `kind` for `period`, issued now with its digests unless it already was;
+    and whether this call issued it."""
+    period_start(kind, period)
+    existing = app.cycle_run(kind, period)
     if existing is not None:
         return existing, False
     db = read.fresh()
     statuses = read.status()
     broken = [s.name for s in statuses if s.error]
     if broken:
-        raise DomainError(f"读模型 {'、'.join(broken)} 出错停止，周通报的数字会不准，暂不发布；"
+        raise DomainError(f"读模型 {'、'.join(broken)} 出错停止，周期任务的数字会不准，暂不执行；"
                           "请先运行 xiaohao projections status 查看")
-    content = bulletin_content(db, week, app.now())
-    return app.issue_run(by, "bulletin", week, content, min(s.position for s in statuses))
+    county = app.directory().county_name
+    content, deliveries = BUILDERS[kind](app, db, period, county, warn_days)
+    return app.issue_run(by, kind, period, content, min(s.position for s in statuses),
+                         deliveries)
+
+
+def issue_bulletin(app: XiaohaoApp, read: ReadModels, week: str,
+                   by: str = SYSTEM) -> tuple[dict, bool]:
+    return issue(app, read, "bulletin", week, by=by)
+
+
+def _bulletin(app, db, week, county, warn_days):
+    now = app.now()
+    content = bulletin_content(db, week, now)
+    end = week_start(week) + timedelta(days=7)
+    day = beijing_date(min(end - timedelta(microseconds=1), beijing(now)))
+    number = bulletin_number(app.campaign_start(), week)
+    return content, (leader_weekly(db, content, number, county, day)
+                     + unit_lists(db, day, warn_days, county, label=f"周通报 第{number}期"))
+
+
+def _checklist(app, db, week, county, warn_days):
+    return checklist_content(db, week), []
+
+
+def _recheck(app, db, month, county, warn_days):
+    return recheck_content(db, month), []
+
+
+def _reminders(app, db, period, county, warn_days):
+    day = date.fromisoformat(period)
+    units = unit_lists(db, day, warn_days, county, label="到期提醒")
+    leaders = leader_escalations(db, day, county)
+    content = {"day": period,
+               "due_soon": sum(len(d["payload"]["due_soon"]) for d in units),
+               "overdue": sum(len(d["payload"]["overdue"]) for d in units),
+               "units": len(units), "leaders": len(leaders)}
+    return content, units + leaders
+
+
+BUILDERS = {"bulletin": _bulletin, "checklist": _checklist, "recheck": _recheck,
+            "reminders": _reminders}

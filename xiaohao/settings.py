@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from argon2 import PasswordHasher
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.application import XiaohaoApp
@@ -49,6 +50,60 @@ class Settings(BaseSettings):
     secure_cookies: bool = False        # true when served over HTTPS
     warn_days: int = 3                  # a deadline this close shows a yellow light
     upload_limit_mb: int = 20           # each evidence file
+    # The cycle (DESIGN §3), Beijing time: weekly runs as "DAY HH:MM", the others "HH:MM".
+    scheduler: bool = True              # `serve` runs the scheduler; false when it runs alone
+    checklist_at: str = "mon 08:00"
+    bulletin_at: str = "fri 16:00"
+    recheck_at: str = "09:00"           # on the first working day of each month
+    reminders_at: str = "08:30"         # on every working day
+    missed_runs_days: int = Field(default=35, ge=1, le=400)   # made up at start, no older
+    scheduler_tick_seconds: float = Field(default=30, gt=0)
+    # Where digests go: a Maildir under var/outbox (shown as 发件箱), SMTP, or a webhook.
+    mail_channel: Literal["outbox", "smtp", "webhook"] = "outbox"
+    mail_from: str = "xiaohao@localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    webhook_url: str = Field(default="", validate_default=True)
+    webhook_format: Literal["json", "wecom", "dingtalk"] = "json"
+    delivery_timeout_seconds: float = Field(default=10, gt=0)
+    delivery_max_failures: int = Field(default=5, ge=1)
+    delivery_backoff_seconds: float = Field(default=60, ge=0)   # doubled after each failure
+
+    @field_validator("checklist_at", "bulletin_at")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        from scheduler.schedule import weekly
+
+        weekly(value)
+        return value.strip().lower()
+
+    @field_validator("recheck_at", "reminders_at")
+    @classmethod
+    def _daily(cls, value: str) -> str:
+        from scheduler.schedule import daily
+
+        daily(value)
+        return value.strip()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("mail_channel") == "webhook" and not value.startswith(("http://",
+                                                                               "https://")):
+            raise ValueError("邮件渠道为 webhook 时须给出 http:// 或 https:// 开头的地址")
+        return value
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    def schedule(self):
+        from scheduler.schedule import Schedule
+
+        return Schedule(self.checklist_at, self.bulletin_at, self.recheck_at, self.reminders_at)
 
     @property
     def evidence_dir(self) -> Path:

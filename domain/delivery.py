@@ -1,0 +1,81 @@
+"""A digest or reminder on its way to one person (DESIGN §3), kept as events: queued with the
+run that made it, then attempted, delivered, or failed and retried with backoff, until it
+fails for good and waits for the office's 重发. Its id (and so its Message-ID) comes from the
+run and the recipient: the same digest is never queued twice, and a retry after a crash
+mid-send carries the same Message-ID."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+DELIVERY_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/delivery")
+STATES = {"queued": "待发送", "sending": "发送中", "delivered": "已送达", "failed": "发送失败"}
+
+
+def delivery_id(run: UUID, recipient_key: str) -> UUID:
+    return uuid5(DELIVERY_NAMESPACE, f"{run}|{recipient_key}")
+
+
+def message_id(county_code: str, kind: str, period: str, recipient_key: str) -> str:
+    """A stable Message-ID per (period, recipient): the same on every retry."""
+    local = re.sub(r"[^A-Za-z0-9.-]", "-", f"{kind}.{period}.{recipient_key}")
+    return f"<{local}@{county_code.lower()}.xiaohao>"
+
+
+class Delivery(Aggregate):
+    @staticmethod
+    def create_id(run: UUID, recipient: dict, **_: object) -> UUID:
+        return delivery_id(run, recipient["key"])
+
+    @event("Queued")
+    def __init__(self, run: UUID, recipient: dict, kind: str, period: str, subject: str,
+                 message_id: str, payload: dict, timestamp: datetime) -> None:
+        self.run = run
+        self.recipient = recipient      # key, name, address (or None), role
+        self.kind = kind
+        self.period = period
+        self.subject = subject
+        self.message_id = message_id
+        self.payload = payload
+        self.state = "queued"
+        self.attempts = 0
+        self.failures = 0               # since it was queued or last requeued by the office
+        self.next_attempt_at = timestamp
+        self.attempt_started_at: datetime | None = None
+        self.last_error = ""
+
+    @event("Attempted")
+    def attempt(self, channel: str, timestamp: datetime) -> None:
+        self.state = "sending"
+        self.attempts += 1
+        self.attempt_started_at = timestamp
+
+    @event("Delivered")
+    def delivered(self, channel: str, detail: str, timestamp: datetime) -> None:
+        self.state = "delivered"
+        self.last_error = ""
+
+    @event("AttemptFailed")
+    def attempt_failed(self, error: str, retry_at: datetime | None, timestamp: datetime) -> None:
+        self.failures += 1
+        self.last_error = error
+        self.state = "queued" if retry_at else "failed"
+        self.next_attempt_at = retry_at
+
+    @event("Requeued")
+    def requeue(self, by: str, timestamp: datetime) -> None:
+        self.state = "queued"
+        self.failures = 0
+        self.next_attempt_at = timestamp
+
+    def as_dict(self) -> dict:
+        return {"id": str(self.id), "kind": self.kind, "period": self.period,
+                "recipient": self.recipient, "subject": self.subject,
+                "message_id": self.message_id, "payload": self.payload, "state": self.state,
+                "attempts": self.attempts, "failures": self.failures,
+                "last_error": self.last_error, "queued_at": self.created_on,
+                "version": self.version}

@@ -1,0 +1,46 @@
+"""Working days by China's official calendar (holidays and the weekends worked in exchange),
+from the `chinese-calendar` package. For a year its data does not cover yet, Monday to Friday
+stand in: said once in the log, and on the office's dashboard through `uncovered_years`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import chinese_calendar
+
+log = logging.getLogger("xiaohao.scheduler")
+_warned: set[int] = set()
+
+
+def covers(year: int) -> bool:
+    """Whether the official calendar of `year` is known (the package publishes each year's
+    once the State Council announces it, usually in November of the year before)."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+        return True
+    except NotImplementedError:
+        return False
+
+
+def is_working_day(day: date) -> bool:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _warned:
+            _warned.add(day.year)
+            log.warning("chinese-calendar has no official calendar for %s: Monday to Friday "
+                        "count as working days until the package is updated", day.year)
+        return day.weekday() < 5
+
+
+def first_working_day(year: int, month: int) -> date:
+    day = date(year, month, 1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def uncovered_years(today: date, days: int = 30) -> list[int]:
+    """The years of the coming `days` whose official calendar is not known yet."""
+    return [y for y in sorted({today.year, (today + timedelta(days=days)).year}) if not covers(y)]

@@ -1,0 +1,114 @@
+"""Where deliveries go: a local Maildir (the default, shown as 发件箱), an SMTP server, or a
+webhook (plain JSON, or the markdown of a WeCom or DingTalk group robot). A channel either
+returns a line saying what took the message, or raises DeliveryError."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+
+from scheduler.mail import bodies
+
+
+class DeliveryError(Exception):
+    """The attempt failed; `permanent` when trying again cannot help (no address)."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class MaildirOutbox:
+    """Messages written into a Maildir's new/, named by delivery: a second attempt of the same
+    delivery replaces its file instead of adding another."""
+
+    name = "outbox"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        for sub in ("tmp", "new", "cur"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+
+    def send(self, message: EmailMessage, delivery: dict) -> str:
+        name = f"{delivery['id']}.eml"
+        aside = self.path / "tmp" / name
+        with open(aside, "wb") as out:
+            out.write(message.as_bytes())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(aside, self.path / "new" / name)
+        return f"outbox:{name}"
+
+
+class Smtp:
+    name = "smtp"
+
+    def __init__(self, host: str, port: int, security: str, user: str, password: str,
+                 timeout: float) -> None:
+        self.host, self.port, self.security = host, port, security
+        self.user, self.password, self.timeout = user, password, timeout
+
+    def send(self, message: EmailMessage, delivery: dict) -> str:
+        if not delivery["recipient"].get("address"):
+            raise DeliveryError("收件人没有登记邮箱地址", permanent=True)
+        try:
+            if self.security == "ssl":
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                          context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with client:
+                if self.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if self.user:
+                    client.login(self.user, self.password)
+                refused = client.send_message(message)
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryError(f"SMTP {self.host}:{self.port}：{error}") from None
+        if refused:
+            raise DeliveryError(f"SMTP 拒收：{refused}")
+        return f"smtp:{self.host}:{self.port}"
+
+
+class Webhook:
+    name = "webhook"
+
+    def __init__(self, url: str, format: str, timeout: float) -> None:
+        self.url, self.format, self.timeout = url, format, timeout
+
+    def body(self, message: EmailMessage, delivery: dict) -> dict:
+        text, _ = bodies(delivery)
+        if self.format == "wecom":
+            return {"msgtype": "markdown",
+                    "markdown": {"content": f"**{delivery['subject']}**\n\n{text}"}}
+        if self.format == "dingtalk":
+            return {"msgtype": "markdown",
+                    "markdown": {"title": delivery["subject"],
+                                 "text": f"### {delivery['subject']}\n\n{text}"}}
+        return {"message_id": delivery["message_id"], "subject": delivery["subject"],
+                "recipient": delivery["recipient"], "text": text,
+                "kind": delivery["kind"], "period": delivery["period"],
+                "payload": delivery["payload"]}
+
+    def send(self, message: EmailMessage, delivery: dict) -> str:
+        try:
+            answer = httpx.post(self.url, json=self.body(message, delivery),
+                                timeout=self.timeout,
+                                headers={"Idempotency-Key": delivery["message_id"]})
+        except httpx.HTTPError as error:
+            raise DeliveryError(f"webhook {self.url}：{error}") from None
+        if answer.status_code >= 300:
+            raise DeliveryError(f"webhook {self.url} 回答 {answer.status_code}")
+        if self.format in ("wecom", "dingtalk"):   # robots answer 200 with an errcode
+            try:
+                code = answer.json().get("errcode", 0)
+            except ValueError:
+                code = "无法解析的回答"
+            if code != 0:
+                raise DeliveryError(f"群机器人回答错误：{str(code)[:100]}")
+        return f"webhook:{answer.status_code}"

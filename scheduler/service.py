@@ -1,0 +1,69 @@
+"""The cycle running itself. APScheduler ticks every `scheduler_tick_seconds`; each tick issues
+every run that has fallen due by the application's clock (the schedule's cron triggers say
+when) and has not been issued, oldest first, then sends what is queued. So a run missed while
+the server was down is made up at the next start, in order (back to `missed_runs_days`), and
+the demo's clock, moved into its own weeks, drives the cycle as real time would."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, time, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from domain.application import XiaohaoApp
+from domain.clock import BEIJING, beijing_date
+from projections.readmodels import ReadModels
+from scheduler.runs import issue
+from scheduler.sender import Sender
+
+log = logging.getLogger("xiaohao.scheduler")
+
+
+class Cycle:
+    def __init__(self, app: XiaohaoApp, read: ReadModels, settings) -> None:
+        self.app, self.read = app, read
+        self.schedule = settings.schedule()
+        self.sender = Sender.from_settings(app, read, settings)
+        self.missed = timedelta(days=settings.missed_runs_days)
+        self.warn_days = settings.warn_days
+        self.tick_seconds = settings.scheduler_tick_seconds
+        self._done: set[tuple[str, str]] = set()   # issued, or passed over, by this process
+        self._lock = threading.Lock()
+
+    def tick(self) -> list[dict]:
+        """Issue what has fallen due, then send; returns the runs this call issued."""
+        with self._lock:
+            now = self.app.now()
+            start = datetime.combine(self.app.campaign_start(), time(), tzinfo=BEIJING)
+            issued = []
+            for due in self.schedule.due_between(max(now - self.missed, start), now):
+                if (due.kind, due.period) in self._done:
+                    continue
+                if due.kind == "reminders" and due.at.date() < beijing_date(now):
+                    log.info("reminders of %s were missed and are not sent late", due.period)
+                else:
+                    run, new = issue(self.app, self.read, due.kind, due.period,
+                                     warn_days=self.warn_days)
+                    if new:
+                        issued.append(run)
+                        log.info("issued %s %s", due.kind, due.period)
+                self._done.add((due.kind, due.period))
+            self.sender.send_due()
+            return issued
+
+    def _tick_logged(self) -> None:
+        try:
+            self.tick()
+        except Exception:   # the next tick tries again; a scheduler thread must not die
+            log.exception("the cycle's tick failed")
+
+    def start(self) -> BackgroundScheduler:
+        scheduler = BackgroundScheduler(timezone=BEIJING)
+        scheduler.add_job(self._tick_logged, IntervalTrigger(seconds=self.tick_seconds),
+                          id="cycle", max_instances=1, coalesce=True,
+                          next_run_time=datetime.now(BEIJING))
+        scheduler.start()
+        return scheduler
