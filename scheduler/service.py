@@ -23,6 +23,11 @@ log = logging.getLogger("xiaohao.scheduler")
 
 
 class Cycle:
+    @classmethod
+    def for_settings(cls, app: XiaohaoApp, settings) -> Cycle:
+        """A cycle with read models of its own over the process's read database."""
+        return cls(app, ReadModels(app, settings.read_db), settings)
+
     def __init__(self, app: XiaohaoApp, read: ReadModels, settings) -> None:
         self.app, self.read = app, read
         self.schedule = settings.schedule()
@@ -60,10 +65,16 @@ class Cycle:
         except Exception:   # the next tick tries again; a scheduler thread must not die
             log.exception("the cycle's tick failed")
 
-    def start(self) -> BackgroundScheduler:
-        scheduler = BackgroundScheduler(timezone=BEIJING)
-        scheduler.add_job(self._tick_logged, IntervalTrigger(seconds=self.tick_seconds),
-                          id="cycle", max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(BEIJING))
-        scheduler.start()
-        return scheduler
+    def start(self) -> Cycle:
+        """Tick in the background from now on (the first tick at once)."""
+        self._scheduler = BackgroundScheduler(timezone=BEIJING)
+        self._scheduler.add_job(self._tick_logged, IntervalTrigger(seconds=self.tick_seconds),
+                                id="cycle", max_instances=1, coalesce=True,
+                                next_run_time=datetime.now(BEIJING))
+        self._scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        """Let a tick under way finish, then stop."""
+        self._scheduler.shutdown(wait=True)
+        self.read.close()

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from domain.cycle import run_id
+from domain.delivery import delivery_id
+from projections.readmodels import ReadModels
+from scheduler.runs import issue
 from tests.conftest import assign_to_school_a
 from tests.web_client import Browser, jpeg_photo
 
@@ -39,6 +43,12 @@ MATRIX = {
     ("POST", "/checks/{week}/{number}"): ({"office", "insp"}, False,
                                           {"result": "visit", "note": "巡查"}, 303),
     ("GET", "/rechecks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
+    ("GET", "/bulletins"): (EVERYONE, False, None, 200),
+    ("GET", "/bulletins/{week}"): (EVERYONE, False, None, 200),
+    ("GET", "/outbox"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/outbox/{delivery}"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/outbox/{delivery}/html"): ({"office", "audit"}, False, None, 200),
+    ("POST", "/outbox/{delivery}/retry"): ({"office"}, False, {}, 400),   # not failed: refused
     ("GET", "/ledger"): (EVERYONE, False, None, 200),
     ("GET", "/ledger/export"): ({"office", "insp", "audit"}, False, None, 200),
     ("GET", "/directory"): ({"office", "audit"}, False, None, 200),
@@ -128,6 +138,8 @@ def ticket(web_app):
     # The account whose password the office resets in the matrix (not one of LOGINS).
     app.register_account("office", login="target", name="目标账号", roles=["inspector"],
                          password="target-password")
+    # The week's bulletin, with a digest queued for leader A.
+    issue(app, ReadModels(app, ":memory:"), "bulletin", "2026-W45")
     return number, app.ticket(number)["evidence_before"][0]["sha256"]
 
 
@@ -139,7 +151,8 @@ def test_the_matrix(web_app, ticket, method, path):
     number, sha = ticket
     url = path.format(number=number, command="comment", sha256=sha, week="2026-W45",
                       login="target", change="password", token_id="00000000",
-                      what="baobao")
+                      what="baobao", delivery=delivery_id(run_id("SS", "bulletin", "2026-W45"),
+                                                          "leader-L1"))
     api = path.startswith("/api/v1/") and path != "/api/v1/openapi.json"
     wrong = []
     for login in [*LOGINS, None]:

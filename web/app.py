@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from domain.application import XiaohaoApp
+from scheduler.service import Cycle
 from web.deps import MAX_FILES
 from web.errors import handle_errors
 from web.readside import ReadSide
@@ -19,6 +20,7 @@ from web.routes import (
     api_directory,
     api_tickets,
     auth,
+    bulletins,
     cycle,
     directory,
     docs,
@@ -48,8 +50,12 @@ def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = Non
                                     name="read-models", daemon=True)
         if follow:
             follower.start()
+        cycle = Cycle.for_settings(web.state.xapp, settings).start() \
+            if follow and settings.scheduler else None
         yield
         stopping.set()
+        if cycle:
+            cycle.stop()
         if follow:
             follower.join()
         web.state.reads.close()
@@ -69,8 +75,8 @@ def create_app(settings: Settings | None = None, *, app: XiaohaoApp | None = Non
     # At most MAX_FILES files of the upload limit each, plus the form's text.
     web.add_middleware(BodyLimit, limit=MAX_FILES * settings.upload_limit_mb * 2**20 + 2**20)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, home.router, tickets.router, cycle.router, ledger.router,
-                   directory.router):
+    for router in (auth.router, home.router, tickets.router, cycle.router, bulletins.router,
+                   ledger.router, directory.router):
         web.include_router(router, include_in_schema=False)
     for router in (api_tickets.router, api_directory.router, docs.router):
         web.include_router(router)

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from starlette.responses import Response
 
 from domain.clock import beijing
+from domain.delivery import STATES as DELIVERY_STATES
 from domain.indicators import indicators
 from domain.ticket import COMMAND_LABELS, EVENT_LABELS
 from domain.values import Category, Role, Severity, Source, State
@@ -57,7 +58,7 @@ templates.env.globals.update(
     STATES=_labels(State), SEVERITIES=_labels(Severity), SOURCES=_labels(Source),
     CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=LIGHT_LABELS,
     COMMANDS=COMMAND_LABELS, EVENTS=EVENT_LABELS, CSRF_FIELD=CSRF_FIELD,
-    CSRF_HEADER=CSRF_HEADER, csrf_token=csrf_token,
+    CSRF_HEADER=CSRF_HEADER, csrf_token=csrf_token, DELIVERY_STATES=DELIVERY_STATES,
 )
 
 

@@ -81,8 +81,12 @@ def demo(reset: Annotated[bool, typer.Option(help="先清空 var/ 中的事件�
     app = settings.build_app(clock=clock)
     if app.recorder.max_notification_id():
         raise DomainError("事件库不是空的：加 --reset 重建演示数据")
-    typer.echo("正在建立演示县：泗水县目录、附件2工作任务、问题台账和八周历史……")
-    counts = build_demo(app, clock)
+    typer.echo("正在建立演示县：泗水县目录、附件2工作任务、问题台账和八周历史（含周通报）……")
+    from scheduler.service import Cycle
+
+    cycle = Cycle.for_settings(app, settings)
+    counts = build_demo(app, clock, cycle)
+    cycle.read.close()
     settings.pin_clock(clock.now())
     typer.echo(f"完成：{counts['units']} 个单位，{counts['tickets']} 个问题，"
                f"{counts['steps']} 步历史；演示时间停在 {clock.now():%Y-%m-%d %H:%M}（北京时间）")
@@ -304,12 +308,43 @@ def bulletin_issue(week: Week) -> None:
     """Issue the week's bulletin now (the same command the scheduler runs on Friday); a week
     already issued is left as it is."""
     from scheduler.runs import issue_bulletin
+    from scheduler.sender import Sender
 
+    settings = Settings()
     read = _read_models()
     run, issued = issue_bulletin(read.runner.app, read, week)
     when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
     typer.echo(f"已发布 周通报 第{run['number']}期（{week}）" if issued else
                f"周通报 第{run['number']}期（{week}）已于 {when} 发布，未重复发布")
+    sent = Sender.from_settings(read.runner.app, read, settings).send_due()
+    typer.echo(f"发送：成功 {sent.delivered} 封，失败 {sent.failed} 封")
+
+
+@cli.command()
+def scheduler(once: Annotated[bool, typer.Option(help="只执行一次：补发到期任务并发送")] = False,
+              ) -> None:
+    """Run the cycle alone (when `serve` runs with XIAOHAO_SCHEDULER=false, scaled out)."""
+    import signal
+    import threading
+
+    from scheduler.service import Cycle
+
+    settings = Settings()
+    cycle = Cycle.for_settings(_app(settings), settings)
+    if once:
+        for run in cycle.tick():
+            typer.echo(f"已执行 {run['kind']} {run['period']}")
+        return
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    cycle.start()
+    typer.echo(f"周期任务已启动（每 {settings.scheduler_tick_seconds:g} 秒检查一次，Ctrl-C 停止）")
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    cycle.stop()
+    typer.echo("已停止")
 
 
 @bulletin_cli.command("show")

@@ -60,6 +60,7 @@ def build_directory(app: XiaohaoApp, data: dict | None = None) -> None:
                                town["code"], invented_name(invented), title, level)
     for leader in data["leaders"]:
         app.register_person(SYSTEM, person_id=leader["id"], name=leader["name"],
-                            title=leader["title"], unit_id=county)
+                            title=leader["title"], unit_id=county,
+                            email=f"{leader['id'].lower()}@sishui.example.cn")
         for town in leader["towns"]:
             app.assign_baobao(SYSTEM, leader_id=leader["id"], unit_id=town, on=on)

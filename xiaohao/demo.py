@@ -95,14 +95,19 @@ class Step:
     run: Callable[[], object] = field(compare=False)
 
 
-def build_demo(app: XiaohaoApp, clock: ManualClock) -> dict:
-    """Build the whole demo on an empty store; returns counts for the operator."""
+def build_demo(app: XiaohaoApp, clock: ManualClock, cycle=None) -> dict:
+    """Build the whole demo on an empty store; returns counts for the operator. With a
+    `cycle` (scheduler.service.Cycle), it ticks whenever a run falls due in the eight weeks,
+    so the history has its check lists, bulletins, recheck list, reminders and digests."""
     clock.set(at_beijing(START, 8, 30))
     build_directory(app)
     _accounts(app)
     steps: list[Step] = []
     _work_plan(app, steps)
     _shortfalls(app, steps)
+    if cycle is not None:
+        for due in cycle.schedule.due_between(clock.now(), END):
+            _later(steps, due.at, cycle.tick)
     for step in sorted(steps):
         clock.set(step.at)
         step.run()

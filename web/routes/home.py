@@ -7,8 +7,11 @@ from functools import cache
 from fastapi import APIRouter, Depends, Request
 
 from domain.clock import iso_week
+from domain.values import Role
 from projections.cycle import week_figures, weekly_trend
 from projections.queries import TicketFilter, light_counts, list_tickets, state_counts
+from projections.runs import outbox_counts
+from scheduler.calendar import uncovered_years
 from web.charts import town_bars, weekly_columns
 from web.deps import App, Look, ReadDb, SignedIn, public
 from web.templating import render
@@ -35,7 +38,14 @@ def dashboard(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn
         "chart": town_bars([(label.get(t["town_id"], t["town_id"]), t["closure_rate"])
                             for t in week.towns]),
         "trend": weekly_columns(weekly_trend(db, week.week)),
+        **(_office_notes(db, today) if user.has(Role.OFFICE) else {}),
     })
+
+
+def _office_notes(db, today) -> dict:
+    """What only the office must act on: a working-day calendar the package does not know
+    yet, and mail that could not be sent."""
+    return {"calendar_gaps": uncovered_years(today), "failed_mail": outbox_counts(db)["failed"]}
 
 
 @router.get("/healthz", dependencies=[Depends(public)])

@@ -1,0 +1,86 @@
+"""周通报 (the archive and each 期, laid out as a government 通报 and printable on A4) and
+发件箱 (every digest and reminder with where it stands; the office sends a failed one again)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import HTMLResponse
+
+from domain.cycle import week_monday
+from domain.delivery import STATES
+from domain.errors import UnknownReferenceError
+from domain.values import Role
+from projections.runs import outbox, outbox_counts, run_of, runs_of
+from scheduler.mail import bodies
+from web.charts import town_bars, weekly_columns
+from web.deps import App, PostedForm, ReadDb, SignedIn, allow
+from web.templating import flash, render
+from web.users import User
+
+router = APIRouter()
+Office = Annotated[User, Depends(allow(Role.OFFICE))]
+OutboxReader = Annotated[User, Depends(allow(Role.OFFICE, Role.AUDITOR))]
+PER_PAGE = 100
+# The mail's own HTML, shown alone: its inline styles are allowed, nothing else is.
+MAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+@router.get("/bulletins")
+def bulletin_archive(request: Request, db: ReadDb, user: SignedIn):
+    """Every 期 issued, newest first."""
+    return render(request, "bulletins.html", {"runs": runs_of(db, "bulletin")})
+
+
+@router.get("/bulletins/{week}")
+def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: str):
+    """One 期 as it was issued: a 通报 a county office would print and send round."""
+    week_monday(week)
+    run = run_of(db, "bulletin", week)
+    if run is None:
+        raise UnknownReferenceError(f"{week} 的周通报尚未发布")
+    content = run["content"]
+    return render(request, "bulletin.html", {
+        "run": run, "c": content, "county": app.directory().county_name,
+        "chart": town_bars([(t["name"], t["closure_rate"]) for t in content["towns"]]),
+        "trend": weekly_columns(content["trend"]),
+    })
+
+
+@router.get("/outbox")
+def outbox_page(request: Request, db: ReadDb, user: OutboxReader, state: str = "",
+                page: int = 1):
+    """发件箱: what the cycle sent or is sending, newest first."""
+    state = state if state in STATES else ""
+    page = max(1, page)
+    return render(request, "outbox.html", {
+        "rows": outbox(db, state or None, PER_PAGE, (page - 1) * PER_PAGE),
+        "counts": outbox_counts(db), "state": state, "page": page, "per_page": PER_PAGE,
+        "may_retry": user.has(Role.OFFICE),
+    })
+
+
+@router.get("/outbox/{delivery}")
+def outbox_message(request: Request, app: App, user: OutboxReader, delivery: str):
+    """One message: its headers, its plain text, and a link to its HTML."""
+    d = app.delivery(delivery)
+    text, _ = bodies(d)
+    return render(request, "outbox_message.html", {"d": d, "text": text,
+                                                   "may_retry": user.has(Role.OFFICE)})
+
+
+@router.get("/outbox/{delivery}/html")
+def outbox_message_html(app: App, user: OutboxReader, delivery: str):
+    """The message's HTML as a mail client shows it."""
+    _, html = bodies(app.delivery(delivery))
+    return HTMLResponse(html, headers={"Content-Security-Policy": MAIL_CSP})
+
+
+@router.post("/outbox/{delivery}/retry")
+def outbox_retry(request: Request, app: App, user: Office, form: PostedForm, delivery: str):
+    """重发: a failed message goes back in the queue, with a fresh count of attempts."""
+    app.requeue_delivery(user.login, delivery)
+    flash(request, "已重新排队，稍后发送")
+    return RedirectResponse(f"/outbox/{delivery}", status_code=303)
