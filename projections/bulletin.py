@@ -6,22 +6,27 @@ for its chart. Plain JSON-ready data: the bulletin event stores it as it was iss
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
 from domain.clock import beijing
 from projections.cycle import (
-    check_list,
+    at_moment,
+    check_counts,
     moment_text,
-    recheck_list,
+    recheck_counts,
     week_figures,
     week_start,
     weekly_trend,
 )
 from projections.directory_views import names, units_of_kind
 
-UNRECTIFIED = ("opened", "assigned")
+UNRECTIFIED = "('opened', 'assigned')"
+NAMED_LIMIT = 200   # items a bulletin or a leader's digest names; the rest are counted
+ITEM_COLUMNS = ("t.number AS number, t.title AS title, s.town_id AS town_id, "
+                "s.unit_id AS unit_id, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
+                "t.person_id AS person_id, t.leader_ids AS leader_ids")
 
 
 def bulletin_content(db: Database, week: str, now: datetime) -> dict:
@@ -32,15 +37,13 @@ def bulletin_content(db: Database, week: str, now: datetime) -> dict:
     figures = week_figures(db, week, now)
     named = names(db)
     departments = {u["code"] for u in units_of_kind(db, "department")}
-    states = _states_at(db, moment)
-    checks = check_list(db, week)
-    friday = (week_start(week) + timedelta(days=4)).date()
-    rechecks = recheck_list(db, f"{friday:%Y-%m}")
-    overdue = [t for t in states if t["state"] in UNRECTIFIED and t["deadline"]
-               and t["deadline"] < moment.date().isoformat()]
+    at = {"at": moment_text(moment), "day": moment.date().isoformat()}
     next_monday = end.date()
-    due = [t for t in states if t["state"] in UNRECTIFIED and t["deadline"]
-           and next_monday.isoformat() <= t["deadline"] <= (next_monday + timedelta(days=6)).isoformat()]
+    overdue = _items(db, f"s.state IN {UNRECTIFIED} AND s.deadline < :day", at, named, moment)
+    due = _items(db, f"s.state IN {UNRECTIFIED} AND s.deadline BETWEEN :monday AND :sunday",
+                 at | {"monday": next_monday.isoformat(),
+                       "sunday": (next_monday + timedelta(days=6)).isoformat()}, named, moment)
+    friday = (week_start(week) + timedelta(days=4)).date()
     rows = figures.rows
     return {
         "week": week, "as_of": moment_text(moment),
@@ -49,7 +52,7 @@ def bulletin_content(db: Database, week: str, now: datetime) -> dict:
             "closed_week": sum(r["closed"] for r in rows),
             "found_total": sum(r["found_total"] for r in rows),
             "closed_total": sum(r["closed_total"] for r in rows),
-            "in_rectification": sum(t["state"] in (*UNRECTIFIED, "rectified") for t in states),
+            "in_rectification": _count(db, "s.state IN ('opened', 'assigned', 'rectified')", at),
             "overdue": len(overdue),
         },
         "towns": [{**_figures(t), "town_id": t["town_id"], "name": named.get(t["town_id"], ""),
@@ -57,13 +60,36 @@ def bulletin_content(db: Database, week: str, now: datetime) -> dict:
         "departments": _ranked([{**_figures(r), "unit_id": r["unit_id"],
                                  "name": named.get(r["unit_id"], "")}
                                 for r in rows if r["unit_id"] in departments]),
-        "overdue": [named_item(t, named, moment) for t in overdue],
-        "due_next_week": [named_item(t, named, moment) for t in due],
-        "check_list": {"total": len(checks), "checked": sum(1 for c in checks if c["checked"])},
-        "rechecks": {"month": f"{friday:%Y-%m}", "total": len(rechecks),
-                     "held": sum(r["result"] == "巩固" for r in rechecks)},
+        "overdue": overdue,
+        "due_next_week": due,
+        "check_list": check_counts(db, week),
+        "rechecks": recheck_counts(db, f"{friday:%Y-%m}"),
         "trend": weekly_trend(db, week),
     }
+
+
+def named_first(items: list[dict], limit: int = NAMED_LIMIT) -> dict:
+    """A list as a 通报 prints it: the first `limit` (the longest overdue, or the soonest
+    due) and how many more there are (the 问题清单 lists them all)."""
+    return {"items": items[:limit], "more": max(0, len(items) - limit)}
+
+
+def for_issue(content: dict) -> dict:
+    """The bulletin as issued: its named lists cut to NAMED_LIMIT each."""
+    return {**content, "overdue": named_first(content["overdue"]),
+            "due_next_week": named_first(content["due_next_week"])}
+
+
+def _count(db: Database, where: str, params: dict) -> int:
+    return sum(n for (n,) in db.execute(at_moment("count(*)", where, tickets=False), params))
+
+
+def _items(db: Database, where: str, params: dict, named: dict[str, str],
+           moment: datetime) -> list[dict]:
+    cursor = db.execute(f"{at_moment(ITEM_COLUMNS, where)} ORDER BY deadline, number", params)
+    columns, leaders = [c[0] for c in cursor.description], {}
+    return [named_item(dict(zip(columns, r, strict=True)), named, moment.date(), leaders)
+            for r in cursor]
 
 
 def _figures(r: dict) -> dict:
@@ -79,25 +105,18 @@ def _ranked(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def _states_at(db: Database, moment: datetime) -> list[dict]:
-    """Every ticket's state and deadline at `moment`, with what naming it needs."""
-    cursor = db.execute(
-        "SELECT t.number, t.title, s.town_id, s.unit_id, s.state, s.deadline, "
-        "t.lead_unit_id, t.person_id, t.leader_ids FROM ticket_states s "
-        "JOIN tickets t ON t.id = s.ticket_id "
-        "WHERE s.at <= :at AND (s.until IS NULL OR s.until > :at) ORDER BY s.deadline, t.number",
-        {"at": moment_text(moment)})
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, r, strict=True)) for r in cursor]
-
-
-def named_item(t: dict, named: dict[str, str], moment: datetime) -> dict:
-    """A ticket named as a bulletin names it: its unit, lead unit, person and 包保 leaders."""
-    late = (moment.date() - datetime.fromisoformat(t["deadline"]).date()).days
+def named_item(t: dict, named: dict[str, str], day: date, leaders: dict | None = None) -> dict:
+    """A ticket named as a bulletin names it: its unit, lead unit, person and 包保 leaders,
+    and how many days past its deadline it is on `day`. `leaders` memoises the names of each
+    stored list of leader ids (a county has few distinct ones)."""
+    late = (day - date.fromisoformat(t["deadline"])).days
+    leaders = {} if leaders is None else leaders
+    ids = t["leader_ids"] or "[]"
+    if ids not in leaders:
+        leaders[ids] = [named.get(p, p) for p in json.loads(ids)]
     return {"number": t["number"], "title": t["title"], "deadline": t["deadline"],
             "days_overdue": max(late, 0), "town_id": t["town_id"], "unit_id": t["unit_id"],
             "lead_unit_id": t["lead_unit_id"], "town": named.get(t["town_id"] or "", ""),
             "unit": named.get(t["unit_id"], t["unit_id"]),
             "lead_unit": named.get(t["lead_unit_id"] or "", ""),
-            "person": named.get(t["person_id"] or "", ""),
-            "leaders": [named.get(p, p) for p in json.loads(t["leader_ids"] or "[]")]}
+            "person": named.get(t["person_id"] or "", ""), "leaders": leaders[ids]}

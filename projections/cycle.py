@@ -113,40 +113,77 @@ def _towns(rows: list[dict]) -> list[dict]:
     return ordered
 
 
+def at_moment(columns: str, where: str, *, tickets: bool = True) -> str:
+    """SELECT `columns` of each ticket's state interval that holds at :at (joined with its
+    ticket as `t`, unless `tickets` is false) and meets `where`. Written in two parts, each
+    served by its own index: the intervals still open, and the few that have ended since :at."""
+    join = " JOIN tickets t ON t.id = s.ticket_id" if tickets else ""
+    part = ("SELECT {columns} FROM ticket_states s{join} "
+            "WHERE {holds} AND s.at <= :at AND ({where})")
+    return " UNION ALL ".join(part.format(columns=columns, join=join, holds=holds, where=where)
+                              for holds in ("s.until IS NULL", "s.until > :at"))
+
+
+CHECKED_AT_MONDAY = "s.state IN ('opened', 'assigned', 'rectified')"
+
+
 def check_list(db: Database, week: str) -> list[dict]:
     """The week's check list as laid out on its Monday: every ticket not yet rectified and
     every one waiting for re-inspection, by town and school, red first; with whether it has
     been checked (visited or re-inspected) during the week."""
-    start = moment_text(week_start(week))
-    today = week_start(week).date().isoformat()
-    cursor = db.execute(
-        "SELECT t.number, t.title, s.town_id, s.unit_id, s.state, s.deadline, t.lead_unit_id, "
+    columns = (
+        "t.number AS number, t.title AS title, s.town_id AS town_id, s.unit_id AS unit_id, "
+        "s.state AS state, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
         "CASE WHEN s.state IN ('opened', 'assigned') AND s.deadline < :today THEN 'red' "
         "WHEN s.state IN ('opened', 'assigned') AND s.deadline <= date(:today, '+3 days') "
         "THEN 'yellow' ELSE 'green' END AS light, "
         "EXISTS (SELECT 1 FROM weekly_checks c WHERE c.week = :week AND c.ticket_id = s.ticket_id) "
-        "AS checked "
-        "FROM ticket_states s JOIN tickets t ON t.id = s.ticket_id "
-        "WHERE s.at <= :start AND (s.until IS NULL OR s.until > :start) "
-        "AND s.state IN ('opened', 'assigned', 'rectified') "
-        "ORDER BY s.town_id, s.unit_id, CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 "
-        "ELSE 2 END, s.state = 'rectified', s.deadline, t.number",
-        {"start": start, "today": today, "week": week})
+        "AS checked")
+    cursor = db.execute(
+        f"SELECT * FROM ({at_moment(columns, CHECKED_AT_MONDAY)}) ORDER BY town_id, unit_id, "
+        "CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END, state = 'rectified', "
+        "deadline, number", _monday(week))
     columns = [c[0] for c in cursor.description]
     return [dict(zip(columns, r, strict=True)) for r in cursor]
+
+
+def check_counts(db: Database, week: str) -> dict[str, int]:
+    """How many items the week's check list holds, and how many were checked in the week."""
+    total, checked = db.execute(
+        "SELECT count(*), count(c.ticket_id) FROM "
+        f"({at_moment('s.ticket_id AS ticket_id', CHECKED_AT_MONDAY, tickets=False)}) "
+        "x LEFT JOIN weekly_checks c ON c.week = :week AND c.ticket_id = x.ticket_id",
+        _monday(week)).fetchone()
+    return {"total": total, "checked": checked}
+
+
+def _monday(week: str) -> dict:
+    start = week_start(week)
+    return {"at": moment_text(start), "today": start.date().isoformat(), "week": week}
+
+
+def recheck_counts(db: Database, month: str) -> dict[str, int]:
+    """How many tickets the month's recheck list holds, and how many of them held (巩固)."""
+    total, held = db.execute(
+        "SELECT count(*), count(*) - count(until) FROM ticket_states "
+        "WHERE state = 'closed' AND at >= ? AND at < ?", _previous_month(month)).fetchone()
+    return {"month": month, "total": total, "held": held}
+
+
+def _previous_month(month: str) -> tuple[str, str]:
+    first = date.fromisoformat(f"{month}-01")
+    return (first - timedelta(days=1)).replace(day=1).isoformat(), first.isoformat()
 
 
 def recheck_list(db: Database, month: str) -> list[dict]:
     """The monthly recheck list for a month such as 2019-08: tickets closed in the month
     before, each with whether the closing still holds (巩固) or the ticket was reopened."""
-    first = date.fromisoformat(f"{month}-01")
-    previous = (first - timedelta(days=1)).replace(day=1)
     cursor = db.execute(
         "SELECT t.number, t.title, s.town_id, s.unit_id, s.at AS closed_at, "
         "s.until AS reopened_at, t.state "
         "FROM ticket_states s JOIN tickets t ON t.id = s.ticket_id "
         "WHERE s.state = 'closed' AND s.at >= ? AND s.at < ? ORDER BY s.town_id, s.unit_id, s.at",
-        (previous.isoformat(), first.isoformat()))
+        _previous_month(month))
     columns = [c[0] for c in cursor.description]
     rows = [dict(zip(columns, r, strict=True)) for r in cursor]
     for r in rows:

@@ -1,16 +1,15 @@
 """Who receives what (DESIGN §3): each 包保 leader the county summary with the detail of their
-own towns, each responsible unit's head its own overdue and due-soon list, and each leader the
-overdue items of their towns as a daily escalation. Each digest is a recipient and the data
-the mail shows; the mail is drawn from it when it is sent."""
+own towns, each responsible unit's head its own overdue and coming items, and each leader the
+overdue items of their towns as a daily escalation. A digest is a recipient, a subject and the
+data its mail shows, kept with the delivery: what that person was told, as it was told."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from domain.clock import BEIJING
-from projections.bulletin import named_item
+from projections.bulletin import named_first, named_item
 from projections.directory_views import baobao_map, heads_on, names
 
 UNRECTIFIED = "('opened', 'assigned')"
@@ -19,54 +18,72 @@ UNRECTIFIED = "('opened', 'assigned')"
 def leader_weekly(db: Database, bulletin: dict, number: int, county: str,
                   day: date) -> list[dict]:
     """Each leader's weekly digest: the county's totals and ranking, and their own towns'
-    overdue items and items due next week."""
-    digests = []
+    overdue items and items due next week (named as the bulletin names them, the first
+    NAMED_LIMIT of each). `bulletin` is the content with its whole lists."""
+    people, digests = _people(db), []
     for leader, towns, units in _leaders(db, day):
-        mine = [t for t in bulletin["towns"] if t["town_id"] in towns]
         digests.append(_digest(
-            db, f"leader-{leader['leader_id']}", leader["leader_id"], "包保领导",
+            people, f"leader-{leader['leader_id']}", leader["leader_id"], "包保领导",
             f"【周通报 第{number}期】{county}问题销号周报（{bulletin['week']}）",
             {"kind": "leader_weekly", "week": bulletin["week"], "number": number,
              "county": county, "totals": bulletin["totals"], "all_towns": bulletin["towns"],
-             "towns": mine, "units": [u["name"] for u in leader["units"]],
-             "overdue": _theirs(bulletin["overdue"], towns, units),
-             "due_next_week": _theirs(bulletin["due_next_week"], towns, units)}))
+             "towns": [t for t in bulletin["towns"] if t["town_id"] in towns],
+             "units": [u["name"] for u in leader["units"]],
+             "overdue": named_first(_theirs(bulletin["overdue"], towns, units)),
+             "due_next_week": named_first(_theirs(bulletin["due_next_week"], towns, units))}))
     return digests
+
+
+def unit_weekly(db: Database, bulletin: dict, number: int, county: str,
+                day: date) -> list[dict]:
+    """Each responsible unit named in the bulletin: its own overdue items and items due next
+    week, to the person heading it."""
+    coming = {"overdue": bulletin["overdue"], "due_soon": bulletin["due_next_week"]}
+    return _unit_digests(db, coming, day, county, f"周通报 第{number}期", "下周到期")
 
 
 def unit_lists(db: Database, day: date, warn_days: int, county: str, *,
                label: str) -> list[dict]:
-    """Each responsible unit with anything overdue or due within `warn_days` of `day`: its
-    own list, to the person heading it (`label` names the run in the subject)."""
+    """到期提醒: each responsible unit with anything overdue or due within `warn_days` of
+    `day`, its own list, to the person heading it."""
     items = _open_items(db, day, warn_days)
-    by_unit: dict[str, list[dict]] = {}
-    for item in items:
-        by_unit.setdefault(item["lead_unit_id"], []).append(item)
-    heads, named, digests = heads_on(db, day), names(db), []
-    for unit, theirs in sorted(by_unit.items()):
-        name = named.get(unit, unit)
-        digests.append(_digest(
-            db, f"unit-{unit}", heads.get(unit), "责任单位负责人",
-            f"【{label}】{county}问题销号：{name}待办事项（{day}）",
-            {"kind": "unit_list", "day": day.isoformat(), "county": county, "unit": name,
-             "label": label, "overdue": [i for i in theirs if i["days_overdue"] > 0],
-             "due_soon": [i for i in theirs if i["days_overdue"] == 0]},
-            fallback=f"{name}负责人"))
-    return digests
+    coming = {"overdue": [i for i in items if i["days_overdue"] > 0],
+              "due_soon": [i for i in items if i["days_overdue"] == 0]}
+    return _unit_digests(db, coming, day, county, label, f"{warn_days} 天内到期")
 
 
 def leader_escalations(db: Database, day: date, county: str) -> list[dict]:
     """逾期督办: each leader whose towns have overdue items, those items."""
     overdue = [i for i in _open_items(db, day, 0) if i["days_overdue"] > 0]
-    digests = []
+    people, digests = _people(db), []
     for leader, towns, units in _leaders(db, day):
         theirs = _theirs(overdue, towns, units)
         if theirs:
             digests.append(_digest(
-                db, f"leader-{leader['leader_id']}", leader["leader_id"], "包保领导",
+                people, f"leader-{leader['leader_id']}", leader["leader_id"], "包保领导",
                 f"【逾期督办】{county}问题销号：包保镇街逾期 {len(theirs)} 项（{day}）",
                 {"kind": "leader_escalation", "day": day.isoformat(), "county": county,
                  "units": [u["name"] for u in leader["units"]], "overdue": theirs}))
+    return digests
+
+
+def _unit_digests(db: Database, coming: dict[str, list[dict]], day: date, county: str,
+                  label: str, due_label: str) -> list[dict]:
+    by_unit: dict[str, dict[str, list]] = {}
+    for part, items in coming.items():
+        for item in items:
+            if item["lead_unit_id"]:
+                unit = by_unit.setdefault(item["lead_unit_id"], {"overdue": [], "due_soon": []})
+                unit[part].append(item)
+    heads, named, people, digests = heads_on(db, day), names(db), _people(db), []
+    for code, theirs in sorted(by_unit.items()):
+        name = named.get(code, code)
+        digests.append(_digest(
+            people, f"unit-{code}", heads.get(code), "责任单位负责人",
+            f"【{label}】{county}问题销号：{name}待办事项（{day}）",
+            {"kind": "unit_list", "day": day.isoformat(), "county": county, "unit": name,
+             "label": label, "due_label": due_label, **theirs},
+            fallback=f"{name}负责人"))
     return digests
 
 
@@ -91,15 +108,17 @@ def _open_items(db: Database, day: date, warn_days: int) -> list[dict]:
         ((day + timedelta(days=warn_days)).isoformat(),))
     columns = [c[0] for c in cursor.description]
     named = names(db)
-    moment = datetime.combine(day, time(), tzinfo=BEIJING)
-    return [named_item(dict(zip(columns, r, strict=True)), named, moment) for r in cursor]
+    return [named_item(dict(zip(columns, r, strict=True)), named, day) for r in cursor]
 
 
-def _digest(db: Database, key: str, person_id: str | None, role: str, subject: str,
+def _people(db: Database) -> dict[str, tuple[str, str]]:
+    return {pid: (name, email) for pid, name, email in
+            db.execute("SELECT id, name, email FROM people")}
+
+
+def _digest(people: dict, key: str, person_id: str | None, role: str, subject: str,
             payload: dict, fallback: str = "") -> dict:
-    person = db.execute("SELECT name, email FROM people WHERE id = ?",
-                        (person_id,)).fetchone() if person_id else None
-    name, address = person if person else (fallback, None)
+    name, address = people.get(person_id, (fallback, None)) if person_id else (fallback, None)
     return {"recipient": {"key": key, "name": name, "address": address or None, "role": role,
                           "person_id": person_id},
             "subject": subject, "payload": payload}

@@ -50,7 +50,7 @@ def week_of_end(moment: datetime) -> str:
 
 class WeeklyProjection(Projection):
     name = "weekly"
-    version = 4
+    version = 5
     topics = ("domain.ticket:Ticket.",)
     tables = ("weekly_counts", "weekly_checks", "ticket_states")
     query_indexes = {
@@ -62,6 +62,12 @@ class WeeklyProjection(Projection):
                                      "ON ticket_states (town_id, unit_id, deadline, at) WHERE "
                                      "until IS NULL AND state IN ('opened', 'assigned')",
         "ticket_states_at": "CREATE INDEX IF NOT EXISTS ticket_states_at ON ticket_states (at)",
+        # "Open at a moment" is read in two parts (cycle.AT_MOMENT): the intervals still open,
+        # by state and deadline, and the few that have ended since the moment.
+        "ticket_states_current": "CREATE INDEX IF NOT EXISTS ticket_states_current "
+                                 "ON ticket_states (state, deadline) WHERE until IS NULL",
+        "ticket_states_until": "CREATE INDEX IF NOT EXISTS ticket_states_until "
+                               "ON ticket_states (until) WHERE until IS NOT NULL",
     }
 
     def create_tables(self, db: Database) -> None:

@@ -9,9 +9,9 @@ from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import beijing, beijing_date
 from domain.cycle import bulletin_number, period_start
 from domain.errors import DomainError
-from projections.bulletin import bulletin_content
+from projections.bulletin import bulletin_content, for_issue
 from projections.cycle import checklist_content, recheck_content, week_start
-from projections.digests import leader_escalations, leader_weekly, unit_lists
+from projections.digests import leader_escalations, leader_weekly, unit_lists, unit_weekly
 from projections.readmodels import ReadModels
 
 
@@ -46,8 +46,9 @@ def _bulletin(app, db, week, county, warn_days):
     end = week_start(week) + timedelta(days=7)
     day = beijing_date(min(end - timedelta(microseconds=1), beijing(now)))
     number = bulletin_number(app.campaign_start(), week)
-    return content, (leader_weekly(db, content, number, county, day)
-                     + unit_lists(db, day, warn_days, county, label=f"周通报 第{number}期"))
+    digests = leader_weekly(db, content, number, county, day) + unit_weekly(
+        db, content, number, county, day)
+    return for_issue(content), digests
 
 
 def _checklist(app, db, week, county, warn_days):

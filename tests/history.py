@@ -8,7 +8,7 @@ import random
 from datetime import date, timedelta
 
 from domain.actor import Actor
-from domain.application import XiaohaoApp
+from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import at_beijing, beijing, beijing_date
 from domain.numbering import TicketCounter
 from domain.ticket import Ticket
@@ -23,11 +23,13 @@ TITLES = ["四年级3个班学生数超过45人", "缺少音乐专用教室1间"
 PER_SAVE = 200
 
 
-def build_history(app: XiaohaoApp, events: int, *, seed: int = 1) -> int:
-    """Seed the directory, then write tickets until about `events` events exist; returns the
-    number of tickets."""
+def build_history(app: XiaohaoApp, events: int, *, seed: int = 1, units: int = 0) -> int:
+    """Seed the directory (grown with invented schools, each with a head, to `units` units
+    when more than the seed's), then write tickets until about `events` events exist; returns
+    the number of tickets."""
     rng = random.Random(seed)
     build_directory(app)
+    _more_schools(app, units - len(app.directory().units))
     directory = app.directory()
     schools = [u["code"] for u in directory.units.values() if u["kind"] == "school"]
     office = Actor("office", "创建办", Role.OFFICE, "D05")
@@ -51,6 +53,18 @@ def build_history(app: XiaohaoApp, events: int, *, seed: int = 1) -> int:
             batch = []
     app.save(counter, *batch)
     return tickets
+
+
+def _more_schools(app: XiaohaoApp, count: int) -> None:
+    towns = [u["code"] for u in app.directory().units.values() if u["kind"] == "town"]
+    on = START.date() - timedelta(days=1)
+    for i in range(max(0, count)):
+        town, code = towns[i % len(towns)], f"{towns[i % len(towns)]}-X{i:04d}"
+        app.add_unit(SYSTEM, code=code, name=f"第{i + 1}教学点", kind="school", parent=town,
+                     level="primary")
+        app.register_person(SYSTEM, person_id=f"H-{code}", name=f"校长{i + 1}", title="校长",
+                            unit_id=code, email=f"{code.lower()}@sishui.example.cn")
+        app.appoint_head(SYSTEM, unit_id=code, person_id=f"H-{code}", on=on)
 
 
 def _life(rng, number, school, directory, found, office, inspector, unit) -> Ticket:

@@ -12,6 +12,7 @@ import pytest
 from domain.clock import ManualClock, at_beijing, beijing, iso_week
 from domain.cycle import bulletin_number
 from domain.errors import InvalidInputError
+from projections.bulletin import NAMED_LIMIT, for_issue
 from projections.cycle import check_list, week_start
 from projections.readmodels import ReadModels
 from scheduler.runs import issue_bulletin
@@ -72,8 +73,9 @@ def test_every_bulletin_says_what_the_events_say(history):
         moment = min(week_start(week) + timedelta(days=7), beijing(app.now()))
         expected = expected_totals(histories, week, moment)
         assert content["totals"] == expected["totals"], week
-        assert {i["number"] for i in content["overdue"]} == expected["overdue"], week
-        assert {i["number"] for i in content["due_next_week"]} == expected["due"], week
+        assert {i["number"] for i in content["overdue"]["items"]} == expected["overdue"], week
+        assert {i["number"] for i in content["due_next_week"]["items"]} == expected["due"], week
+        assert content["overdue"]["more"] == content["due_next_week"]["more"] == 0
         towns = content["towns"]
         assert sum(t["found_total"] for t in towns) + sum(
             d["found_total"] for d in content["departments"]) <= expected["totals"]["found_total"]
@@ -87,7 +89,8 @@ def test_every_bulletin_says_what_the_events_say(history):
 
 def test_an_overdue_item_is_named_with_its_people(history):
     app, read, histories, weeks = history
-    named = [i for w in weeks for i in app.cycle_run("bulletin", w)["content"]["overdue"]]
+    named = [i for w in weeks
+             for i in app.cycle_run("bulletin", w)["content"]["overdue"]["items"]]
     assert named, "the scenario should leave something overdue"
     for item in named:
         ticket = histories[item["number"]][0]
@@ -143,3 +146,14 @@ def test_two_schedulers_issue_each_week_once(durable_settings, tmp_path):  # noq
     topics = [n.topic for n in app.recorder.select_notifications(start=1, limit=10_000)
               if n.topic.endswith("CycleRun.Issued")]
     assert len(topics) == len(weeks)
+
+
+def test_a_bulletin_names_the_longest_overdue_first_and_counts_the_rest():
+    """A 通报 naming twenty thousand items is not read: it names NAMED_LIMIT, oldest deadline
+    first (the order the content lists them in), and says how many more there are."""
+    items = [{"number": f"SS-2026-{i:04d}", "deadline": f"2026-10-{1 + i % 28:02d}"}
+             for i in range(NAMED_LIMIT + 7)]
+    issued = for_issue({"overdue": items, "due_next_week": items[:3], "week": "2026-W45"})
+    assert issued["overdue"] == {"items": items[:NAMED_LIMIT], "more": 7}
+    assert issued["due_next_week"] == {"items": items[:3], "more": 0}
+    assert issued["week"] == "2026-W45"

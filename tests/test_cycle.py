@@ -96,7 +96,7 @@ def test_each_leader_gets_the_county_and_their_own_towns(month):
                 if ticket["town_id"] == town and state in ("opened", "assigned") and deadline \
                         and deadline < moment.date():
                     expected.add(number)
-            assert {i["number"] for i in payload["overdue"]} == expected, (week, leader)
+            assert {i["number"] for i in payload["overdue"]["items"]} == expected, (week, leader)
             assert [t["town_id"] for t in payload["towns"]] == [town]
 
 

@@ -164,3 +164,19 @@ def test_the_weekly_trend_sums_what_was_found_and_closed(memory_app, clock, tmp_
                      {"week": "2026-W45", "found": 1, "closed": 0},
                      {"week": "2026-W46", "found": 1, "closed": 1}]
     read.close()
+
+
+def test_the_counts_agree_with_the_lists(history):
+    """check_counts and recheck_counts (what a bulletin prints) say what the lists hold."""
+    from projections.cycle import check_counts, recheck_counts
+
+    app, db, histories = history
+    for week in weeks_of(app, histories):
+        rows = check_list(db, week)
+        assert check_counts(db, week) == {"total": len(rows),
+                                          "checked": sum(bool(r["checked"]) for r in rows)}
+    for month in sorted({f"{week_start(w):%Y-%m}" for w in weeks_of(app, histories)}):
+        rows = recheck_list(db, month)
+        assert recheck_counts(db, month) == {
+            "month": month, "total": len(rows),
+            "held": sum(r["result"] == "巩固" for r in rows)}

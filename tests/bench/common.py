@@ -69,7 +69,7 @@ def verdict(bench: str, ratio: float, target: float, passed: bool, **figures: An
             **figures}
 
 
-def history_store(var_dir, events: int):
+def history_store(var_dir, events: int, units: int = 0):
     """Setup shared by the read-side benchmarks (not timed in their verdicts): an SQLite store
     under var_dir holding about `events` events of tests/history.py. Returns
     (settings, app, tickets written, seconds it took)."""
@@ -81,5 +81,5 @@ def history_store(var_dir, events: int):
     settings = settings_for("sqlite", var_dir)
     app = settings.build_app()
     started = perf_counter()
-    written = build_history(app, events)
+    written = build_history(app, events, units=units)
     return settings, app, written, perf_counter() - started
