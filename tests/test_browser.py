@@ -145,3 +145,38 @@ def test_the_filters_update_the_list_in_place_and_the_url(live_server, chromium)
     expect(office.locator("table.tickets tbody tr")).to_have_count(1)   # swapped by htmx
     assert "q=%E5%8E%95%E6%89%80" in office.url            # the link can be shared
     assert office.locator("header.top").count() == 1     # swapped in place, not reloaded twice
+
+
+def test_a_bulletin_prints_as_a_tongbao_on_a4(live_server, chromium):
+    """The 周通报 page in the browser, then as printed: the site's header and links drop away,
+    the masthead and the serif text stay, and Chromium lays it out on A4 pages (#5)."""
+    from datetime import timedelta
+
+    from domain.clock import iso_week
+    from projections.readmodels import ReadModels
+    from scheduler.runs import issue
+    from tests.conftest import START, open_at_school_a
+
+    base, app, tmp_path = live_server
+    number = open_at_school_a(app)
+    app.assign(number, "office", lead_unit_id="TA-P01", person_id="HA",
+               deadline=START + timedelta(days=1))
+    app.clock.set(app.clock.now() + timedelta(days=4, hours=7))   # Friday 16:00
+    issue(app, ReadModels(app, tmp_path / "cycle.sqlite3"), "bulletin", iso_week(START))
+    page = signed_in(chromium, base, "leader_a", DESKTOP)
+    page.click("nav a:text-is('周通报')")
+    page.click("text=第 1 期")
+    masthead = page.locator(".bulletin header h1")
+    assert masthead.inner_text().replace(" ", "") == "周通报"
+    assert page.locator("header.top").is_visible()
+    assert number in page.locator(".bulletin").inner_text()
+    shot(page, "bulletin")
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()
+    assert masthead.is_visible()
+    font = page.locator(".bulletin p").first.evaluate("e => getComputedStyle(e).fontFamily")
+    assert "serif" in font and ("FangSong" in font or "仿宋" in font)
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "bulletin.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 1
