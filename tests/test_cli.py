@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import socket
@@ -158,6 +160,31 @@ def test_the_demo_puts_tickets_in_every_state(demo_store):
     assert plan[2]["co_unit_ids"] == ["D07", "D10", "D09"]
     assert plan[2]["leader_ids"] == ["L1", "L2", "L3"]
     assert app.today().isoformat() == "2019-08-26"   # the demo's clock file pins "now"
+
+
+def test_the_demo_weeks_carry_their_bulletins_and_the_outbox_their_mail(demo_store):
+    """#5: the demo's eight weeks issue 第1期 to 第8期 and fill var/outbox/; a tick of the
+    scheduler just after finds nothing left to do; a bulletin shows as issued."""
+    var, _ = demo_store
+    env = os.environ | {"XIAOHAO_VAR_DIR": str(var)}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*XIAOHAO, *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    weeks = [f"2019-W{w}" for w in range(27, 35)]
+    numbers = [json.loads(run("bulletin", "show", "--week", w).stdout)["number"] for w in weeks]
+    assert numbers == list(range(1, 9))
+    eighth = json.loads(run("bulletin", "show", "--week", "2019-W34").stdout)["content"]
+    assert eighth["totals"]["found_total"] == 34 - 1     # one of the 34 was cancelled
+    mails = list((var / "outbox" / "new").glob("*.eml"))
+    assert len(mails) > 100
+    subjects = {email.message_from_bytes(m.read_bytes(), policy=email.policy.default)["Subject"]
+                for m in mails}
+    assert any(s.startswith("【周通报 第8期】泗水县问题销号周报") for s in subjects)
+    assert any(s.startswith("【到期提醒】") for s in subjects)
+    once = run("scheduler", "--once")
+    assert once.returncode == 0 and once.stdout == "", once.stderr
 
 
 def test_serve_starts_and_answers(demo_store):
