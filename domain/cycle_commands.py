@@ -67,11 +67,15 @@ class CycleCommands:
         return self._delivery(delivery).as_dict()
 
     def _delivery(self, delivery: UUID | str) -> Delivery:
+        """The delivery with this id; any other id (a ticket's, an account's) is unknown."""
         try:
             key = UUID(str(delivery))
         except ValueError:
             raise UnknownReferenceError("没有这封待发邮件") from None
-        return self._get(key, "没有这封待发邮件")
+        found = self._get(key, "没有这封待发邮件")
+        if not isinstance(found, Delivery):
+            raise UnknownReferenceError("没有这封待发邮件")
+        return found
 
     def begin_attempt(self, delivery: UUID | str, channel: str,
                       stale_after: timedelta = timedelta(minutes=10)) -> dict | None:

@@ -87,3 +87,16 @@ def test_the_office_is_told_when_the_working_day_calendar_runs_out(web_app, cloc
     notes = [p.text for p in page(Browser(web, "office").get("/")).select(".notice")]
     assert any("2027" in n and "chinese-calendar" in n for n in notes)
     assert not page(Browser(web, "school_a").get("/")).select(".notice")
+
+
+def test_an_id_that_is_not_a_message_is_not_found(web_app):
+    """Regression: the outbox must not draw another aggregate (an account, a ticket) by id."""
+    from domain.account import account_id
+
+    web, app = web_app
+    office = Browser(web, "office")
+    for other in (str(account_id("office")), "not-a-uuid"):
+        for suffix in ("", "/html"):
+            response = office.get(f"/outbox/{other}{suffix}")
+            assert response.status_code == 404 and "argon2" not in response.text
+    assert office.post(f"/outbox/{account_id('office')}/retry", {}).status_code == 404
