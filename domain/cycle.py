@@ -16,6 +16,7 @@ from domain.errors import InvalidInputError
 RUN_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/cycle-run")
 WEEK = re.compile(r"(\d{4})-W(\d{2})")
 MONTH = re.compile(r"(\d{4})-(\d{2})")
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 KINDS = {"checklist": "周检查清单", "bulletin": "周通报", "recheck": "月回查清单",
          "reminders": "到期提醒与逾期督办"}
 PERIOD_OF = {"checklist": "week", "bulletin": "week", "recheck": "month", "reminders": "day"}
@@ -52,11 +53,13 @@ def period_start(kind: str, period: str) -> date:
             return week_monday(period)
         case "month":
             return month_first(period)
-        case _:
+        case _:   # only the one spelling: 20261130 would be another run of the same day
             try:
-                return date.fromisoformat(period)
+                if DAY.fullmatch(period):
+                    return date.fromisoformat(period)
             except (TypeError, ValueError):
-                raise InvalidInputError(f"日期「{str(period)[:20]}」无效，应写成 2026-11-30") from None
+                pass
+            raise InvalidInputError(f"日期「{str(period)[:20]}」无效，应写成 2026-11-30")
 
 
 def bulletin_number(campaign_start: date, week: str) -> int:

@@ -3,7 +3,7 @@ the digests they send; and those digests' delivery, attempt by attempt."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -12,6 +12,8 @@ from domain.clock import beijing_date
 from domain.cycle import KINDS, CycleRun, bulletin_number, period_start, run_id
 from domain.delivery import Delivery, message_id
 from domain.errors import InvalidInputError, UnknownReferenceError
+
+MAX_BACKOFF = timedelta(days=1)
 
 
 class CycleCommands:
@@ -38,6 +40,9 @@ class CycleCommands:
         existing = self.cycle_run(kind, period)
         if existing is not None:
             return existing, False
+        keys = [d["recipient"]["key"] for d in deliveries]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"a run sends one message per recipient: {sorted(keys)}")
         now = self.now()
         number = bulletin_number(first, period) if kind == "bulletin" else 0
         run = CycleRun(county_code=self.county_code, kind=kind, period=period, number=number,
@@ -49,8 +54,11 @@ class CycleCommands:
                   for d in deliveries]
         try:
             self.save(run, *queued)
-        except IntegrityError:   # another scheduler issued it first
-            return self.cycle_run(kind, period), False
+        except IntegrityError:   # another scheduler issued it first, or it is something else
+            existing = self.cycle_run(kind, period)
+            if existing is None:
+                raise
+            return existing, False
         return run.as_dict(), True
 
     def cycle_run(self, kind: str, period: str) -> dict | None:
@@ -77,38 +85,51 @@ class CycleCommands:
             raise UnknownReferenceError("没有这封待发邮件")
         return found
 
-    def begin_attempt(self, delivery: UUID | str, channel: str,
-                      stale_after: timedelta = timedelta(minutes=10)) -> dict | None:
+    def begin_attempt(self, delivery: UUID | str, channel: str, *,
+                      stale_after: timedelta = timedelta(minutes=10),
+                      max_failures: int = 5) -> dict | None:
         """Claim a delivery for one attempt now; None when it is not due, is done, or another
         sender claimed it first. One found `sending` for longer than `stale_after` was left
-        by a sender that stopped mid-send, and is taken again (with the same Message-ID)."""
+        by a sender that stopped mid-send: that attempt counts as failed (so a message that
+        keeps killing its sender ends up failed too), and it is taken again with the same
+        Message-ID."""
         d = self._delivery(delivery)
         now = self.now()
-        due = (d.state == "queued" and d.next_attempt_at <= now) or (
-            d.state == "sending" and d.attempt_started_at <= now - stale_after)
-        if not due:
+        stale = d.state == "sending" and d.attempt_started_at <= now - stale_after
+        if not (stale or (d.state == "queued" and d.next_attempt_at <= now)):
             return None
-        d.attempt(channel=channel, timestamp=now)
+        if stale:
+            final = d.failures + 1 >= max_failures
+            d.attempt_failed(error="上次发送中断，结果未知", retry_at=None if final else now,
+                             timestamp=now)
+        if d.state == "queued":
+            d.attempt(channel=channel, timestamp=now)
         try:
             self.save(d)
         except IntegrityError:
             return None
-        return d.as_dict()
+        return d.as_dict() if d.state == "sending" else None
 
-    def finish_attempt(self, delivery: UUID | str, *, error: str = "", detail: str = "",
-                       max_failures: int = 5, backoff: timedelta = timedelta(minutes=1),
+    def finish_attempt(self, delivery: UUID | str, attempt: int, *, error: str = "",
+                       detail: str = "", max_failures: int = 5,
+                       backoff: timedelta = timedelta(minutes=1),
                        permanent: bool = False) -> dict:
-        """The outcome of the attempt begun last: delivered, or failed and retried after a
-        backoff that doubles each time, until `max_failures` (or a `permanent` error such as
-        a missing address) leaves it failed for the office to see."""
+        """The outcome of attempt number `attempt`: delivered, or failed and retried after a
+        backoff that doubles each time (at most a day), until `max_failures` (or a
+        `permanent` error such as a missing address) leaves it failed for the office to see.
+        Delivered is final, whichever attempt says so; a failure is recorded only for the
+        current attempt (not for one another sender has since taken over as stale)."""
         d = self._delivery(delivery)
+        if d.state != "sending" or (error and d.attempts != attempt):
+            return d.as_dict()
         now = self.now()
         if not error:
             d.delivered(channel=detail.split(":")[0], detail=detail, timestamp=now)
         else:
             final = permanent or d.failures + 1 >= max_failures
-            retry_at: datetime | None = None if final else now + backoff * 2 ** d.failures
-            d.attempt_failed(error=error[:500], retry_at=retry_at, timestamp=now)
+            wait = min(backoff * 2 ** min(d.failures, 20), MAX_BACKOFF)
+            d.attempt_failed(error=error[:500], retry_at=None if final else now + wait,
+                             timestamp=now)
         self._save(d)
         return d.as_dict()
 

@@ -6,6 +6,7 @@ mid-send carries the same Message-ID."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -21,9 +22,12 @@ def delivery_id(run: UUID, recipient_key: str) -> UUID:
 
 
 def message_id(county_code: str, kind: str, period: str, recipient_key: str) -> str:
-    """A stable Message-ID per (period, recipient): the same on every retry."""
-    local = re.sub(r"[^A-Za-z0-9.-]", "-", f"{kind}.{period}.{recipient_key}")
-    return f"<{local}@{county_code.lower()}.xiaohao>"
+    """A stable Message-ID per (period, recipient): the same on every retry. The key is
+    readable where it is ASCII and told apart by its hash where it is not (一中, 二中)."""
+    readable = re.sub(r"[^A-Za-z0-9.-]", "-", f"{kind}.{period}.{recipient_key}")
+    digest = hashlib.sha256(recipient_key.encode()).hexdigest()[:10]
+    domain = re.sub(r"[^a-z0-9-]", "-", county_code.lower()) or "county"
+    return f"<{readable}.{digest}@{domain}.xiaohao>"
 
 
 class Delivery(Aggregate):

@@ -6,6 +6,7 @@ Every change is an event with the date it takes effect, so the directory can ans
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -37,6 +38,14 @@ def _covers(period: dict, day: date) -> bool:
     return date.fromisoformat(period["from"]) <= day and (
         period["to"] is None or day < date.fromisoformat(period["to"])
     )
+
+
+ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def valid_address(text: str) -> bool:
+    """One plain mail address (no name, no list, no spaces): what a digest can be sent to."""
+    return ADDRESS.fullmatch(text) is not None
 
 
 class Directory(Aggregate):
@@ -148,7 +157,7 @@ class Directory(Aggregate):
             cleaned[name] = clean_text(value, label, limit=limit, required=required)
         if "unit_id" in cleaned:
             self.unit(cleaned["unit_id"])
-        if cleaned.get("email") and "@" not in cleaned["email"]:
+        if cleaned.get("email") and not valid_address(cleaned["email"]):
             raise InvalidInputError(f"邮箱地址无效：{cleaned['email']}")
         return cleaned
 

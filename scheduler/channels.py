@@ -9,6 +9,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -37,11 +38,14 @@ class MaildirOutbox:
     def send(self, message: EmailMessage, delivery: dict) -> str:
         name = f"{delivery['id']}.eml"
         aside = self.path / "tmp" / name
-        with open(aside, "wb") as out:
-            out.write(message.as_bytes())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(aside, self.path / "new" / name)
+        try:
+            with open(aside, "wb") as out:
+                out.write(message.as_bytes())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(aside, self.path / "new" / name)
+        except OSError as error:
+            raise DeliveryError(f"无法写入发件箱 {self.path}：{error.strerror}") from None
         return f"outbox:{name}"
 
 
@@ -49,9 +53,13 @@ class Smtp:
     name = "smtp"
 
     def __init__(self, host: str, port: int, security: str, user: str, password: str,
-                 timeout: float) -> None:
+                 timeout: float, ca_file: str = "") -> None:
         self.host, self.port, self.security = host, port, security
         self.user, self.password, self.timeout = user, password, timeout
+        self.ca_file = ca_file    # a county's own CA, when its mail server's certificate is not public
+
+    def _tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file or None)
 
     def send(self, message: EmailMessage, delivery: dict) -> str:
         if not delivery["recipient"].get("address"):
@@ -59,12 +67,12 @@ class Smtp:
         try:
             if self.security == "ssl":
                 client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                          context=ssl.create_default_context())
+                                          context=self._tls())
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             with client:
                 if self.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=self._tls())
                 if self.user:
                     client.login(self.user, self.password)
                 refused = client.send_message(message)
@@ -75,21 +83,37 @@ class Smtp:
         return f"smtp:{self.host}:{self.port}"
 
 
+# What a group robot takes in one markdown message, in UTF-8 bytes (WeCom answers 40058 over
+# 4096; DingTalk allows about 20,000).
+ROBOT_LIMITS = {"wecom": 4000, "dingtalk": 19000}
+CUT = "\n\n……（内容过长，完整内容请登录问题销号系统查看）"
+
+
+def within(text: str, limit: int) -> str:
+    """`text` cut to `limit` UTF-8 bytes at a character boundary, saying so when cut."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[:limit - len(CUT.encode())].decode(errors="ignore") + CUT
+
+
 class Webhook:
     name = "webhook"
 
     def __init__(self, url: str, format: str, timeout: float) -> None:
         self.url, self.format, self.timeout = url, format, timeout
+        parts = urlsplit(url)
+        self.shown = f"{parts.scheme}://{parts.netloc}{parts.path}"   # robots' keys ride in the query
 
     def body(self, message: EmailMessage, delivery: dict) -> dict:
         text, _ = bodies(delivery)
         if self.format == "wecom":
-            return {"msgtype": "markdown",
-                    "markdown": {"content": f"**{delivery['subject']}**\n\n{text}"}}
+            content = within(f"**{delivery['subject']}**\n\n{text}", ROBOT_LIMITS["wecom"])
+            return {"msgtype": "markdown", "markdown": {"content": content}}
         if self.format == "dingtalk":
+            content = within(f"### {delivery['subject']}\n\n{text}", ROBOT_LIMITS["dingtalk"])
             return {"msgtype": "markdown",
-                    "markdown": {"title": delivery["subject"],
-                                 "text": f"### {delivery['subject']}\n\n{text}"}}
+                    "markdown": {"title": delivery["subject"], "text": content}}
         return {"message_id": delivery["message_id"], "subject": delivery["subject"],
                 "recipient": delivery["recipient"], "text": text,
                 "kind": delivery["kind"], "period": delivery["period"],
@@ -101,9 +125,10 @@ class Webhook:
                                 timeout=self.timeout,
                                 headers={"Idempotency-Key": delivery["message_id"]})
         except httpx.HTTPError as error:
-            raise DeliveryError(f"webhook {self.url}：{error}") from None
+            reason = str(error).replace(self.url, self.shown)
+            raise DeliveryError(f"webhook {self.shown}：{type(error).__name__} {reason}") from None
         if answer.status_code >= 300:
-            raise DeliveryError(f"webhook {self.url} 回答 {answer.status_code}")
+            raise DeliveryError(f"webhook {self.shown} 回答 {answer.status_code}")
         if self.format in ("wecom", "dingtalk"):   # robots answer 200 with an errcode
             try:
                 code = answer.json().get("errcode", 0)

@@ -26,16 +26,21 @@ def bodies(delivery: dict) -> tuple[str, str]:
             _html.get_template(f"{payload['kind']}.html").render(context))
 
 
+def one_line(text: str | None) -> str:
+    """Header text on one line: a name typed with a line break must not break the mail."""
+    return " ".join(str(text or "").split())
+
+
 def compose(delivery: dict, sender: str) -> EmailMessage:
+    """The mail; a recipient's address that is not one is a ValueError."""
     text, html = bodies(delivery)
     recipient = delivery["recipient"]
+    name = one_line(recipient["name"]) or "未登记姓名"
     message = EmailMessage()
-    message["Subject"] = delivery["subject"]
+    message["Subject"] = one_line(delivery["subject"])
     message["From"] = sender
-    if recipient.get("address"):
-        message["To"] = Address(recipient["name"], addr_spec=recipient["address"])
-    else:
-        message["To"] = Address(recipient["name"] or "未登记邮箱")
+    message["To"] = Address(name, addr_spec=recipient["address"]) if recipient.get("address") \
+        else Address(name)
     message["Date"] = format_datetime(beijing(delivery["queued_at"]))
     message["Message-ID"] = delivery["message_id"]
     message["X-Xiaohao-Delivery"] = delivery["id"]

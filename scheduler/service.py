@@ -15,6 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from domain.application import XiaohaoApp
 from domain.clock import BEIJING, beijing_date
+from domain.errors import DomainError, UnknownReferenceError
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
 from scheduler.sender import Sender
@@ -37,27 +38,43 @@ class Cycle:
         self.tick_seconds = settings.scheduler_tick_seconds
         self._done: set[tuple[str, str]] = set()   # issued, or passed over, by this process
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def tick(self) -> list[dict]:
-        """Issue what has fallen due, then send; returns the runs this call issued."""
+        """Issue what has fallen due, then send; returns the runs this call issued. A run
+        that cannot be issued now (say a read model has stopped) is logged and tried again
+        next tick, with those after it, so that runs stay in order; sending goes on."""
         with self._lock:
-            now = self.app.now()
-            start = datetime.combine(self.app.campaign_start(), time(), tzinfo=BEIJING)
-            issued = []
-            for due in self.schedule.due_between(max(now - self.missed, start), now):
-                if (due.kind, due.period) in self._done:
-                    continue
-                if due.kind == "reminders" and due.at.date() < beijing_date(now):
-                    log.info("reminders of %s were missed and are not sent late", due.period)
-                else:
+            try:
+                return self._issue_due()
+            finally:
+                self.sender.send_due(self._stopping)
+
+    def _issue_due(self) -> list[dict]:
+        now = self.app.now()
+        try:
+            first = self.app.campaign_start()
+        except UnknownReferenceError:
+            return []   # before `xiaohao init`: nothing to run yet
+        start = datetime.combine(first, time(), tzinfo=BEIJING)
+        issued = []
+        for due in self.schedule.due_between(max(now - self.missed, start), now):
+            if (due.kind, due.period) in self._done:
+                continue
+            if due.kind == "reminders" and due.at.date() < beijing_date(now):
+                log.info("reminders of %s were missed and are not sent late", due.period)
+            else:
+                try:
                     run, new = issue(self.app, self.read, due.kind, due.period,
                                      warn_days=self.warn_days)
-                    if new:
-                        issued.append(run)
-                        log.info("issued %s %s", due.kind, due.period)
-                self._done.add((due.kind, due.period))
-            self.sender.send_due()
-            return issued
+                except DomainError as error:
+                    log.error("%s %s could not be issued: %s", due.kind, due.period, error)
+                    break
+                if new:
+                    issued.append(run)
+                    log.info("issued %s %s", due.kind, due.period)
+            self._done.add((due.kind, due.period))
+        return issued
 
     def _tick_logged(self) -> None:
         try:
@@ -75,6 +92,7 @@ class Cycle:
         return self
 
     def stop(self) -> None:
-        """Let a tick under way finish, then stop."""
+        """Let a tick under way finish its current message, then stop."""
+        self._stopping.set()
         self._scheduler.shutdown(wait=True)
         self.read.close()

@@ -205,3 +205,190 @@ def test_a_webhook_receives_each_digest_once_after_errors(tmp_path, fmt):
     else:
         assert all(b["msgtype"] == "markdown" for b in Receiver.bodies)
         assert all("周通报" in json.dumps(b, ensure_ascii=False) for b in Receiver.bodies)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, as a county's own mail server might have."""
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult
+
+    return AuthResult(success=(auth_data.login, auth_data.password) == (b"xiaohao", b"s3cret"))
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_and_a_login_as_a_county_mail_server_asks(certificate, tmp_path, security):
+    import ssl
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    recorder, port = Recorder(), free_port()
+    # aiosmtpd offers AUTH over implicit TLS only when it is not told to require STARTTLS.
+    tls = {"ssl_context": context, "auth_require_tls": False} if security == "ssl" else {
+        "tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            **tls)
+    controller.start()
+    try:
+        common = dict(mail_channel="smtp", smtp_port=port, smtp_security=security,
+                      smtp_user="xiaohao", delivery_max_failures=1, delivery_timeout_seconds=2)
+        app, read, settings, clock, ids = bulletin_queued(
+            tmp_path, smtp_password="wrong", smtp_ca_file=str(cert), **common)
+        Sender.from_settings(app, read, settings).send_due()
+        assert states(read) == {"failed": 3} and recorder.messages == []   # refused login
+        unknown_ca = settings.model_copy(update={"smtp_password": "s3cret", "smtp_ca_file": ""})
+        for row, in read.fresh().execute("SELECT id FROM deliveries"):
+            app.requeue_delivery("office", row)
+        Sender.from_settings(app, read, unknown_ca).send_due()
+        assert states(read) == {"failed": 3}                     # certificate not trusted
+        assert "CERTIFICATE_VERIFY_FAILED" in read.fresh().execute(
+            "SELECT last_error FROM deliveries").fetchone()[0]
+        for row, in read.fresh().execute("SELECT id FROM deliveries"):
+            app.requeue_delivery("office", row)
+        trusted = unknown_ca.model_copy(update={"smtp_ca_file": str(cert)})
+        Sender.from_settings(app, read, trusted).send_due()
+    finally:
+        controller.stop()
+    errors = read.fresh().execute("SELECT last_error FROM deliveries").fetchall()
+    assert states(read) == {"delivered": 3}, errors
+    assert sorted(recorder.message_ids()) == sorted(ids)
+
+
+def test_a_server_that_never_answers_times_out_and_is_tried_again(tmp_path):
+    """A mail server that accepts the connection and then says nothing."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(10)
+        app, read, settings, clock, _ = bulletin_queued(
+            tmp_path, mail_channel="smtp", smtp_port=silent.getsockname()[1],
+            delivery_timeout_seconds=0.3)
+        Sender.from_settings(app, read, settings).send_due()
+    rows = read.fresh().execute("SELECT state, failures, last_error FROM deliveries").fetchall()
+    assert {(state, failures) for state, failures, _ in rows} == {("queued", 1)}
+    assert all("timed out" in error for _, _, error in rows)
+
+
+# Regression tests from the review of the cycle (#5).
+
+def test_a_name_typed_with_a_line_break_is_sent_on_one_line(smtp, tmp_path):
+    recorder, port = smtp
+    recorder.refuse_every_other = False
+    clock_app = bulletin_queued(tmp_path, mail_channel="smtp", smtp_port=port)
+    app, read, settings, clock, _ = clock_app
+    app.update_person(SYSTEM, "L1", name="陈\n领导")
+    clock.advance(days=7)
+    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)))
+    send_until_done(Sender.from_settings(app, read, settings), clock, rounds=2)
+    assert states(read) == {"delivered": 6}
+    import email
+
+    tos = [email.message_from_bytes(m)["To"] for m in recorder.messages]
+    assert any(to.startswith("=?utf-8?") or "陈 领导" in to for to in tos)
+
+
+def test_an_address_that_is_not_one_is_refused_when_typed(tmp_path):
+    from domain.errors import InvalidInputError
+
+    app, *_ = bulletin_queued(tmp_path)
+    for wrong in ("chen lingdao@county.example", "a@b.cn,c@d.cn", "张三@学校", "x@y"):
+        with pytest.raises(InvalidInputError, match="邮箱地址无效"):
+            app.update_person(SYSTEM, "L1", email=wrong)
+
+
+def test_sending_goes_on_while_a_read_model_has_stopped(tmp_path):
+    """A stopped projection holds back new runs (their figures would be wrong), not the mail
+    already queued."""
+    from scheduler.service import Cycle
+
+    app, read, settings, clock, _ = bulletin_queued(tmp_path)
+    read.fresh().execute("UPDATE _positions SET error = 'broken' WHERE name = 'weekly'")
+    read.db.conn.commit()
+    clock.advance(days=3)     # Monday: the check list and reminders fall due
+    cycle = Cycle(app, read, settings)
+    assert cycle.tick() == []
+    assert states(read) == {"delivered": 3}
+    assert app.cycle_run("checklist", iso_week(START + timedelta(days=7))) is None
+    read.fresh().execute("UPDATE _positions SET error = NULL WHERE name = 'weekly'")
+    read.db.conn.commit()
+    issued = [(r["kind"], r["period"]) for r in cycle.tick()]   # in order, from the first
+    assert issued[0] == ("checklist", iso_week(START))
+    assert ("checklist", iso_week(START + timedelta(days=7))) in issued
+
+
+def test_a_late_success_stands_and_a_superseded_failure_is_not_recorded(tmp_path):
+    app, read, settings, clock, _ = bulletin_queued(tmp_path)
+    first = read.fresh().execute("SELECT id FROM deliveries ORDER BY seq").fetchone()[0]
+    a = app.begin_attempt(first, "smtp")
+    clock.advance(minutes=11)
+    b = app.begin_attempt(first, "smtp")               # A looks dead: B takes it over
+    assert b["attempts"] == 2 and b["failures"] == 1
+    app.finish_attempt(first, a["attempts"], detail="smtp:late")     # A did get through
+    app.finish_attempt(first, b["attempts"], error="451 try later")  # B's failure: too late
+    assert app.delivery(first)["state"] == "delivered"
+
+
+def test_a_message_that_keeps_killing_its_sender_ends_up_failed(tmp_path):
+    app, read, settings, clock, _ = bulletin_queued(tmp_path)
+    first = read.fresh().execute("SELECT id FROM deliveries ORDER BY seq").fetchone()[0]
+    for _ in range(3):
+        app.begin_attempt(first, "smtp", max_failures=3)    # and the sender dies each time
+        clock.advance(minutes=11)
+    assert app.begin_attempt(first, "smtp", max_failures=3) is None
+    assert app.delivery(first)["state"] == "failed"
+
+
+def test_message_ids_tell_apart_keys_that_read_alike():
+    from domain.delivery import message_id
+
+    ids = {message_id("SS", "bulletin", "2026-W48", key)
+           for key in ("unit-一中", "unit-二中", "unit-t01_j01", "unit-t01-j01")}
+    assert len(ids) == 4 and all(i.startswith("<bulletin.2026-W48.unit-") for i in ids)
+    assert message_id("SS", "bulletin", "2026-W48", "unit-一中") == \
+        message_id("SS", "bulletin", "2026-W48", "unit-一中")      # and stay stable
+
+
+def test_a_robot_message_is_cut_to_what_the_robot_takes():
+    from scheduler.channels import ROBOT_LIMITS, within
+
+    long = "逾期问题：音乐教室面积不足。" * 1000
+    cut = within(long, ROBOT_LIMITS["wecom"])
+    assert len(cut.encode()) <= ROBOT_LIMITS["wecom"] and cut.endswith("查看）")
+    assert within("短", 10) == "短"
+
+
+def test_a_webhook_key_never_reaches_the_record(tmp_path):
+    port = free_port()   # down
+    app, read, settings, clock, _ = bulletin_queued(
+        tmp_path, mail_channel="webhook", webhook_format="wecom",
+        webhook_url=f"http://127.0.0.1:{port}/cgi-bin/webhook/send?key=SECRET-KEY-123")
+    Sender.from_settings(app, read, settings).send_due()
+    errors = [e for (e,) in read.fresh().execute("SELECT last_error FROM deliveries")]
+    assert errors and all("/cgi-bin/webhook/send" in e and "SECRET" not in e for e in errors)
+
+
+def test_a_day_has_one_spelling(tmp_path):
+    from domain.errors import InvalidInputError
+
+    app, read, *_ = bulletin_queued(tmp_path)
+    for other in ("20261102", "2026-W45-1"):
+        with pytest.raises(InvalidInputError, match="日期"):
+            issue(app, read, "reminders", other)
+
+
+def test_before_init_a_tick_has_nothing_to_do(tmp_path):
+    from scheduler.service import Cycle
+
+    settings = settings_for("sqlite", tmp_path)
+    app = settings.build_app(clock=ManualClock(at_beijing(START, 9)))
+    assert Cycle(app, ReadModels(app, settings.read_db), settings).tick() == []

@@ -66,10 +66,11 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_user: str = ""
     smtp_password: str = ""
+    smtp_ca_file: str = ""              # a CA certificate to trust besides the system's
     webhook_url: str = Field(default="", validate_default=True)
     webhook_format: Literal["json", "wecom", "dingtalk"] = "json"
     delivery_timeout_seconds: float = Field(default=10, gt=0)
-    delivery_max_failures: int = Field(default=5, ge=1)
+    delivery_max_failures: int = Field(default=5, ge=1, le=50)
     delivery_backoff_seconds: float = Field(default=60, ge=0)   # doubled after each failure
 
     @field_validator("checklist_at", "bulletin_at")

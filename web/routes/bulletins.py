@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse
 
@@ -25,7 +25,7 @@ Office = Annotated[User, Depends(allow(Role.OFFICE))]
 OutboxReader = Annotated[User, Depends(allow(Role.OFFICE, Role.AUDITOR))]
 PER_PAGE = 100
 # The mail's own HTML, shown alone: its inline styles are allowed, nothing else is.
-MAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+MAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
 
 
 @router.get("/bulletins")
@@ -51,10 +51,9 @@ def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: 
 
 @router.get("/outbox")
 def outbox_page(request: Request, db: ReadDb, user: OutboxReader, state: str = "",
-                page: int = 1):
+                page: Annotated[int, Query(ge=1, le=100_000)] = 1):
     """发件箱: what the cycle sent or is sending, newest first."""
     state = state if state in STATES else ""
-    page = max(1, page)
     return render(request, "outbox.html", {
         "rows": outbox(db, state or None, PER_PAGE, (page - 1) * PER_PAGE),
         "counts": outbox_counts(db), "state": state, "page": page, "per_page": PER_PAGE,
