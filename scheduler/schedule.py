@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import BEIJING, beijing, iso_week
+from domain.cycle import week_monday
 from scheduler.calendar import first_working_day, is_working_day
 
 WEEKLY = re.compile(r"(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)")
@@ -49,6 +50,11 @@ class Schedule:
     bulletin_at: str = "fri 16:00"
     recheck_at: str = "09:00"      # on the first working day of each month
     reminders_at: str = "08:30"    # on every working day
+
+    def bulletin_due(self, week: str) -> datetime:
+        """When the bulletin of `week` falls due by this schedule."""
+        monday = datetime.combine(week_monday(week), time(), tzinfo=BEIJING)
+        return weekly(self.bulletin_at).get_next_fire_time(None, monday)
 
     def due_between(self, since: datetime, until: datetime) -> list[Due]:
         """Every run due after `since` and up to `until`, oldest first."""

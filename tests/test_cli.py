@@ -243,9 +243,13 @@ def test_a_bulletin_issued_by_hand_is_issued_once(run):
     from domain.clock import BEIJING, iso_week
 
     run("init", "--password", "office-pass-1")
-    today = datetime.now(BEIJING).date()
+    now = datetime.now(BEIJING)
+    today = now.date()
     week = iso_week(today)
-    assert f"已发布 周通报 第1期（{week}）" in run("bulletin", "issue", "--week", week).out
+    first = run("bulletin", "issue", "--week", week).out
+    assert f"已发布 周通报 第1期（{week}）" in first
+    friday_afternoon = today.weekday() > 4 or (today.weekday() == 4 and now.hour >= 16)
+    assert ("早于预定时间" in first) is not friday_afternoon   # said when issued before Friday
     assert "未重复发布" in run("bulletin", "issue", "--week", week).out
     shown = json.loads(run("bulletin", "show", "--week", week).out)
     assert shown["number"] == 1 and shown["content"]["week"] == week

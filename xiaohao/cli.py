@@ -316,6 +316,10 @@ def bulletin_issue(week: Week) -> None:
     when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
     typer.echo(f"已发布 周通报 第{run['number']}期（{week}）" if issued else
                f"周通报 第{run['number']}期（{week}）已于 {when} 发布，未重复发布")
+    due = settings.schedule().bulletin_due(week)
+    if issued and run["issued_at"] < due:
+        typer.echo(f"注意：本期早于预定时间 {beijing(due):%m月%d日 %H:%M} 发布，数字截至发布时；"
+                   "到时不会再发")
     sent = Sender.from_settings(read.runner.app, read, settings).send_due()
     typer.echo(f"发送：成功 {sent.delivered} 封，失败 {sent.failed} 封")
 
