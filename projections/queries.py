@@ -123,6 +123,16 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
     return q
 
 
+def visible_numbers(db: Database, numbers: list[str], scope: Scope | None) -> set[str]:
+    """Which of these ticket numbers a scope may see (all of them for None)."""
+    if scope is None:
+        return set(numbers)
+    clause, params = scope_clause(scope)
+    return {n for (n,) in db.execute(
+        f"SELECT t.number FROM tickets t WHERE t.number IN (SELECT value FROM json_each(:numbers)) "
+        f"AND {clause}", params | {"numbers": json.dumps(numbers)})}
+
+
 def scope_clause(scope: Scope) -> tuple[str, dict]:
     """The WHERE clause (over tickets `t`) and its parameters that keep what a scope allows."""
     return _scope_sql(scope), {"scope_units": json.dumps(sorted(scope.units)),

@@ -100,3 +100,19 @@ def test_an_id_that_is_not_a_message_is_not_found(web_app):
             response = office.get(f"/outbox/{other}{suffix}")
             assert response.status_code == 404 and "argon2" not in response.text
     assert office.post(f"/outbox/{account_id('office')}/retry", {}).status_code == 404
+
+
+def test_a_unit_reads_the_figures_but_only_its_own_named_items(web_app, clock, tmp_path):
+    """The bulletin's totals and ranking are for everyone; the items it names are tickets,
+    and a unit sees only its own (the rule of every other page, #4)."""
+    web, app = web_app
+    issue_week(app, clock, tmp_path)
+    named = {"office": None, "school_a": None, "school_b": None, "leader_a": None,
+             "leader_b": None}
+    for login in named:
+        doc = page(Browser(web, login).get(f"/bulletins/{WEEK}"))
+        named[login] = [tr.select("td")[1].text for tr in doc.select("#overdue tbody tr")]
+        heading = doc.find("h2", string=lambda s: s and s.startswith("四、"))
+        assert "逾期未整改问题（1 项）" in heading.text          # the count is the county's
+    assert named["office"] == named["school_a"] == named["leader_a"] == ["SS-2026-0001"]
+    assert named["school_b"] == named["leader_b"] == []

@@ -13,6 +13,7 @@ from domain.cycle import week_monday
 from domain.delivery import STATES
 from domain.errors import UnknownReferenceError
 from domain.values import Role
+from projections.queries import visible_numbers
 from projections.runs import outbox, outbox_counts, run_of, runs_of
 from scheduler.mail import bodies
 from web.charts import town_bars, weekly_columns
@@ -41,12 +42,26 @@ def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: 
     run = run_of(db, "bulletin", week)
     if run is None:
         raise UnknownReferenceError(f"{week} 的周通报尚未发布")
-    content = run["content"]
+    content = _in_scope(db, run["content"], user.scope(app))
     return render(request, "bulletin.html", {
         "run": run, "c": content, "county": app.directory().county_name,
+        "scoped": user.scope(app) is not None,
         "chart": town_bars([(t["name"], t["closure_rate"]) for t in content["towns"]]),
         "trend": weekly_columns(content["trend"]),
     })
+
+
+def _in_scope(db, content: dict, scope) -> dict:
+    """The bulletin as this user may read it: the figures for all, but only the named items
+    of tickets they may see (a unit reads its own; the office the whole 通报)."""
+    if scope is None:
+        return content
+    lists = ("overdue", "due_next_week")
+    numbers = [i["number"] for part in lists for i in content[part]["items"]]
+    visible = visible_numbers(db, numbers, scope)
+    return content | {part: {"items": [i for i in content[part]["items"]
+                                       if i["number"] in visible], "more": 0}
+                      for part in lists}
 
 
 @router.get("/outbox")
