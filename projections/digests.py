@@ -42,19 +42,18 @@ def unit_weekly(db: Database, bulletin: dict, number: int, county: str,
     return _unit_digests(db, coming, day, county, f"周通报 第{number}期", "下周到期")
 
 
-def unit_lists(db: Database, day: date, warn_days: int, county: str, *,
-               label: str) -> list[dict]:
-    """到期提醒: each responsible unit with anything overdue or due within `warn_days` of
-    `day`, its own list, to the person heading it."""
-    items = _open_items(db, day, warn_days)
+def daily(db: Database, day: date, warn_days: int, county: str) -> list[dict]:
+    """The day's reminders, from one read of the open items: 到期提醒 to each responsible unit
+    with anything overdue or due within `warn_days` (its own list, to the person heading it),
+    and 逾期督办 to each leader whose towns have overdue items."""
+    items = open_items(db, day, warn_days)
     coming = {"overdue": [i for i in items if i["days_overdue"] > 0],
               "due_soon": [i for i in items if i["days_overdue"] == 0]}
-    return _unit_digests(db, coming, day, county, label, f"{warn_days} 天内到期")
+    return (_unit_digests(db, coming, day, county, "到期提醒", f"{warn_days} 天内到期")
+            + _escalations(db, coming["overdue"], day, county))
 
 
-def leader_escalations(db: Database, day: date, county: str) -> list[dict]:
-    """逾期督办: each leader whose towns have overdue items, those items."""
-    overdue = [i for i in _open_items(db, day, 0) if i["days_overdue"] > 0]
+def _escalations(db: Database, overdue: list[dict], day: date, county: str) -> list[dict]:
     people, digests = _people(db), []
     for leader, towns, units in _leaders(db, day):
         theirs = _theirs(overdue, towns, units)
@@ -100,7 +99,8 @@ def _theirs(items: list[dict], towns: set, units: set) -> list[dict]:
     return [i for i in items if i["town_id"] in towns or i["unit_id"] in units]
 
 
-def _open_items(db: Database, day: date, warn_days: int) -> list[dict]:
+def open_items(db: Database, day: date, warn_days: int) -> list[dict]:
+    """Tickets not yet rectified with a deadline on or before `day` + `warn_days`, named."""
     cursor = db.execute(
         "SELECT number, title, town_id, unit_id, state, deadline, lead_unit_id, person_id, "
         f"leader_ids FROM tickets WHERE state IN {UNRECTIFIED} AND lead_unit_id IS NOT NULL "

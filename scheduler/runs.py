@@ -11,7 +11,7 @@ from domain.cycle import bulletin_number, period_start
 from domain.errors import DomainError
 from projections.bulletin import bulletin_content, for_issue
 from projections.cycle import checklist_content, recheck_content, week_start
-from projections.digests import leader_escalations, leader_weekly, unit_lists, unit_weekly
+from projections.digests import daily, leader_weekly, unit_weekly
 from projections.readmodels import ReadModels
 
 READ = ("directory", "tickets", "weekly", "runs")   # the read models the runs are built from
@@ -63,13 +63,13 @@ def _recheck(app, db, month, county, warn_days):
 
 def _reminders(app, db, period, county, warn_days):
     day = date.fromisoformat(period)
-    units = unit_lists(db, day, warn_days, county, label="到期提醒")
-    leaders = leader_escalations(db, day, county)
+    digests = daily(db, day, warn_days, county)
+    units = [d for d in digests if d["payload"]["kind"] == "unit_list"]
     content = {"day": period,
                "due_soon": sum(len(d["payload"]["due_soon"]) for d in units),
                "overdue": sum(len(d["payload"]["overdue"]) for d in units),
-               "units": len(units), "leaders": len(leaders)}
-    return content, units + leaders
+               "units": len(units), "leaders": len(digests) - len(units)}
+    return content, digests
 
 
 BUILDERS = {"bulletin": _bulletin, "checklist": _checklist, "recheck": _recheck,

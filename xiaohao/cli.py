@@ -244,10 +244,10 @@ def ticket_show(number: Number,
         typer.echo(f"  {step['at']:%Y-%m-%d %H:%M}  {what}  {who['name']}（{Role(who['role']).label}）")
 
 
-def _read_models():
+def _read_models(settings: Settings | None = None):
     from projections.readmodels import ReadModels
 
-    settings = Settings()
+    settings = settings or Settings()
     return ReadModels(_app(settings), settings.read_db)
 
 
@@ -311,7 +311,7 @@ def bulletin_issue(week: Week) -> None:
     from scheduler.sender import Sender
 
     settings = Settings()
-    read = _read_models()
+    read = _read_models(settings)
     run, issued = issue_bulletin(read.runner.app, read, week)
     when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
     typer.echo(f"已发布 周通报 第{run['number']}期（{week}）" if issued else

@@ -42,12 +42,12 @@ def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: 
     run = run_of(db, "bulletin", week)
     if run is None:
         raise UnknownReferenceError(f"{week} 的周通报尚未发布")
-    content = _in_scope(db, run["content"], user.scope(app))
+    scope = user.scope(app)
     return render(request, "bulletin.html", {
-        "run": run, "c": content, "county": app.directory().county_name,
-        "scoped": user.scope(app) is not None,
-        "chart": town_bars([(t["name"], t["closure_rate"]) for t in content["towns"]]),
-        "trend": weekly_columns(content["trend"]),
+        "run": run, "c": _in_scope(db, run["content"], scope),
+        "county": app.directory().county_name, "scoped": scope is not None,
+        "chart": town_bars([(t["name"], t["closure_rate"]) for t in run["content"]["towns"]]),
+        "trend": weekly_columns(run["content"]["trend"]),
     })
 
 
