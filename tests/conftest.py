@@ -119,6 +119,15 @@ def open_at_school_a(app: XiaohaoApp, **overrides) -> str:
     return app.open_ticket("insp", **(fields | overrides))
 
 
+def tickets_at_both_schools(app: XiaohaoApp) -> tuple[str, str]:
+    """School A's assigned ticket and school B's: (A's number, B's number)."""
+    mine = open_at_school_a(app)
+    assign_to_school_a(app, mine)
+    other = open_at_school_a(app, unit_id="TB-J01")
+    app.assign(other, "office", lead_unit_id="TB-J01", deadline=date(2026, 11, 30))
+    return mine, other
+
+
 def assign_to_school_a(app: XiaohaoApp, number: str) -> int:
     return app.assign(number, "office", lead_unit_id="TA-P01", co_unit_ids=["TA"],
                       person_id="HA", deadline=date(2026, 11, 30))

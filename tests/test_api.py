@@ -7,7 +7,7 @@ from datetime import date
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import assign_to_school_a, open_at_school_a
+from tests.conftest import open_at_school_a, tickets_at_both_schools
 from tests.web_client import Browser, page
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x03" * 64
@@ -103,10 +103,7 @@ def test_nobody_can_name_a_file_someone_else_uploaded(web_app):
 
 def test_the_api_sees_what_the_pages_see(web_app):
     web, app = web_app
-    mine = open_at_school_a(app)
-    assign_to_school_a(app, mine)
-    other = open_at_school_a(app, unit_id="TB-J01")
-    app.assign(other, "office", lead_unit_id="TB-J01", deadline=date(2026, 11, 30))
+    mine, other = tickets_at_both_schools(app)
     api = TestClient(web)
     school = token_for(web, "school_a")
     listed = api.get("/api/v1/tickets", headers=school).json()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from tests.conftest import assign_to_school_a, open_at_school_a
+from tests.conftest import assign_to_school_a, open_at_school_a, tickets_at_both_schools
 from tests.web_client import Browser, page
 
 
@@ -61,10 +59,7 @@ def test_the_ticket_list_filters_and_returns_a_fragment_to_htmx(web_app):
 
 def test_a_unit_sees_only_the_tickets_it_answers_for(web_app):
     web, app = web_app
-    mine = open_at_school_a(app)
-    assign_to_school_a(app, mine)
-    other = open_at_school_a(app, unit_id="TB-J01")
-    app.assign(other, "office", lead_unit_id="TB-J01", deadline=date(2026, 11, 30))
+    mine, other = tickets_at_both_schools(app)
     school_a = Browser(web, "school_a")
     listed = [a.text for a in page(school_a.get("/tickets")).select("table.tickets tbody td a")]
     assert listed == [mine]
