@@ -133,6 +133,8 @@ def test_init_refuses_a_short_password_before_writing_anything(run, tmp_path):
 @pytest.mark.parametrize(("variable", "value", "message"), [
     ("XIAOHAO_STORE", "bogus", "XIAOHAO_STORE"),
     ("XIAOHAO_VAR_DIR", "/etc/passwd", "无法访问"),
+    ("XIAOHAO_BULLETIN_AT", "friday 4pm", "XIAOHAO_BULLETIN_AT"),
+    ("XIAOHAO_MAIL_CHANNEL", "pigeon", "XIAOHAO_MAIL_CHANNEL"),
 ])
 def test_bad_settings_are_one_line_and_exit_2(run, variable, value, message):
     run.env[variable] = value

@@ -116,3 +116,22 @@ def test_a_unit_reads_the_figures_but_only_its_own_named_items(web_app, clock, t
         assert "逾期未整改问题（1 项）" in heading.text          # the count is the county's
     assert named["office"] == named["school_a"] == named["leader_a"] == ["SS-2026-0001"]
     assert named["school_b"] == named["leader_b"] == []
+
+
+def test_careless_addresses_get_a_chinese_answer(web_app):
+    """Weeks that are not weeks, pages that are not pages, ids that are not messages."""
+    web, app = web_app
+    office = Browser(web, "office")
+    before = app.recorder.max_notification_id()
+    for url, status, message in [
+        ("/bulletins/<script>", 400, "周次"), ("/bulletins/2026-W99", 400, "周次"),
+        ("/bulletins/" + "9" * 5000, 400, "周次"), ("/bulletins/2026-W45", 404, "尚未发布"),
+        ("/outbox?page=0", 400, "输入有误"), ("/outbox?page=99999999999999999999", 400, "输入有误"),
+        ("/outbox/%00", 404, "没有这封待发邮件"),
+    ]:
+        response = office.get(url)
+        assert response.status_code == status, url
+        assert message in page(response).select_one("[role=alert]").text, url
+        assert "<script>" not in response.text
+    assert office.post("/outbox/" + "0" * 36 + "/retry", {}).status_code == 404
+    assert app.recorder.max_notification_id() == before
