@@ -57,13 +57,6 @@ class Account(Aggregate):
     def enable(self, by: str, timestamp: datetime) -> None:
         self.disabled = False
 
-    @event("RolesChanged")
-    def change_roles(
-        self, roles: list[str], unit_id: str | None, by: str, timestamp: datetime
-    ) -> None:
-        self.roles = list(roles)
-        self.unit_id = unit_id
-
     # -- signing in: every attempt is on the record ------------------------------------------
 
     @event("LoggedIn")

@@ -19,6 +19,7 @@ from domain.account import Account, account_id
 from domain.actor import Actor
 from domain.api_tokens import ApiTokens
 from domain.clock import Clock, SystemClock, beijing_date
+from domain.commands import command as catalogue_command
 from domain.cycle_commands import CycleCommands
 from domain.directory import Directory, directory_id
 from domain.errors import (
@@ -33,9 +34,9 @@ from domain.errors import (
 from domain.numbering import TicketCounter
 from domain.recent import RecentReads
 from domain.signing_in import SigningIn
-from domain.ticket import COMMAND_LABELS, OPENERS, RULES
 from domain.ticketing import TicketCommands
 from domain.values import Role, clean_text, require_id
+from domain.visibility import sight_of
 
 SYSTEM = "system"
 SYSTEM_ACTOR = Actor(login=SYSTEM, name="系统", role=Role.OFFICE)
@@ -132,15 +133,13 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Applicatio
         account = self._account(login)
         if account.disabled:
             raise AccountDisabledError(f"账号 {login} 已停用")
-        allowed = OPENERS if command == "open" else RULES[command][0]
-        role = next((Role(r) for r in account.roles if Role(r) in allowed), None)
+        spec = catalogue_command(command)
+        role = next((Role(r) for r in account.roles if Role(r) in spec.roles), None)
         if role is None:
-            label = "登记问题" if command == "open" else COMMAND_LABELS[command]
-            raise NotPermittedError(f"账号 {login} 无权{label}")
-        scope: frozenset[str] = frozenset()
-        if role is Role.LEADER and account.person_id:
-            scope = self.directory().baobao_scope(account.person_id, self.today())
-        return Actor(account.login, account.name, role, account.unit_id, account.person_id, scope)
+            raise NotPermittedError(f"账号 {login} 无权{spec.label}")
+        directory = self.directory() if role is Role.LEADER else None
+        sight = sight_of([role], account.unit_id, account.person_id, directory, self.today())
+        return Actor(account.login, account.name, role, account.unit_id, account.person_id, sight)
 
     def _require_office(self, login: str) -> Actor:
         if login == SYSTEM:

@@ -66,8 +66,3 @@ def at_beijing(day: date, hour: int = 9, minute: int = 0) -> datetime:
     """A Beijing wall-clock time on a day, as an aware datetime."""
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING)
 
-
-def iso_week(day: date) -> str:
-    """The ISO week label a county office uses, e.g. 2026-W48."""
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"

@@ -1,4 +1,4 @@
-"""A digest or reminder on its way to one person (DESIGN §3), kept as events: queued with the
+"""A digest or reminder on its way to one person, kept as events: queued with the
 run that made it, then attempted, delivered, or failed and retried with backoff, until it
 fails for good and waits for the office's 重发. Its id (and so its Message-ID) comes from the
 run and the recipient: the same digest is never queued twice, and a retry after a crash

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DuplicateError, InvalidInputError, UnknownReferenceError
 from domain.values import clean_text, require_day
+from domain.visibility import covered_units, covers
 
 DIRECTORY_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/directory")
 UNIT_KINDS = {"county": "县", "department": "县直部门", "town": "镇街", "school": "学校"}
@@ -34,7 +35,7 @@ PERSON_FIELDS = {
 }
 
 
-def _covers(period: dict, day: date) -> bool:
+def _in_force(period: dict, day: date) -> bool:
     return date.fromisoformat(period["from"]) <= day and (
         period["to"] is None or day < date.fromisoformat(period["to"])
     )
@@ -188,7 +189,7 @@ class Directory(Aggregate):
 
     def head_on(self, unit_id: str, day: date) -> str | None:
         return next(
-            (t["person_id"] for t in self.heads.get(unit_id, []) if _covers(t, day)), None
+            (t["person_id"] for t in self.heads.get(unit_id, []) if _in_force(t, day)), None
         )
 
     # -- 包保 --------------------------------------------------------------------------------
@@ -233,20 +234,27 @@ class Directory(Aggregate):
             ):
                 period["to"] = on.isoformat()
 
+    def _targets_on(self, day: date) -> list[dict]:
+        return [p for p in self.baobao if _in_force(p, day)]
+
     def leaders_on(self, unit_id: str, day: date) -> list[str]:
-        """The leaders answering for a unit on a day: its own 包保 and its town's."""
-        targets = {unit_id, self.town_of(unit_id)}
-        return list(dict.fromkeys(
-            p["leader_id"] for p in self.baobao if p["unit_id"] in targets and _covers(p, day)
-        ))
+        """The leaders whose 包保 covers a unit on a day (a school's own, and its town's)."""
+        unit = self.unit(unit_id)
+        return list(dict.fromkeys(p["leader_id"] for p in self._targets_on(day)
+                                  if covers(self.units[p["unit_id"]], unit)))
+
+    def baobao_targets(self, leader_id: str, day: date) -> list[str]:
+        """The towns and schools a leader answers for on a day, as the 包保 map names them."""
+        return list(dict.fromkeys(p["unit_id"] for p in self._targets_on(day)
+                                  if p["leader_id"] == leader_id))
 
     def baobao_scope(self, leader_id: str, day: date) -> frozenset[str]:
-        """The towns and schools a leader answers for on a day, with the schools of those towns."""
-        direct = {p["unit_id"] for p in self.baobao
-                  if p["leader_id"] == leader_id and _covers(p, day)}
-        schools = {u["code"] for u in self.units.values()
-                   if u["kind"] == "school" and self.town_of(u["code"]) in direct}
-        return frozenset(direct | schools)
+        """Every unit a leader's 包保 covers on a day (see domain/visibility.py)."""
+        return covered_units(self.baobao_targets(leader_id, day), self.units)
+
+    def leaders_with_baobao(self, day: date) -> list[str]:
+        """The leaders answering for any town or school on a day, in the order they began."""
+        return list(dict.fromkeys(p["leader_id"] for p in self._targets_on(day)))
 
     def responsible_on(self, unit_id: str, day: date) -> dict:
         """Who answered for a unit on a day: its head and its 包保 leaders."""

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actor import Actor
 from domain.clock import beijing_date
+from domain.commands import COMMANDS, clean
 from domain.copying import CopiesContainersOnly
 from domain.errors import (
     IllegalTransitionError,
@@ -22,39 +23,10 @@ from domain.errors import (
     NotPermittedError,
     OutOfScopeError,
 )
-from domain.values import Role, State, clean_text, require_day
+from domain.lights import days_overdue
+from domain.values import Role, State, require_day
 
 TICKET_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/ticket")
-
-# command -> (roles that may do it, states it may be done in)
-RULES: dict[str, tuple[frozenset[Role], frozenset[State]]] = {
-    "assign": (frozenset({Role.OFFICE}), frozenset({State.OPENED})),
-    "reassign": (frozenset({Role.OFFICE}), frozenset({State.ASSIGNED})),
-    "request_extension": (frozenset({Role.UNIT}), frozenset({State.ASSIGNED})),
-    "extend_deadline": (frozenset({Role.OFFICE}), frozenset({State.ASSIGNED})),
-    "refuse_extension": (frozenset({Role.OFFICE}), frozenset({State.ASSIGNED})),
-    "rectify": (frozenset({Role.UNIT}), frozenset({State.ASSIGNED})),
-    "reinspect": (frozenset({Role.INSPECTOR}), frozenset({State.RECTIFIED})),
-    "close": (frozenset({Role.OFFICE}), frozenset({State.VERIFIED})),
-    "reopen": (frozenset({Role.INSPECTOR, Role.OFFICE}), frozenset({State.CLOSED})),
-    "cancel": (frozenset({Role.OFFICE}), frozenset({State.OPENED, State.ASSIGNED})),
-    "comment": (
-        frozenset({Role.INSPECTOR, Role.OFFICE, Role.UNIT, Role.LEADER}),
-        frozenset(State),
-    ),
-    "give_instruction": (frozenset({Role.LEADER}), frozenset(State) - {State.CANCELLED}),
-    "check_progress": (
-        frozenset({Role.INSPECTOR, Role.OFFICE}),
-        frozenset({State.OPENED, State.ASSIGNED, State.RECTIFIED}),
-    ),
-}
-OPENERS = frozenset({Role.INSPECTOR, Role.OFFICE})
-COMMAND_LABELS = {
-    "assign": "交办", "reassign": "改派", "request_extension": "申请延期",
-    "extend_deadline": "延期", "refuse_extension": "驳回延期", "rectify": "提交整改",
-    "reinspect": "复查", "close": "销号", "reopen": "重新打开", "cancel": "撤销",
-    "comment": "留言", "give_instruction": "批示", "check_progress": "检查进度",
-}
 
 EVENT_LABELS = {
     "Opened": "登记问题", "Assigned": "交办", "Reassigned": "改派",
@@ -113,33 +85,23 @@ class Ticket(CopiesContainersOnly, Aggregate):
     # -- checks shared by every command ------------------------------------------------------
 
     def check(self, command: str, actor: Actor) -> None:
-        """Refuse the command unless the actor's role, scope and the ticket's state allow it."""
-        roles, states = RULES[command]
-        label = COMMAND_LABELS[command]
-        if actor.role not in roles:
-            raise NotPermittedError(f"{actor.role.label}无权{label}（{self.number}）")
+        """Refuse the command unless the actor's role, sight and the ticket's state allow it."""
+        spec = COMMANDS[command]
+        if actor.role not in spec.roles:
+            raise NotPermittedError(f"{actor.role.label}无权{spec.label}（{self.number}）")
         self.check_scope(actor)
-        if self.state not in states:
+        if self.state not in spec.states:
             raise IllegalTransitionError(
-                f"问题 {self.number} 当前为「{State(self.state).label}」，不能{label}"
+                f"问题 {self.number} 当前为「{State(self.state).label}」，不能{spec.label}"
             )
 
     def check_scope(self, actor: Actor) -> None:
-        """Units act only on tickets they answer for; leaders only on their 包保 towns."""
-        if actor.role is Role.UNIT and not self.is_responsible(actor.unit_id):
+        """A unit or a leader acts only on a ticket it sees (domain/visibility.py)."""
+        if actor.sight.sees(self.__dict__):
+            return
+        if actor.role is Role.UNIT:
             raise OutOfScopeError(f"问题 {self.number} 不属于本单位，无权操作")
-        if actor.role is Role.LEADER and not self.concerns_leader(actor):
-            raise OutOfScopeError(f"问题 {self.number} 不在您的包保范围内")
-
-    def is_responsible(self, unit_id: str | None) -> bool:
-        return unit_id is not None and (
-            unit_id == self.lead_unit_id or unit_id in self.co_unit_ids
-        )
-
-    def concerns_leader(self, actor: Actor) -> bool:
-        return actor.person_id in self.leader_ids or bool(
-            {self.town_id, self.unit_id} & actor.scope
-        )
+        raise OutOfScopeError(f"问题 {self.number} 不在您的包保范围内")
 
     def check_deadline(self, deadline: date) -> None:
         if require_day(deadline, "完成时限") < self.opened_on:
@@ -161,7 +123,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self._assigned(
             lead_unit_id, _co_units(lead_unit_id, co_unit_ids), person_id,
             leader_ids or self.leader_ids, deadline,
-            clean_text(note, "交办意见", limit=2000, required=False), actor.stamp(), at,
+            clean("assign", "note", note), actor.stamp(), at,
         )
 
     @event("Assigned")
@@ -182,7 +144,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self._reassigned(
             lead_unit_id, _co_units(lead_unit_id, co_unit_ids), person_id,
             leader_ids or self.leader_ids, deadline,
-            clean_text(reason, "改派理由", limit=2000), actor.stamp(), at,
+            clean("reassign", "reason", reason), actor.stamp(), at,
         )
 
     @event("Reassigned")
@@ -210,7 +172,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
             raise IllegalTransitionError(f"问题 {self.number} 已有待审批的延期申请")
         self._check_later(new_deadline)
         self._extension_requested(
-            new_deadline, clean_text(reason, "延期理由", limit=2000), actor.stamp(), at
+            new_deadline, clean("request_extension", "reason", reason), actor.stamp(), at
         )
 
     @event("ExtensionRequested")
@@ -230,7 +192,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
             new_deadline = date.fromisoformat(self.pending_extension["new_deadline"])
         self._check_later(new_deadline)
         self._deadline_extended(
-            new_deadline, clean_text(reason, "延期意见", limit=2000), actor.stamp(), at
+            new_deadline, clean("extend_deadline", "reason", reason), actor.stamp(), at
         )
 
     @event("DeadlineExtended")
@@ -244,7 +206,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.check("refuse_extension", actor)
         if self.pending_extension is None:
             raise IllegalTransitionError(f"问题 {self.number} 没有待审批的延期申请")
-        self._extension_refused(clean_text(reason, "驳回理由", limit=2000), actor.stamp(), at)
+        self._extension_refused(clean("refuse_extension", "reason", reason), actor.stamp(), at)
 
     @event("ExtensionRefused")
     def _extension_refused(self, reason: str, by: dict, timestamp: datetime) -> None:
@@ -265,7 +227,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         if completed_on < self.opened_on:
             raise InvalidInputError(f"整改完成日期 {completed_on} 早于发现日期 {self.opened_on}")
         self._rectified(
-            clean_text(measures, "整改措施", limit=5000), completed_on, evidence,
+            clean("rectify", "measures", measures), completed_on, evidence,
             actor.stamp(), at,
         )
 
@@ -286,7 +248,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.check("reinspect", actor)
         if not isinstance(passed, bool):
             raise InvalidInputError("复查结论必须是「通过」或「不通过」")
-        findings = clean_text(findings, "复查意见", limit=5000, required=not passed)
+        findings = clean("reinspect", "findings", findings, required=not passed)
         self._reinspected(passed, findings, evidence, actor.stamp(), at)
 
     @event("ReInspected")
@@ -301,7 +263,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
 
     def close(self, actor: Actor, *, note: str, at: datetime) -> None:
         self.check("close", actor)
-        self._closed(clean_text(note, "销号意见", limit=2000, required=False), actor.stamp(), at)
+        self._closed(clean("close", "note", note), actor.stamp(), at)
 
     @event("Closed")
     def _closed(self, note: str, by: dict, timestamp: datetime) -> None:
@@ -312,7 +274,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.check("reopen", actor)
         if require_day(deadline, "完成时限") < beijing_date(at):
             raise InvalidInputError(f"重新整改的完成时限 {deadline} 早于今天")
-        self._reopened(clean_text(findings, "回查发现", limit=5000), deadline, actor.stamp(), at)
+        self._reopened(clean("reopen", "findings", findings), deadline, actor.stamp(), at)
 
     @event("Reopened")
     def _reopened(self, findings: str, deadline: date, by: dict, timestamp: datetime) -> None:
@@ -324,7 +286,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.check("cancel", actor)
         if self.rectifications:
             raise IllegalTransitionError(f"问题 {self.number} 已提交过整改，不能撤销")
-        self._cancelled(clean_text(reason, "撤销理由", limit=2000), actor.stamp(), at)
+        self._cancelled(clean("cancel", "reason", reason), actor.stamp(), at)
 
     @event("Cancelled")
     def _cancelled(self, reason: str, by: dict, timestamp: datetime) -> None:
@@ -332,7 +294,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
 
     def comment(self, actor: Actor, *, text: str, at: datetime) -> None:
         self.check("comment", actor)
-        self._commented(clean_text(text, "留言", limit=2000), actor.stamp(), at)
+        self._commented(clean("comment", "text", text), actor.stamp(), at)
 
     @event("Commented")
     def _commented(self, text: str, by: dict, timestamp: datetime) -> None:
@@ -340,7 +302,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
 
     def give_instruction(self, actor: Actor, *, text: str, at: datetime) -> None:
         self.check("give_instruction", actor)
-        self._instruction_given(clean_text(text, "批示内容", limit=2000), actor.stamp(), at)
+        self._instruction_given(clean("give_instruction", "text", text), actor.stamp(), at)
 
     @event("InstructionGiven")
     def _instruction_given(self, text: str, by: dict, timestamp: datetime) -> None:
@@ -351,7 +313,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
     ) -> None:
         self.check("check_progress", actor)
         self._progress_checked(
-            clean_text(note, "检查情况", limit=2000), evidence, actor.stamp(), at
+            clean("check_progress", "note", note), evidence, actor.stamp(), at
         )
 
     @event("ProgressChecked")
@@ -363,10 +325,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
     # -- derived -----------------------------------------------------------------------------
 
     def days_overdue(self, today: date) -> int:
-        """Days past the deadline while not yet rectified (the red light's measure)."""
-        if self.deadline is None or self.state not in (State.OPENED, State.ASSIGNED):
-            return 0
-        return max(0, (today - self.deadline).days)
+        return days_overdue(self.state, self.deadline, today)
 
 
 def _co_units(lead_unit_id: str, co_unit_ids: list[str]) -> list[str]:

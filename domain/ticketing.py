@@ -12,25 +12,24 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from domain.clock import beijing
+from domain.commands import COMMANDS, REOPEN_DAYS, clean
 from domain.directory import Directory
 from domain.errors import DomainError, InvalidInputError, StaleVersionError, UnknownReferenceError
 from domain.indicators import require_indicator
 from domain.numbering import TicketCounter, counter_id
-from domain.ticket import RULES, Ticket, ticket_id
+from domain.ticket import Ticket, ticket_id
 from domain.values import (
     Category,
     Evidence,
     Severity,
     Source,
     State,
-    clean_text,
     require_day,
     require_id,
     require_ids,
 )
 
 OPEN_RETRIES = 50
-REOPEN_DAYS = 14
 
 
 def _evidence(items: Iterable[Evidence | dict]) -> list[dict]:
@@ -76,8 +75,8 @@ class TicketCommands:
                    else directory.leaders_on(unit_id, today))
         _check_people(directory, leaders)
         fields = dict(
-            title=clean_text(title, "问题标题", limit=200),
-            description=clean_text(description, "问题描述", limit=5000, required=False),
+            title=clean("open", "title", title),
+            description=clean("open", "description", description),
             town_id=directory.town_of(unit_id), unit_id=unit_id,
             category=Category.parse(category).value, indicator_id=indicator_id or None,
             severity=Severity.parse(severity).value, source=Source.parse(source).value,
@@ -149,7 +148,7 @@ class TicketCommands:
         by the same checks the commands themselves make."""
         ticket = self._ticket(number)
         allowed = []
-        for command in RULES:
+        for command in COMMANDS:
             try:
                 ticket.check(command, self.actor(login, command))
             except DomainError:
@@ -221,7 +220,7 @@ class TicketCommands:
                          findings=findings, evidence=_evidence(evidence))
 
     def close_ticket(self, number: str, by: str, *, note: str = "",
-              expected_version: int | None = None) -> int:
+                     expected_version: int | None = None) -> int:
         return self._act(number, by, "close", expected_version, note=note)
 
     def reopen(self, number: str, by: str, *, findings: str, deadline: date | None = None,

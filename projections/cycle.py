@@ -3,30 +3,20 @@ check list and the monthly recheck list, for any week or month."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlite_utils import Database
 
-from domain.clock import BEIJING, beijing, iso_week
+from domain.clock import beijing
+from domain.lights import IN_RECTIFICATION, in_states, light_params, light_sql, unrectified_sql
+from domain.periods import Month, Week
+from domain.ranking import closure_rate, ranked
+from domain.visibility import Sight
 
-CHECKED_STATES = ("opened", "assigned", "rectified")
 FIGURES = ("found", "rectified", "closed", "reopened", "returned", "checked", "overdue")
 TOTALS = ("found_total", "closed_total")   # cumulative up to the week's end
-
-
-WEEK = re.compile(r"(\d{4})-W(\d{2})")
-
-
-def week_start(week: str) -> datetime:
-    """Monday 00:00 Beijing of an ISO week such as 2019-W31; anything else is a ValueError."""
-    match = WEEK.fullmatch(week)
-    try:
-        monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
-    except (TypeError, ValueError):
-        raise ValueError(f"周次「{week}」无效，应写成 2026-W05 这样的 ISO 周") from None
-    return datetime(monday.year, monday.month, monday.day, tzinfo=BEIJING)
+ON_CHECK_LIST = in_states(IN_RECTIFICATION, "s.state")
 
 
 def moment_text(moment: datetime) -> str:
@@ -51,7 +41,7 @@ def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
             counts[(town, unit)] = overdue
     for town, unit, overdue in db.execute(
             "SELECT town_id, unit_id, count(*) FROM ticket_states WHERE until IS NULL "
-            "AND state IN ('opened', 'assigned') AND deadline < ? AND at <= ? GROUP BY 1, 2",
+            f"AND {unrectified_sql('state')} AND deadline < ? AND at <= ? GROUP BY 1, 2",
             (beijing(at).date().isoformat(), moment_text(at))):
         counts[(town, unit)] = counts.get((town, unit), 0) + overdue
     return counts
@@ -61,7 +51,7 @@ def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
     """Found, rectified, closed, reopened, returned, checked and overdue at week end (or now,
     for the running week) per town × unit, with the cumulative closure rate
     ((closed − reopened) ÷ (found − cancelled) up to that week); and the same per town, ranked."""
-    end = week_start(week) + timedelta(days=7)
+    end = Week.parse(week).end
     ended = end <= now
     rows: dict[tuple, dict] = {}
 
@@ -86,14 +76,9 @@ def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
                                           week if ended else None).items():
         row(town, unit)["overdue"] = overdue
     for r in rows.values():
-        r["closure_rate"] = _rate(r)
+        r["closure_rate"] = closure_rate(r["closed_total"], r["found_total"])
     ordered = sorted(rows.values(), key=lambda r: (r["town_id"], r["unit_id"]))
     return WeekFigures(week, ordered, _towns(ordered))
-
-
-def _rate(figures: dict) -> float:
-    live = figures["found_total"]
-    return round(figures["closed_total"] / live, 4) if live else 0.0
 
 
 def _towns(rows: list[dict]) -> list[dict]:
@@ -106,11 +91,8 @@ def _towns(rows: list[dict]) -> list[dict]:
             for figure in FIGURES + TOTALS:
                 town[figure] += r[figure]
     for town in towns.values():
-        town["closure_rate"] = _rate(town)
-    ordered = sorted(towns.values(), key=lambda t: (-t["closure_rate"], t["town_id"]))
-    for t in ordered:   # competition ranking: equal rates share a rank
-        t["rank"] = 1 + sum(o["closure_rate"] > t["closure_rate"] for o in ordered)
-    return ordered
+        town["closure_rate"] = closure_rate(town["closed_total"], town["found_total"])
+    return ranked(list(towns.values()), tiebreak=lambda t: t["town_id"])
 
 
 def at_moment(columns: str, where: str, *, tickets: bool = True) -> str:
@@ -124,25 +106,26 @@ def at_moment(columns: str, where: str, *, tickets: bool = True) -> str:
                               for holds in ("s.until IS NULL", "s.until > :at"))
 
 
-CHECKED_AT_MONDAY = "s.state IN ('opened', 'assigned', 'rectified')"
-
-
-def check_list(db: Database, week: str) -> list[dict]:
+def check_list(db: Database, week: str, warn_days: int, sight: Sight | None = None
+               ) -> list[dict]:
     """The week's check list as laid out on its Monday: every ticket not yet rectified and
-    every one waiting for re-inspection, by town and school, red first; with whether it has
-    been checked (visited or re-inspected) during the week."""
+    every one waiting for re-inspection, by town and school, red first (lights as on that
+    Monday); with whether it has been checked (visited or re-inspected) during the week. With
+    `sight`, only the tickets it sees."""
     columns = (
         "t.number AS number, t.title AS title, s.town_id AS town_id, s.unit_id AS unit_id, "
         "s.state AS state, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
-        "CASE WHEN s.state IN ('opened', 'assigned') AND s.deadline < :today THEN 'red' "
-        "WHEN s.state IN ('opened', 'assigned') AND s.deadline <= date(:today, '+3 days') "
-        "THEN 'yellow' ELSE 'green' END AS light, "
+        f"{light_sql('s.state', 's.deadline')} AS light, "
         "EXISTS (SELECT 1 FROM weekly_checks c WHERE c.week = :week AND c.ticket_id = s.ticket_id) "
         "AS checked")
+    where, params = ON_CHECK_LIST, _monday(week, warn_days)
+    if sight is not None:
+        clause, sight_params = sight.where()
+        where, params = f"{where} AND {clause}", params | sight_params
     cursor = db.execute(
-        f"SELECT * FROM ({at_moment(columns, CHECKED_AT_MONDAY)}) ORDER BY town_id, unit_id, "
+        f"SELECT * FROM ({at_moment(columns, where)}) ORDER BY town_id, unit_id, "
         "CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END, state = 'rectified', "
-        "deadline, number", _monday(week))
+        "deadline, number", params)
     columns = [c[0] for c in cursor.description]
     return [dict(zip(columns, r, strict=True)) for r in cursor]
 
@@ -151,15 +134,15 @@ def check_counts(db: Database, week: str) -> dict[str, int]:
     """How many items the week's check list holds, and how many were checked in the week."""
     total, checked = db.execute(
         "SELECT count(*), count(c.ticket_id) FROM "
-        f"({at_moment('s.ticket_id AS ticket_id', CHECKED_AT_MONDAY, tickets=False)}) "
+        f"({at_moment('s.ticket_id AS ticket_id', ON_CHECK_LIST, tickets=False)}) "
         "x LEFT JOIN weekly_checks c ON c.week = :week AND c.ticket_id = x.ticket_id",
-        _monday(week)).fetchone()
+        {"at": moment_text(Week.parse(week).start), "week": week}).fetchone()
     return {"total": total, "checked": checked}
 
 
-def _monday(week: str) -> dict:
-    start = week_start(week)
-    return {"at": moment_text(start), "today": start.date().isoformat(), "week": week}
+def _monday(week: str, warn_days: int) -> dict:
+    start = Week.parse(week).start
+    return {"at": moment_text(start), "week": week, **light_params(start.date(), warn_days)}
 
 
 def recheck_counts(db: Database, month: str) -> dict[str, int]:
@@ -171,19 +154,23 @@ def recheck_counts(db: Database, month: str) -> dict[str, int]:
 
 
 def _previous_month(month: str) -> tuple[str, str]:
-    first = date.fromisoformat(f"{month}-01")
-    return (first - timedelta(days=1)).replace(day=1).isoformat(), first.isoformat()
+    """The days that bound the month before `month`, as text: [its first, this one's first)."""
+    this = Month.parse(month)
+    return this.shifted(-1).first_day.isoformat(), this.first_day.isoformat()
 
 
-def recheck_list(db: Database, month: str) -> list[dict]:
+def recheck_list(db: Database, month: str, sight: Sight | None = None) -> list[dict]:
     """The monthly recheck list for a month such as 2019-08: tickets closed in the month
-    before, each with whether the closing still holds (巩固) or the ticket was reopened."""
+    before, each with whether the closing still holds (巩固) or the ticket was reopened. With
+    `sight`, only the tickets it sees."""
+    start, end = _previous_month(month)
+    clause, params = sight.where() if sight is not None else ("1", {})
     cursor = db.execute(
         "SELECT t.number, t.title, s.town_id, s.unit_id, s.at AS closed_at, "
         "s.until AS reopened_at, t.state "
         "FROM ticket_states s JOIN tickets t ON t.id = s.ticket_id "
-        "WHERE s.state = 'closed' AND s.at >= ? AND s.at < ? ORDER BY s.town_id, s.unit_id, s.at",
-        _previous_month(month))
+        f"WHERE s.state = 'closed' AND s.at >= :start AND s.at < :end AND {clause} "
+        "ORDER BY s.town_id, s.unit_id, s.at", params | {"start": start, "end": end})
     columns = [c[0] for c in cursor.description]
     rows = [dict(zip(columns, r, strict=True)) for r in cursor]
     for r in rows:
@@ -194,8 +181,8 @@ def recheck_list(db: Database, month: str) -> list[dict]:
 def weekly_trend(db: Database, last_week: str, weeks: int = 12) -> list[dict]:
     """Found and closed per ISO week for the `weeks` weeks up to `last_week`, oldest first,
     with zeros for quiet weeks (the county as a whole)."""
-    end = week_start(last_week).date()
-    labels = [iso_week(end - timedelta(days=7 * i)) for i in reversed(range(weeks))]
+    last = Week.parse(last_week)
+    labels = [str(last.shifted(-i)) for i in reversed(range(weeks))]
     counts = {week: (found, closed) for week, found, closed in db.execute(
         "SELECT week, sum(found) - sum(cancelled), sum(closed) - sum(reopened) FROM weekly_counts "
         "WHERE week BETWEEN ? AND ? GROUP BY week", (labels[0], labels[-1]))}
@@ -203,9 +190,9 @@ def weekly_trend(db: Database, last_week: str, weeks: int = 12) -> list[dict]:
             for w in labels]
 
 
-def checklist_content(db: Database, week: str) -> dict:
+def checklist_content(db: Database, week: str, warn_days: int) -> dict:
     """What the week's check list run records: how many items, how many red, per town."""
-    items = check_list(db, week)
+    items = check_list(db, week, warn_days)
     towns: dict[str, int] = {}
     for item in items:
         towns[item["town_id"] or ""] = towns.get(item["town_id"] or "", 0) + 1

@@ -96,10 +96,6 @@ class DirectoryProjection(Projection):
     def on_Enabled(self, conn: sqlite3.Connection, item: Item) -> None:
         self._account(conn, item, disabled=0)
 
-    def on_RolesChanged(self, conn: sqlite3.Connection, item: Item) -> None:
-        e = item.event
-        self._account(conn, item, roles=json.dumps(e.roles), unit_id=e.unit_id)
-
     def _sign_in(self, conn: sqlite3.Connection, item: Item, reason: str | None = None) -> None:
         conn.execute("INSERT INTO sign_ins SELECT ?, login, ?, ?, ?, ? FROM accounts WHERE id = ?",
                      (item.n, item.name, item.at, item.event.source, reason, item.aggregate))

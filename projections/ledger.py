@@ -7,13 +7,14 @@ thousands of rows; a page of it is what a screen shows, the whole of it what an 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlite_utils import Database
 
 from domain.indicators import indicators
+from domain.lights import Light, light_params, light_sql
 from domain.values import State
-from projections.queries import LIGHT_LABELS, LIGHT_SQL, WARN_DAYS, Scope, scope_clause
+from domain.visibility import Sight
 
 COLUMNS = ["序号", "问题编号", "镇街", "学校/单位", "问题描述", "对应指标", "发现时间", "整改措施",
            "牵头单位", "责任单位", "责任人", "包保领导", "完成时限", "整改状态", "销号时间",
@@ -30,7 +31,7 @@ SELECT t.number, coalesce(town.name, '全县'), coalesce(place.name, t.unit_id),
         LEFT JOIN people p ON p.id = j.value),
        coalesce(t.deadline, ''), t.state,
        CASE WHEN t.state = 'closed' THEN substr(t.closed_at, 1, 10) ELSE '' END,
-       {LIGHT_SQL}
+       {light_sql()}
 FROM tickets t
 LEFT JOIN units town ON town.code = t.town_id
 LEFT JOIN units place ON place.code = t.unit_id
@@ -39,15 +40,14 @@ LEFT JOIN people person ON person.id = t.person_id
 """
 
 
-def ledger(db: Database, today: date, *, town: str | None = None, school: str | None = None,
-           scope: Scope | None = None, page: int | None = None,
+def ledger(db: Database, today: date, warn_days: int, *, town: str | None = None,
+           school: str | None = None, sight: Sight | None = None, page: int | None = None,
            per_page: int = 200) -> list[dict]:
-    """The county's ledger, or one town's, or one school's, ordered by town, school and number;
-    cancelled tickets are left out, and so is what `scope` (a user's visibility) does not
-    allow. With `page`, only that page (序号 still counts from the start of the whole
-    ledger)."""
-    where, params = ["t.state != 'cancelled'"], {
-        "today": today.isoformat(), "soon": (today + timedelta(days=WARN_DAYS)).isoformat()}
+    """The county's ledger, or one town's, or one school's, ordered by town, school and number,
+    with each light for `today`; cancelled tickets are left out, and so is what `sight` (a
+    user's) does not see. With `page`, only that page (序号 still counts from the start of the
+    whole ledger)."""
+    where, params = ["t.state != 'cancelled'"], light_params(today, warn_days)
     if town:
         where.append("t.town_id = :town")
         params["town"] = town
@@ -55,10 +55,10 @@ def ledger(db: Database, today: date, *, town: str | None = None, school: str | 
         where.append("(t.unit_id = :school OR t.id IN (SELECT ticket_id FROM ticket_units "
                      "WHERE unit_id = :school))")
         params["school"] = school
-    if scope is not None:
-        clause, scope_params = scope_clause(scope)
+    if sight is not None:
+        clause, sight_params = sight.where()
         where.append(clause)
-        params |= scope_params
+        params |= sight_params
     sql = f"{SELECT} WHERE {' AND '.join(where)} ORDER BY t.town_id, t.unit_id, t.number"
     first = 0
     if page is not None:
@@ -73,5 +73,5 @@ def ledger(db: Database, today: date, *, town: str | None = None, school: str | 
             serial, row[0], row[1], row[2], row[3],
             f"{indicator.seq} {indicator.name_zh}" if indicator else "", row[5], row[6], row[7],
             row[8] or "", row[9], row[10] or "", row[11], State(row[12]).label, row[13],
-            LIGHT_LABELS[row[14]]), strict=True)))
+            Light(row[14]).label), strict=True)))
     return rows

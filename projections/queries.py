@@ -1,46 +1,27 @@
 """Questions pages, bulletins and exports ask of the read models. Plain rows out; no SQL outside.
 
-The traffic light is computed here for a given day, never stored: red = past the deadline and
-not yet rectified; yellow = due within `warn_days`; green otherwise.
+The traffic light is computed here for a given day by the rule of domain/lights.py, never
+stored; what a user may see is domain/visibility.py's rule, as SQL.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlite_utils import Database
 
+from domain.lights import Light, light_params, light_sql, light_where, overdue_sql
 from domain.values import State
+from domain.visibility import Sight
 
-UNRECTIFIED = "('opened', 'assigned')"
-LIGHT_SQL = (f"CASE WHEN t.state IN {UNRECTIFIED} AND t.deadline < :today THEN 'red' "
-             f"WHEN t.state IN {UNRECTIFIED} AND t.deadline <= :soon THEN 'yellow' "
-             "ELSE 'green' END")
-OVERDUE_SQL = (f"CASE WHEN t.state IN {UNRECTIFIED} AND t.deadline < :today "
-               "THEN CAST(julianday(:today) - julianday(t.deadline) AS INTEGER) ELSE 0 END")
-LIGHT_LABELS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯"}
-LIGHT_WHERE = {
-    "red": f"t.state IN {UNRECTIFIED} AND t.deadline < :today",
-    "yellow": f"t.state IN {UNRECTIFIED} AND t.deadline >= :today AND t.deadline <= :soon",
-    "green": f"NOT (t.state IN {UNRECTIFIED} AND t.deadline IS NOT NULL "
-             "AND t.deadline <= :soon)",
-}
+LIGHT_SQL = light_sql()
+OVERDUE_SQL = overdue_sql()
 SORTS = {"number": ["t.number"], "deadline": ["t.deadline"], "opened": ["t.opened_at"],
          "light": ["CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END", "t.deadline"],
          "overdue": ["days_overdue"], "town": ["t.town_id", "t.unit_id"]}
-WARN_DAYS = 3
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which tickets a user may see: those any one of the fields allows."""
-
-    units: frozenset[str] = frozenset()   # in these towns or schools, or led or shared by them
-    leader: str | None = None             # naming this 包保 leader
-    responsible: str | None = None        # led by this unit, or shared with it
 
 
 @dataclass(frozen=True)
@@ -58,7 +39,7 @@ class TicketFilter:
     text: str | None = None
     due_from: date | None = None     # deadline on or after (e.g. next week's due items)
     due_to: date | None = None       # deadline on or before
-    scope: Scope | None = None       # a unit user's or leader's visibility (None: everything)
+    sight: Sight | None = None       # what the user sees (None: no user's sight applies)
 
 
 @dataclass(frozen=True)
@@ -88,8 +69,7 @@ class _Query:
 
 
 def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
-    q = _Query(params={"today": today.isoformat(),
-                       "soon": (today + timedelta(days=warn_days)).isoformat()})
+    q = _Query(params=light_params(today, warn_days))
     if f.town:
         q.add("t.town_id = :town", town=f.town)
     if f.unit:
@@ -101,7 +81,7 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
             column = "indicator_id" if name == "indicator" else name
             q.add(f"t.{column} = :{name}", **{name: value})
     if f.light:   # written out so that the (town, state, deadline) index can serve it
-        q.add(LIGHT_WHERE[f.light])
+        q.add(light_where(Light(f.light)))
     if f.leader:
         q.add("t.id IN (SELECT ticket_id FROM ticket_leaders WHERE leader_id = :leader)",
               leader=f.leader)
@@ -118,46 +98,22 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
         q.add("t.deadline >= :due_from", due_from=f.due_from.isoformat())
     if f.due_to:
         q.add("t.deadline <= :due_to", due_to=f.due_to.isoformat())
-    if f.scope is not None:
-        q.add(*scope_clause(f.scope))
+    if f.sight is not None:
+        q.add(*f.sight.where())
     return q
 
 
-def visible_numbers(db: Database, numbers: list[str], scope: Scope | None) -> set[str]:
-    """Which of these ticket numbers a scope may see (all of them for None)."""
-    if scope is None:
-        return set(numbers)
-    clause, params = scope_clause(scope)
+def visible_numbers(db: Database, numbers: list[str], sight: Sight) -> set[str]:
+    """Which of these ticket numbers a sight sees."""
+    clause, params = sight.where()
     return {n for (n,) in db.execute(
         f"SELECT t.number FROM tickets t WHERE t.number IN (SELECT value FROM json_each(:numbers)) "
         f"AND {clause}", params | {"numbers": json.dumps(numbers)})}
 
 
-def scope_clause(scope: Scope) -> tuple[str, dict]:
-    """The WHERE clause (over tickets `t`) and its parameters that keep what a scope allows."""
-    return _scope_sql(scope), {"scope_units": json.dumps(sorted(scope.units)),
-                               "scope_leader": scope.leader,
-                               "scope_responsible": scope.responsible}
-
-
-def _scope_sql(scope: Scope) -> str:
-    either = []
-    if scope.units:
-        units = "(SELECT value FROM json_each(:scope_units))"
-        either.append(f"t.town_id IN {units} OR t.unit_id IN {units} OR t.id IN "
-                      f"(SELECT ticket_id FROM ticket_units WHERE unit_id IN {units})")
-    if scope.leader:
-        either.append("t.id IN (SELECT ticket_id FROM ticket_leaders WHERE leader_id = "
-                      ":scope_leader)")
-    if scope.responsible:
-        either.append("t.id IN (SELECT ticket_id FROM ticket_units WHERE unit_id = "
-                      ":scope_responsible)")
-    return "(" + (" OR ".join(either) or "0") + ")"
-
-
-def list_tickets(db: Database, f: TicketFilter, today: date, *, sort: str = "light",
-                 descending: bool = False, page: int = 1, per_page: int = 50,
-                 warn_days: int = WARN_DAYS) -> Page:
+def list_tickets(db: Database, f: TicketFilter, today: date, warn_days: int, *,
+                 sort: str = "light", descending: bool = False, page: int = 1,
+                 per_page: int = 50) -> Page:
     """One page of tickets with their light and days overdue for `today`, the names of their
     town, unit and lead unit (`town_name`, `unit_name`, `lead_name`), and the total."""
     if sort not in SORTS:
@@ -183,18 +139,16 @@ def list_tickets(db: Database, f: TicketFilter, today: date, *, sort: str = "lig
     return Page([dict(zip(columns, row, strict=True)) for row in cursor], total, page, per_page)
 
 
-def light_counts(db: Database, f: TicketFilter, today: date,
-                 warn_days: int = WARN_DAYS) -> dict[str, int]:
+def light_counts(db: Database, f: TicketFilter, today: date, warn_days: int) -> dict[str, int]:
     """How many of the filtered tickets show each light (cancelled ones are not counted)."""
     q = _where(f, today, warn_days)
     counts = dict(db.execute(
         f"SELECT {LIGHT_SQL} AS light, count(*) FROM tickets t WHERE {q.sql} "
         "AND t.state != 'cancelled' GROUP BY light", q.params).fetchall())
-    return {light: counts.get(light, 0) for light in LIGHT_LABELS}
+    return {light.value: counts.get(light.value, 0) for light in Light}
 
 
-def state_counts(db: Database, f: TicketFilter, today: date,
-                 warn_days: int = WARN_DAYS) -> dict[str, int]:
+def state_counts(db: Database, f: TicketFilter, today: date, warn_days: int) -> dict[str, int]:
     """How many of the filtered tickets are in each state (every state named, zeros too)."""
     q = _where(f, today, warn_days)
     counts = dict(db.execute(f"SELECT t.state, count(*) FROM tickets t WHERE {q.sql} "
@@ -202,8 +156,7 @@ def state_counts(db: Database, f: TicketFilter, today: date,
     return {state.value: counts.get(state.value, 0) for state in State}
 
 
-def ticket_row(db: Database, number: str, today: date,
-               warn_days: int = WARN_DAYS) -> dict | None:
+def ticket_row(db: Database, number: str, today: date, warn_days: int) -> dict | None:
     """One ticket by its number, with its light and days overdue for `today` and its lists
     (co-responsible units, leaders, evidence) decoded; None when there is no such ticket."""
     q = _where(TicketFilter(), today, warn_days)

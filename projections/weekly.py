@@ -18,30 +18,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from domain.clock import BEIJING, beijing, iso_week
+from domain.clock import beijing
+from domain.lights import UNRECTIFIED, unrectified_sql
+from domain.periods import iso_week, week_ends
 from domain.ticket import EVENT_LABELS
 from projections.base import Item, Projection, ProjectionError
 
 COUNTS = ("found", "rectified", "closed", "reopened", "returned", "cancelled", "overdue")
-UNRECTIFIED = ("opened", "assigned")
 STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectified",
                "Closed": "closed", "Reopened": "assigned", "Cancelled": "cancelled"}
 COUNTED = {"Opened": "found", "Rectified": "rectified", "Closed": "closed",
            "Reopened": "reopened", "Cancelled": "cancelled"}
-
-
-def week_ends(start: datetime, end: datetime) -> list[datetime]:
-    """The Mondays 00:00 Beijing in [start, end): each one ends the ISO week before it."""
-    first = beijing(start).date()
-    monday = first + timedelta(days=(7 - first.weekday()) % 7)
-    moment = datetime(monday.year, monday.month, monday.day, tzinfo=BEIJING)
-    if moment < start:
-        moment += timedelta(days=7)
-    ends = []
-    while moment < end:
-        ends.append(moment)
-        moment += timedelta(days=7)
-    return ends
 
 
 def week_of_end(moment: datetime) -> str:
@@ -50,7 +37,7 @@ def week_of_end(moment: datetime) -> str:
 
 class WeeklyProjection(Projection):
     name = "weekly"
-    version = 5
+    version = 6
     topics = ("domain.ticket:Ticket.",)
     tables = ("weekly_counts", "weekly_checks", "ticket_states")
     query_indexes = {
@@ -60,7 +47,7 @@ class WeeklyProjection(Projection):
         # (no sorting); the query's WHERE must repeat this one's for SQLite to use it.
         "ticket_states_unrectified": "CREATE INDEX IF NOT EXISTS ticket_states_unrectified "
                                      "ON ticket_states (town_id, unit_id, deadline, at) WHERE "
-                                     "until IS NULL AND state IN ('opened', 'assigned')",
+                                     f"until IS NULL AND {unrectified_sql('state')}",
         "ticket_states_at": "CREATE INDEX IF NOT EXISTS ticket_states_at ON ticket_states (at)",
         # "Open at a moment" is read in two parts (cycle.AT_MOMENT): the intervals still open,
         # by state and deadline, and the few that have ended since the moment.

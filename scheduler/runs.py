@@ -9,15 +9,16 @@ from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import beijing, beijing_date
 from domain.cycle import bulletin_number, period_start
 from domain.errors import DomainError
-from projections.bulletin import bulletin_content, for_issue
-from projections.cycle import checklist_content, recheck_content, week_start
-from projections.digests import daily, leader_weekly, unit_weekly
+from domain.periods import Week
+from domain.telling import daily, leader_weekly, unit_weekly
+from projections.bulletin import bulletin_content, for_issue, open_items
+from projections.cycle import checklist_content, recheck_content
 from projections.readmodels import ReadModels
 
 READ = ("directory", "tickets", "weekly", "runs")   # the read models the runs are built from
 
 
-def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_days: int = 3,
+def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_days: int,
           by: str = SYSTEM) -> tuple[dict, bool]:
     """The run of `kind` for `period`, issued now with its digests unless it already was;
     and whether this call issued it."""
@@ -31,39 +32,37 @@ def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_day
     if broken:
         raise DomainError(f"读模型 {'、'.join(broken)} 出错停止，周期任务的数字会不准，暂不执行；"
                           "请先运行 xiaohao projections status 查看")
-    county = app.directory().county_name
-    content, deliveries = BUILDERS[kind](app, db, period, county, warn_days)
+    content, deliveries = BUILDERS[kind](app, db, period, warn_days)
     return app.issue_run(by, kind, period, content, min(s.position for s in statuses),
                          deliveries)
 
 
-def issue_bulletin(app: XiaohaoApp, read: ReadModels, week: str,
-                   by: str = SYSTEM) -> tuple[dict, bool]:
-    return issue(app, read, "bulletin", week, by=by)
-
-
-def _bulletin(app, db, week, county, warn_days):
+def _bulletin(app, db, week, warn_days):
     now = app.now()
     content = bulletin_content(db, week, now)
-    end = week_start(week) + timedelta(days=7)
+    end = Week.parse(week).end
     day = beijing_date(min(end - timedelta(microseconds=1), beijing(now)))
     number = bulletin_number(app.campaign_start(), week)
-    digests = leader_weekly(db, content, number, county, day) + unit_weekly(
-        db, content, number, county, day)
+    directory = app.directory()
+    county = directory.county_name
+    digests = leader_weekly(directory, content, number, county, day) + unit_weekly(
+        directory, content, number, county, day)
     return for_issue(content), digests
 
 
-def _checklist(app, db, week, county, warn_days):
-    return checklist_content(db, week), []
+def _checklist(app, db, week, warn_days):
+    return checklist_content(db, week, warn_days), []
 
 
-def _recheck(app, db, month, county, warn_days):
+def _recheck(app, db, month, warn_days):
     return recheck_content(db, month), []
 
 
-def _reminders(app, db, period, county, warn_days):
+def _reminders(app, db, period, warn_days):
     day = date.fromisoformat(period)
-    digests = daily(db, day, warn_days, county)
+    directory = app.directory()
+    digests = daily(directory, open_items(db, day, warn_days), day, warn_days,
+                    directory.county_name)
     units = [d for d in digests if d["payload"]["kind"] == "unit_list"]
     content = {"day": period,
                "due_soon": sum(len(d["payload"]["due_soon"]) for d in units),

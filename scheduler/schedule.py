@@ -1,7 +1,7 @@
 """When each run of the cycle falls due, in Beijing time: APScheduler's cron triggers do the
 calendar arithmetic, the official working-day calendar decides which days count.
 
-Defaults (DESIGN §3): the week's check list on Monday 08:00, the bulletin on Friday 16:00, the
+Defaults: the week's check list on Monday 08:00, the bulletin on Friday 16:00, the
 monthly recheck list on the first working day of the month at 09:00, reminders and escalation
 every working day at 08:30."""
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from domain.clock import BEIJING, beijing, iso_week
-from domain.cycle import week_monday
-from scheduler.calendar import first_working_day, is_working_day
+from domain.clock import BEIJING, beijing
+from domain.periods import Month, Week, iso_week
+from domain.workdays import first_working_day, is_working_day
 
 WEEKLY = re.compile(r"(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)")
 DAILY = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -53,8 +53,7 @@ class Schedule:
 
     def bulletin_due(self, week: str) -> datetime:
         """When the bulletin of `week` falls due by this schedule."""
-        monday = datetime.combine(week_monday(week), time(), tzinfo=BEIJING)
-        return weekly(self.bulletin_at).get_next_fire_time(None, monday)
+        return weekly(self.bulletin_at).get_next_fire_time(None, Week.parse(week).start)
 
     def due_between(self, since: datetime, until: datetime) -> list[Due]:
         """Every run due after `since` and up to `until`, oldest first."""
@@ -64,7 +63,7 @@ class Schedule:
                  for at in _fires(weekly(self.bulletin_at), since, until)]
         for at in _fires(daily(self.recheck_at), since, until):
             if at.date() == first_working_day(at.year, at.month):
-                runs.append(Due(at, "recheck", f"{at:%Y-%m}"))
+                runs.append(Due(at, "recheck", str(Month.of(at.date()))))
         for at in _fires(daily(self.reminders_at), since, until):
             if is_working_day(at.date()):
                 runs.append(Due(at, "reminders", at.date().isoformat()))

@@ -1,5 +1,5 @@
 """Sending what the runs queued: each due delivery is claimed (an Attempted event, so two
-senders never both send it), drawn as mail, handed to the channel, and its outcome recorded."""
+senders never both send it), handed to the channel, and its outcome recorded."""
 
 from __future__ import annotations
 
@@ -7,16 +7,31 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from email.errors import MessageError
+from typing import Protocol
 
 from domain.application import XiaohaoApp
 from domain.errors import DomainError
 from projections.readmodels import ReadModels
 from projections.runs import due_deliveries
-from scheduler.channels import DeliveryError, MaildirOutbox, Smtp, Webhook
-from scheduler.mail import compose
 
 log = logging.getLogger("xiaohao.scheduler")
+
+
+class DeliveryError(Exception):
+    """The attempt failed; `permanent` when trying again cannot help (no address)."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Channel(Protocol):
+    """Where deliveries go (the composition root picks one: a Maildir, SMTP, a webhook)."""
+
+    name: str
+
+    def send(self, delivery: dict) -> str:
+        """Deliver it; return what took it, or raise DeliveryError."""
 
 
 @dataclass
@@ -26,17 +41,11 @@ class Sent:
 
 
 class Sender:
-    def __init__(self, app: XiaohaoApp, read: ReadModels, channel, *, sender: str,
+    def __init__(self, app: XiaohaoApp, read: ReadModels, channel: Channel, *,
                  max_failures: int = 5, backoff: timedelta = timedelta(minutes=1),
                  stale_after: timedelta = timedelta(minutes=10)) -> None:
-        self.app, self.read, self.channel, self.sender = app, read, channel, sender
+        self.app, self.read, self.channel = app, read, channel
         self.max_failures, self.backoff, self.stale_after = max_failures, backoff, stale_after
-
-    @classmethod
-    def from_settings(cls, app: XiaohaoApp, read: ReadModels, settings) -> Sender:
-        return cls(app, read, channel_from(settings), sender=settings.mail_from,
-                   max_failures=settings.delivery_max_failures,
-                   backoff=timedelta(seconds=settings.delivery_backoff_seconds))
 
     def send_due(self, stopping: threading.Event | None = None) -> Sent:
         """Try every delivery that is due now, once each (until `stopping` is set)."""
@@ -51,7 +60,7 @@ class Sender:
             if delivery is None:
                 continue   # not due after all, or another sender took it
             try:
-                detail = self.channel.send(self._compose(delivery), delivery)
+                detail = self.channel.send(delivery)
             except DeliveryError as error:
                 self._finish(delivery, error=str(error), permanent=error.permanent)
                 sent.failed += 1
@@ -64,13 +73,6 @@ class Sender:
                 sent.delivered += 1
         return sent
 
-    def _compose(self, delivery: dict):
-        try:
-            return compose(delivery, self.sender)
-        except (ValueError, TypeError, MessageError) as error:
-            raise DeliveryError(f"邮件无法生成（收件人地址或内容不合格式）：{error}",
-                                permanent=True) from None
-
     def _finish(self, delivery: dict, **outcome) -> None:
         try:
             self.app.finish_attempt(delivery["id"], delivery["attempts"],
@@ -78,14 +80,3 @@ class Sender:
                                     **outcome)
         except DomainError as error:   # recorded by nobody: it is retried as a stale send
             log.error("could not record the outcome of %s: %s", delivery["id"], error)
-
-
-def channel_from(settings):
-    if settings.mail_channel == "smtp":
-        return Smtp(settings.smtp_host, settings.smtp_port, settings.smtp_security,
-                    settings.smtp_user, settings.smtp_password, settings.delivery_timeout_seconds,
-                    settings.smtp_ca_file)
-    if settings.mail_channel == "webhook":
-        return Webhook(settings.webhook_url, settings.webhook_format,
-                       settings.delivery_timeout_seconds)
-    return MaildirOutbox(settings.outbox_dir)

@@ -16,27 +16,26 @@ from apscheduler.triggers.interval import IntervalTrigger
 from domain.application import XiaohaoApp
 from domain.clock import BEIJING, beijing_date
 from domain.errors import DomainError, UnknownReferenceError
+from domain.workdays import uncovered_years
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
+from scheduler.schedule import Schedule
 from scheduler.sender import Sender
 
 log = logging.getLogger("xiaohao.scheduler")
 
 
 class Cycle:
-    @classmethod
-    def for_settings(cls, app: XiaohaoApp, settings) -> Cycle:
-        """A cycle with read models of its own over the process's read database."""
-        return cls(app, ReadModels(app, settings.read_db), settings)
+    """The cycle over its own read models, built by the composition root (xiaohao/wiring.py)."""
 
-    def __init__(self, app: XiaohaoApp, read: ReadModels, settings) -> None:
-        self.app, self.read = app, read
-        self.schedule = settings.schedule()
-        self.sender = Sender.from_settings(app, read, settings)
-        self.missed = timedelta(days=settings.missed_runs_days)
-        self.warn_days = settings.warn_days
-        self.tick_seconds = settings.scheduler_tick_seconds
+    def __init__(self, app: XiaohaoApp, read: ReadModels, schedule: Schedule, sender: Sender,
+                 *, warn_days: int, missed_runs_days: int, tick_seconds: float) -> None:
+        self.app, self.read, self.schedule, self.sender = app, read, schedule, sender
+        self.missed = timedelta(days=missed_runs_days)
+        self.warn_days = warn_days
+        self.tick_seconds = tick_seconds
         self._done: set[tuple[str, str]] = set()   # issued, or passed over, by this process
+        self._warned: set[int] = set()             # years told to have no official calendar
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -57,6 +56,7 @@ class Cycle:
         except UnknownReferenceError:
             return []   # before `xiaohao init`: nothing to run yet
         start = datetime.combine(first, time(), tzinfo=BEIJING)
+        self._warn_of_calendar_gaps(beijing_date(now))
         issued = []
         for due in self.schedule.due_between(max(now - self.missed, start), now):
             if (due.kind, due.period) in self._done:
@@ -75,6 +75,13 @@ class Cycle:
                     log.info("issued %s %s", due.kind, due.period)
             self._done.add((due.kind, due.period))
         return issued
+
+    def _warn_of_calendar_gaps(self, today) -> None:
+        for year in uncovered_years(today):
+            if year not in self._warned:
+                self._warned.add(year)
+                log.warning("chinese-calendar has no official calendar for %s: Monday to Friday "
+                            "count as working days until the package is updated", year)
 
     def _tick_logged(self) -> None:
         try:

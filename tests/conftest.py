@@ -139,12 +139,12 @@ def web_app(tmp_path: Path, clock: ManualClock, web_store: str):
     Make sessions with tests.web_client.Browser(web, login)."""
     from fastapi.testclient import TestClient
 
-    from web.app import create_app
+    from xiaohao import wiring
 
     settings = settings_for(web_store, tmp_path)
     application = settings.build_app(clock=clock)
     seed_small_county(application)
-    web = create_app(settings, app=application, follow=False)
+    web = wiring.web(settings, app=application, follow=False)
     with TestClient(web):
         yield web, application
     application.close()
@@ -166,7 +166,7 @@ def live_server(tmp_path, clock):
 
     import uvicorn
 
-    from web.app import create_app
+    from xiaohao import wiring
 
     settings = settings_for("sqlite", tmp_path)
     app = settings.build_app(clock=clock)
@@ -174,7 +174,7 @@ def live_server(tmp_path, clock):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, app=app), host="127.0.0.1",
+    server = uvicorn.Server(uvicorn.Config(wiring.web(settings, app=app), host="127.0.0.1",
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

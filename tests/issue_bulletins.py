@@ -11,7 +11,7 @@ from pathlib import Path
 
 from domain.clock import ManualClock, at_beijing
 from projections.readmodels import ReadModels
-from scheduler.runs import issue_bulletin
+from scheduler.runs import issue
 from tests.conftest import START
 from xiaohao.settings import Settings
 
@@ -23,7 +23,7 @@ def main(weeks: list[str], go: Path, read_db: Path) -> None:
     while not go.exists():
         time.sleep(0.002)
     for week in weeks:
-        run, issued = issue_bulletin(app, read, week)
+        run, issued = issue(app, read, "bulletin", week, warn_days=3)
         print(week, "issued" if issued else "existing", run["number"], flush=True)
 
 

@@ -152,7 +152,7 @@ def test_a_bulletin_prints_as_a_tongbao_on_a4(live_server, chromium):
     the masthead and the serif text stay, and Chromium lays it out on A4 pages (#5)."""
     from datetime import timedelta
 
-    from domain.clock import iso_week
+    from domain.periods import iso_week
     from projections.readmodels import ReadModels
     from scheduler.runs import issue
     from tests.conftest import START, open_at_school_a
@@ -162,7 +162,7 @@ def test_a_bulletin_prints_as_a_tongbao_on_a4(live_server, chromium):
     app.assign(number, "office", lead_unit_id="TA-P01", person_id="HA",
                deadline=START + timedelta(days=1))
     app.clock.set(app.clock.now() + timedelta(days=4, hours=7))   # Friday 16:00
-    issue(app, ReadModels(app, tmp_path / "cycle.sqlite3"), "bulletin", iso_week(START))
+    issue(app, ReadModels(app, tmp_path / "cycle.sqlite3"), "bulletin", iso_week(START), warn_days=3)
     page = signed_in(chromium, base, "leader_a", DESKTOP)
     page.click("nav a:text-is('周通报')")
     page.click("text=第 1 期")

@@ -9,13 +9,15 @@ from datetime import timedelta
 
 import pytest
 
-from domain.clock import ManualClock, at_beijing, beijing, iso_week
+from domain.clock import ManualClock, at_beijing, beijing
 from domain.cycle import bulletin_number
 from domain.errors import InvalidInputError
-from projections.bulletin import NAMED_LIMIT, for_issue
-from projections.cycle import check_list, week_start
+from domain.periods import Week, iso_week
+from domain.telling import NAMED_LIMIT
+from projections.bulletin import for_issue
+from projections.cycle import check_list
 from projections.readmodels import ReadModels
-from scheduler.runs import issue_bulletin
+from scheduler.runs import issue
 from tests.conftest import START, seed_small_county, settings_for
 from tests.scenario import as_of, run_scenario
 from tests.test_numbering_and_restart import ROOT, durable_settings, env_for  # noqa: F401
@@ -38,7 +40,7 @@ def history(tmp_path_factory):
 
 def expected_totals(histories: dict, week: str, moment) -> dict:
     """The bulletin's totals worked out from each ticket's events alone."""
-    end = week_start(week) + timedelta(days=7)
+    end = Week.parse(week).end
     totals = dict.fromkeys(["found_week", "closed_week", "found_total", "closed_total",
                             "in_rectification", "overdue"], 0)
     overdue, due = set(), set()
@@ -67,10 +69,10 @@ def expected_totals(histories: dict, week: str, moment) -> dict:
 def test_every_bulletin_says_what_the_events_say(history):
     app, read, histories, weeks = history
     for week in weeks:
-        run, issued = issue_bulletin(app, read, week)
+        run, issued = issue(app, read, "bulletin", week, warn_days=3)
         assert issued
         content = run["content"]
-        moment = min(week_start(week) + timedelta(days=7), beijing(app.now()))
+        moment = min(Week.parse(week).end, beijing(app.now()))
         expected = expected_totals(histories, week, moment)
         assert content["totals"] == expected["totals"], week
         assert {i["number"] for i in content["overdue"]["items"]} == expected["overdue"], week
@@ -80,7 +82,7 @@ def test_every_bulletin_says_what_the_events_say(history):
         assert sum(t["found_total"] for t in towns) + sum(
             d["found_total"] for d in content["departments"]) <= expected["totals"]["found_total"]
         assert [t["rank"] for t in towns] == sorted(t["rank"] for t in towns)
-        checks = check_list(read.db, week)
+        checks = check_list(read.db, week, 3)
         assert content["check_list"] == {"total": len(checks),
                                          "checked": sum(bool(c["checked"]) for c in checks)}
         assert content["trend"][-1]["week"] == week and len(content["trend"]) == 12
@@ -103,7 +105,7 @@ def test_an_overdue_item_is_named_with_its_people(history):
 def test_a_week_is_issued_once(history):
     app, read, _, weeks = history
     first = app.cycle_run("bulletin", weeks[0])
-    again, issued = issue_bulletin(app, read, weeks[0])
+    again, issued = issue(app, read, "bulletin", weeks[0], warn_days=3)
     assert not issued and again == first
     assert again["content"]["week"] == weeks[0]
 
@@ -116,7 +118,7 @@ def test_a_week_that_cannot_have_a_bulletin_is_refused(history, week, message):
     app, read, _, _ = history
     before = app.recorder.max_notification_id()
     with pytest.raises(InvalidInputError, match=message):
-        issue_bulletin(app, read, week)
+        issue(app, read, "bulletin", week, warn_days=3)
     assert app.recorder.max_notification_id() == before
 
 

@@ -242,7 +242,8 @@ def test_a_bulletin_issued_by_hand_is_issued_once(run):
     week's bulletin as it was; a week that cannot have one is refused in one line."""
     from datetime import datetime, timedelta
 
-    from domain.clock import BEIJING, iso_week
+    from domain.clock import BEIJING
+    from domain.periods import iso_week
 
     run("init", "--password", "office-pass-1")
     now = datetime.now(BEIJING)

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from domain.clock import beijing, iso_week
-from projections.cycle import FIGURES, check_list, recheck_list, week_figures, week_start
+from domain.clock import beijing
+from domain.periods import Week, iso_week
+from projections.cycle import FIGURES, check_list, recheck_list, week_figures
 from projections.readmodels import ReadModels
 from tests.scenario import as_of, read_history
 
@@ -29,7 +30,7 @@ def weeks_of(app, histories) -> list[str]:
 def test_week_figures_match_the_events(history):
     app, db, histories = history
     for week in weeks_of(app, histories):
-        end = week_start(week) + timedelta(days=7)
+        end = Week.parse(week).end
         expected: dict[tuple, Counter] = defaultdict(Counter)
         checked: dict[tuple, set] = defaultdict(set)
         for number, (ticket, steps) in histories.items():
@@ -61,7 +62,7 @@ def test_week_figures_match_the_events(history):
 def test_closure_rates_count_what_was_found_and_closed_up_to_the_week(history):
     app, db, histories = history
     week = iso_week(app.today() - timedelta(days=30))
-    end = week_start(week) + timedelta(days=7)
+    end = Week.parse(week).end
     found: Counter = Counter()
     closed: Counter = Counter()
     for ticket, steps in histories.values():
@@ -91,12 +92,12 @@ def test_towns_are_ranked_by_closure_rate(history):
 def test_the_check_list_is_what_was_open_on_monday(history):
     app, db, histories = history
     for week in weeks_of(app, histories)[1:-1]:
-        monday = week_start(week)
-        listed = {r["number"]: r for r in check_list(db, week)}
+        monday = Week.parse(week).start
+        listed = {r["number"]: r for r in check_list(db, week, 3)}
         expected = {n for n, (_, steps) in histories.items()
                     if as_of(steps, monday)[0] in ("opened", "assigned", "rectified")}
         assert set(listed) == expected, week
-        rows = check_list(db, week)
+        rows = check_list(db, week, 3)
         for place in {(r["town_id"], r["unit_id"]) for r in rows}:   # red first in each school
             lights = [r["light"] == "red" for r in rows if (r["town_id"], r["unit_id"]) == place]
             assert lights == sorted(lights, reverse=True)
@@ -172,10 +173,10 @@ def test_the_counts_agree_with_the_lists(history):
 
     app, db, histories = history
     for week in weeks_of(app, histories):
-        rows = check_list(db, week)
+        rows = check_list(db, week, 3)
         assert check_counts(db, week) == {"total": len(rows),
                                           "checked": sum(bool(r["checked"]) for r in rows)}
-    for month in sorted({f"{week_start(w):%Y-%m}" for w in weeks_of(app, histories)}):
+    for month in sorted({f"{Week.parse(w).start:%Y-%m}" for w in weeks_of(app, histories)}):
         rows = recheck_list(db, month)
         assert recheck_counts(db, month) == {
             "month": month, "total": len(rows),

@@ -15,12 +15,14 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from domain.application import SYSTEM
-from domain.clock import ManualClock, at_beijing, iso_week
+from domain.clock import ManualClock, at_beijing
+from domain.periods import iso_week
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
 from scheduler.sender import Sender
 from tests.conftest import START, open_at_school_a, seed_small_county, settings_for
 from tests.test_cycle import with_contacts
+from xiaohao import wiring
 
 
 def free_port() -> int:
@@ -74,7 +76,7 @@ def bulletin_queued(tmp_path, **settings_changes):
                    deadline=START + timedelta(days=1))
     clock.set(at_beijing(START + timedelta(days=4), 16))
     read = ReadModels(app, settings.read_db)
-    issue(app, read, "bulletin", iso_week(START))
+    issue(app, read, "bulletin", iso_week(START), warn_days=3)
     ids = [r[0] for r in read.fresh().execute("SELECT message_id FROM deliveries")]
     return app, read, settings, clock, ids
 
@@ -94,7 +96,7 @@ def test_with_every_other_connection_refused_each_digest_arrives_once(smtp, tmp_
     app, read, settings, clock, ids = bulletin_queued(
         tmp_path, mail_channel="smtp", smtp_port=port, delivery_backoff_seconds=60)
     assert len(ids) == 3   # two leaders and the school that leads the overdue items
-    send_until_done(Sender.from_settings(app, read, settings), clock)
+    send_until_done(wiring.sender(settings, app, read), clock)
     assert sorted(recorder.message_ids()) == sorted(ids)            # each once, none lost
     assert states(read) == {"delivered": 3}
     assert len(recorder.sessions) >= 2 * len(ids) - 1               # refusals did happen
@@ -107,7 +109,7 @@ def test_a_server_that_is_down_leaves_it_failed_until_the_office_sends_it_again(
     app, read, settings, clock, ids = bulletin_queued(
         tmp_path, mail_channel="smtp", smtp_port=port, delivery_max_failures=3,
         delivery_backoff_seconds=30)
-    sender = Sender.from_settings(app, read, settings)
+    sender = wiring.sender(settings, app, read)
     send_until_done(sender, clock)
     assert states(read) == {"failed": 3}
     row = read.fresh().execute("SELECT id, attempts, last_error FROM deliveries").fetchone()
@@ -131,13 +133,11 @@ def test_a_send_cut_short_by_a_crash_goes_again_with_the_same_message_id(smtp, t
     recorder.refuse_every_other = False
     app, read, settings, clock, ids = bulletin_queued(tmp_path, mail_channel="smtp",
                                                       smtp_port=port)
-    sender = Sender.from_settings(app, read, settings)
+    sender = wiring.sender(settings, app, read)
     first = read.fresh().execute("SELECT id FROM deliveries ORDER BY seq").fetchone()[0]
     # A sender claims the first one and hands it to the server, then dies before recording.
-    from scheduler.mail import compose
-
     delivery = app.begin_attempt(first, "smtp")
-    sender.channel.send(compose(delivery, settings.mail_from), delivery)
+    sender.channel.send(delivery)
     sender.send_due()                                   # the others go; that one waits ...
     assert states(read) == {"delivered": 2, "sending": 1}
     clock.advance(minutes=11)                           # ... until it is clearly abandoned
@@ -153,8 +153,8 @@ def test_a_missing_address_fails_at_once_and_says_why(smtp, tmp_path):
                                                     smtp_port=port)
     app.update_person(SYSTEM, "L2", email="")
     clock.advance(days=7)
-    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)))
-    Sender.from_settings(app, read, settings).send_due()
+    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)), warn_days=3)
+    wiring.sender(settings, app, read).send_due()
     rows = read.fresh().execute("SELECT recipient_key, state, attempts, last_error FROM "
                                 "deliveries WHERE period = ?", (iso_week(START + timedelta(days=7)),))
     failed = [r for r in rows if r[1] == "failed"]
@@ -194,7 +194,7 @@ def test_a_webhook_receives_each_digest_once_after_errors(tmp_path, fmt):
         app, read, settings, clock, ids = bulletin_queued(
             tmp_path, mail_channel="webhook", webhook_format=fmt,
             webhook_url=f"http://127.0.0.1:{server.server_address[1]}/robot")
-        send_until_done(Sender.from_settings(app, read, settings), clock)
+        send_until_done(wiring.sender(settings, app, read), clock)
     finally:
         server.shutdown()
     assert states(read) == {"delivered": 3}
@@ -245,19 +245,19 @@ def test_tls_and_a_login_as_a_county_mail_server_asks(certificate, tmp_path, sec
                       smtp_user="xiaohao", delivery_max_failures=1, delivery_timeout_seconds=2)
         app, read, settings, clock, ids = bulletin_queued(
             tmp_path, smtp_password="wrong", smtp_ca_file=str(cert), **common)
-        Sender.from_settings(app, read, settings).send_due()
+        wiring.sender(settings, app, read).send_due()
         assert states(read) == {"failed": 3} and recorder.messages == []   # refused login
         unknown_ca = settings.model_copy(update={"smtp_password": "s3cret", "smtp_ca_file": ""})
         for row, in read.fresh().execute("SELECT id FROM deliveries"):
             app.requeue_delivery("office", row)
-        Sender.from_settings(app, read, unknown_ca).send_due()
+        wiring.sender(unknown_ca, app, read).send_due()
         assert states(read) == {"failed": 3}                     # certificate not trusted
         assert "CERTIFICATE_VERIFY_FAILED" in read.fresh().execute(
             "SELECT last_error FROM deliveries").fetchone()[0]
         for row, in read.fresh().execute("SELECT id FROM deliveries"):
             app.requeue_delivery("office", row)
         trusted = unknown_ca.model_copy(update={"smtp_ca_file": str(cert)})
-        Sender.from_settings(app, read, trusted).send_due()
+        wiring.sender(trusted, app, read).send_due()
     finally:
         controller.stop()
     errors = read.fresh().execute("SELECT last_error FROM deliveries").fetchall()
@@ -273,7 +273,7 @@ def test_a_server_that_never_answers_times_out_and_is_tried_again(tmp_path):
         app, read, settings, clock, _ = bulletin_queued(
             tmp_path, mail_channel="smtp", smtp_port=silent.getsockname()[1],
             delivery_timeout_seconds=0.3)
-        Sender.from_settings(app, read, settings).send_due()
+        wiring.sender(settings, app, read).send_due()
     rows = read.fresh().execute("SELECT state, failures, last_error FROM deliveries").fetchall()
     assert {(state, failures) for state, failures, _ in rows} == {("queued", 1)}
     assert all("timed out" in error for _, _, error in rows)
@@ -288,8 +288,8 @@ def test_a_name_typed_with_a_line_break_is_sent_on_one_line(smtp, tmp_path):
     app, read, settings, clock, _ = clock_app
     app.update_person(SYSTEM, "L1", name="陈\n领导")
     clock.advance(days=7)
-    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)))
-    send_until_done(Sender.from_settings(app, read, settings), clock, rounds=2)
+    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)), warn_days=3)
+    send_until_done(wiring.sender(settings, app, read), clock, rounds=2)
     assert states(read) == {"delivered": 6}
     import email
 
@@ -309,13 +309,12 @@ def test_an_address_that_is_not_one_is_refused_when_typed(tmp_path):
 def test_sending_goes_on_while_a_read_model_has_stopped(tmp_path):
     """A stopped projection holds back new runs (their figures would be wrong), not the mail
     already queued."""
-    from scheduler.service import Cycle
 
     app, read, settings, clock, _ = bulletin_queued(tmp_path)
     read.fresh().execute("UPDATE _positions SET error = 'broken' WHERE name = 'weekly'")
     read.db.conn.commit()
     clock.advance(days=3)     # Monday: the check list and reminders fall due
-    cycle = Cycle(app, read, settings)
+    cycle = wiring.cycle(settings, app, read)
     assert cycle.tick() == []
     assert states(read) == {"delivered": 3}
     assert app.cycle_run("checklist", iso_week(START + timedelta(days=7))) is None
@@ -359,7 +358,7 @@ def test_message_ids_tell_apart_keys_that_read_alike():
 
 
 def test_a_robot_message_is_cut_to_what_the_robot_takes():
-    from scheduler.channels import ROBOT_LIMITS, within
+    from xiaohao.adapters.channels import ROBOT_LIMITS, within
 
     long = "逾期问题：音乐教室面积不足。" * 1000
     cut = within(long, ROBOT_LIMITS["wecom"])
@@ -372,7 +371,7 @@ def test_a_webhook_key_never_reaches_the_record(tmp_path):
     app, read, settings, clock, _ = bulletin_queued(
         tmp_path, mail_channel="webhook", webhook_format="wecom",
         webhook_url=f"http://127.0.0.1:{port}/cgi-bin/webhook/send?key=SECRET-KEY-123")
-    Sender.from_settings(app, read, settings).send_due()
+    wiring.sender(settings, app, read).send_due()
     errors = [e for (e,) in read.fresh().execute("SELECT last_error FROM deliveries")]
     assert errors and all("/cgi-bin/webhook/send" in e and "SECRET" not in e for e in errors)
 
@@ -383,12 +382,11 @@ def test_a_day_has_one_spelling(tmp_path):
     app, read, *_ = bulletin_queued(tmp_path)
     for other in ("20261102", "2026-W45-1"):
         with pytest.raises(InvalidInputError, match="日期"):
-            issue(app, read, "reminders", other)
+            issue(app, read, "reminders", other, warn_days=3)
 
 
 def test_before_init_a_tick_has_nothing_to_do(tmp_path):
-    from scheduler.service import Cycle
 
     settings = settings_for("sqlite", tmp_path)
     app = settings.build_app(clock=ManualClock(at_beijing(START, 9)))
-    assert Cycle(app, ReadModels(app, settings.read_db), settings).tick() == []
+    assert wiring.cycle(settings, app).tick() == []

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from domain.application import SYSTEM
-from domain.clock import iso_week
+from domain.periods import iso_week
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
 from tests.conftest import START
@@ -56,7 +56,7 @@ def test_a_scheduler_killed_mid_send_loses_nothing(tmp_path):
                             unit_id="SS", email=f"lx{i}@county.example")
         app.assign_baobao(SYSTEM, leader_id=f"LX{i}", unit_id="TB", on=START)
     clock.advance(days=7)
-    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)))
+    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)), warn_days=3)
     queued = [m for (m,) in read.fresh().execute(
         "SELECT message_id FROM deliveries WHERE state = 'queued'")]
     settings.pin_clock(clock.now())          # the processes' "now"

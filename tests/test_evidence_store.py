@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from tests.web_client import jpeg_photo
-from xiaohao.evidence import evidence_path, store_bytes, thumbnail
+from xiaohao.adapters.evidence import evidence_path, store_bytes, thumbnail
 
 
 def test_the_same_file_stored_and_thumbnailed_by_many_at_once(tmp_path):

@@ -68,14 +68,30 @@ MATRIX = {
     ("GET", "/api/v1/tickets/{number}"): (EVERYONE, True, None, 200),
     ("POST", "/api/v1/tickets"): ({"office", "insp"}, False, {
         "title": "接口登记", "unit_id": "TA-P01", "category": "buildings"}, 201),
-    ("POST", "/api/v1/tickets/{number}/assign"): ({"office", "insp"}, True, {
-        "lead_unit_id": "TA-P01", "deadline": "2026-11-30"}, {"office": 409, "insp": 403}),
-    ("POST", "/api/v1/tickets/{number}/rectify"): (EVERYONE - {"audit"}, True, {
-        "measures": "已整改"}, {"school_a": 200, "*": 403}),
-    ("POST", "/api/v1/tickets/{number}/reinspect"): (EVERYONE - {"audit"}, True, {
-        "passed": True}, {"insp": 409, "*": 403}),
-    ("POST", "/api/v1/tickets/{number}/close"): (EVERYONE - {"audit"}, True, {},
-                                                 {"office": 409, "*": 403}),
+    # Every command of the catalogue: its roles get through, the domain decides the rest.
+    ("POST", "/api/v1/tickets/{number}/assign"): ({"office"}, True, {
+        "lead_unit_id": "TA-P01", "deadline": "2026-11-30"}, 409),
+    ("POST", "/api/v1/tickets/{number}/reassign"): ({"office"}, True, {
+        "lead_unit_id": "TA-P01", "reason": "改由学校牵头"}, 200),
+    ("POST", "/api/v1/tickets/{number}/rectify"): ({"school_a", "school_b"}, True, {
+        "measures": "已整改"}, 200),
+    ("POST", "/api/v1/tickets/{number}/request_extension"): ({"school_a", "school_b"}, True, {
+        "new_deadline": "2026-12-31", "reason": "工程未完"}, 200),
+    ("POST", "/api/v1/tickets/{number}/extend_deadline"): ({"office"}, True, {
+        "new_deadline": "2026-12-31", "reason": "同意延期"}, 200),
+    ("POST", "/api/v1/tickets/{number}/refuse_extension"): ({"office"}, True, {
+        "reason": "不同意"}, 409),                    # nothing asked: refused
+    ("POST", "/api/v1/tickets/{number}/reinspect"): ({"insp"}, True, {"passed": True}, 409),
+    ("POST", "/api/v1/tickets/{number}/close"): ({"office"}, True, {}, 409),
+    ("POST", "/api/v1/tickets/{number}/reopen"): ({"office", "insp"}, True, {
+        "findings": "反弹"}, 409),
+    ("POST", "/api/v1/tickets/{number}/check_progress"): ({"office", "insp"}, True, {
+        "note": "巡查"}, 200),
+    ("POST", "/api/v1/tickets/{number}/give_instruction"): ({"leader_a", "leader_b"}, True, {
+        "text": "抓紧整改"}, 200),
+    ("POST", "/api/v1/tickets/{number}/comment"): (EVERYONE - {"audit"}, True, {
+        "text": "已阅"}, 200),
+    ("POST", "/api/v1/tickets/{number}/cancel"): ({"office"}, True, {"reason": "重复登记"}, 200),
     ("POST", "/api/v1/evidence"): ({"office", "insp", "school_a", "school_b"}, False, "file", 201),
     ("GET", "/api/v1/directory/units"): (EVERYONE, False, None, 200),
     ("GET", "/api/v1/directory/people"): (EVERYONE, False, None, 200),
@@ -139,7 +155,7 @@ def ticket(web_app):
     app.register_account("office", login="target", name="目标账号", roles=["inspector"],
                          password="target-password")
     # The week's bulletin, with a digest queued for leader A.
-    issue(app, ReadModels(app, ":memory:"), "bulletin", "2026-W45")
+    issue(app, ReadModels(app, ":memory:"), "bulletin", "2026-W45", warn_days=3)
     return number, app.ticket(number)["evidence_before"][0]["sha256"]
 
 

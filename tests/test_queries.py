@@ -7,14 +7,16 @@ from itertools import pairwise
 
 import pytest
 
+from domain.errors import InvalidInputError
+from domain.visibility import Sight
 from projections.ledger import COLUMNS, ledger
-from projections.queries import Scope, TicketFilter, light_counts, list_tickets
+from projections.queries import TicketFilter, light_counts, list_tickets
 from projections.readmodels import ReadModels
 from tests.scenario import read_history
 
 
 def expected_light(ticket: dict, today: date) -> str:
-    """The rule of DESIGN §2, written again here on purpose."""
+    """The rule of domain/lights.py, written again here on purpose."""
     if ticket["state"] not in ("opened", "assigned") or ticket["deadline"] is None:
         return "green"
     if ticket["deadline"] < today:
@@ -33,13 +35,13 @@ def history(tmp_path_factory):
 def test_lights_and_overdue_days_for_any_day(history, offset):
     app, db, tickets = history
     today = app.today() + timedelta(days=offset)
-    rows = {r["number"]: r for r in list_tickets(db, TicketFilter(), today, per_page=500).rows}
+    rows = {r["number"]: r for r in list_tickets(db, TicketFilter(), today, 3, per_page=500).rows}
     assert set(rows) == set(tickets)
     for number, ticket in tickets.items():
         assert rows[number]["light"] == expected_light(ticket, today), number
         overdue = (today - ticket["deadline"]).days if expected_light(ticket, today) == "red" else 0
         assert rows[number]["days_overdue"] == overdue
-    counts = light_counts(db, TicketFilter(), today)
+    counts = light_counts(db, TicketFilter(), today, 3)
     live = [t for t in tickets.values() if t["state"] != "cancelled"]
     assert counts == {light: sum(expected_light(t, today) == light for t in live)
                       for light in ("red", "yellow", "green")}
@@ -50,7 +52,7 @@ def test_lights_and_overdue_days_for_any_day(history, offset):
 def test_the_light_filter_keeps_exactly_that_light(history, light, offset):
     app, db, tickets = history
     today = app.today() + timedelta(days=offset)
-    page = list_tickets(db, TicketFilter(light=light), today, per_page=500)
+    page = list_tickets(db, TicketFilter(light=light), today, 3, per_page=500)
     assert {r["number"] for r in page.rows} == {
         n for n, t in tickets.items() if expected_light(t, today) == light}
     assert {r["light"] for r in page.rows} <= {light}
@@ -69,13 +71,13 @@ def test_the_light_filter_keeps_exactly_that_light(history, light, offset):
     (TicketFilter(text="音乐"), lambda t: "音乐" in t["title"]),
     (TicketFilter(text="整改措施"), lambda t: "整改措施" in (t.get("measures") or "")),
     (TicketFilter(text='"; DROP'), lambda t: False),
-    (TicketFilter(scope=Scope(units=frozenset({"TB-J01"}))), lambda t: "TB-J01" in
+    (TicketFilter(sight=Sight(covered=frozenset({"TB-J01"}))), lambda t: "TB-J01" in
      [t["unit_id"], t["lead_unit_id"], *t["co_unit_ids"]]),
-    (TicketFilter(scope=Scope(responsible="TA")), lambda t: "TA" in
+    (TicketFilter(sight=Sight(unit="TA")), lambda t: "TA" in
      [t["lead_unit_id"], *t["co_unit_ids"]]),
-    (TicketFilter(scope=Scope(leader="L2", responsible="TA-P01")), lambda t: "L2" in
+    (TicketFilter(sight=Sight(leader="L2", unit="TA-P01")), lambda t: "L2" in
      t["leader_ids"] or "TA-P01" in [t["lead_unit_id"], *t["co_unit_ids"]]),
-    (TicketFilter(scope=Scope()), lambda t: False),
+    (TicketFilter(sight=Sight()), lambda t: False),
     (TicketFilter(town="TA", state="rectified"), lambda t: t["town_id"] == "TA"
      and t["state"] == "rectified"),
     (TicketFilter(due_from=date(2027, 1, 4), due_to=date(2027, 1, 10)),
@@ -83,7 +85,7 @@ def test_the_light_filter_keeps_exactly_that_light(history, light, offset):
 ])
 def test_filters_keep_exactly_the_matching_tickets(history, f, keep):
     app, db, tickets = history
-    page = list_tickets(db, f, app.today(), per_page=500)
+    page = list_tickets(db, f, app.today(), 3, per_page=500)
     assert {r["number"] for r in page.rows} == {n for n, t in tickets.items() if keep(t)}
     assert page.total == len(page.rows)
 
@@ -95,7 +97,7 @@ def test_state_counts_count_every_state(history):
 
     app, db, tickets = history
     expected = Counter(t["state"] for t in tickets.values())
-    counts = state_counts(db, TicketFilter(), app.today())
+    counts = state_counts(db, TicketFilter(), app.today(), 3)
     assert counts == {s: expected.get(s, 0) for s in counts}
     assert set(counts) == {"opened", "assigned", "rectified", "verified", "closed", "cancelled"}
 
@@ -103,9 +105,9 @@ def test_state_counts_count_every_state(history):
 def test_pages_cover_the_list_once_in_order(history):
     app, db, tickets = history
     seen = []
-    first = list_tickets(db, TicketFilter(), app.today(), sort="deadline", per_page=7)
+    first = list_tickets(db, TicketFilter(), app.today(), 3, sort="deadline", per_page=7)
     for page in range(1, first.pages + 1):
-        seen += [r["number"] for r in list_tickets(db, TicketFilter(), app.today(),
+        seen += [r["number"] for r in list_tickets(db, TicketFilter(), app.today(), 3,
                                                    sort="deadline", page=page, per_page=7).rows]
     assert sorted(seen) == sorted(tickets) and len(seen) == len(set(seen))
     deadlines = [tickets[n]["deadline"] or date.min for n in seen]
@@ -114,14 +116,14 @@ def test_pages_cover_the_list_once_in_order(history):
 
 def test_ledgers_have_the_office_columns_and_leave_out_cancelled(history):
     app, db, tickets = history
-    county = ledger(db, app.today())
+    county = ledger(db, app.today(), 3)
     assert list(county[0]) == COLUMNS
     assert [r["序号"] for r in county] == list(range(1, len(county) + 1))
     assert {r["问题编号"] for r in county} == {n for n, t in tickets.items()
                                            if t["state"] != "cancelled"}
-    town = ledger(db, app.today(), town="TB")
+    town = ledger(db, app.today(), 3, town="TB")
     assert {r["镇街"] for r in town} == {"乙镇"}
-    school = ledger(db, app.today(), school="TA-P01")
+    school = ledger(db, app.today(), 3, school="TA-P01")
     assert {r["学校/单位"] for r in school} == {"甲镇中心小学"}
     closed = [r for r in county if r["整改状态"] == "已销号"]
     assert closed and all(r["销号时间"] for r in closed)
@@ -130,9 +132,9 @@ def test_ledgers_have_the_office_columns_and_leave_out_cancelled(history):
 
 def test_a_ledger_page_is_a_slice_of_the_whole(history):
     app, db, _ = history
-    whole = ledger(db, app.today(), town="TA")
+    whole = ledger(db, app.today(), 3, town="TA")
     assert len(whole) > 10
-    page = ledger(db, app.today(), town="TA", page=2, per_page=5)
+    page = ledger(db, app.today(), 3, town="TA", page=2, per_page=5)
     assert page == whole[5:10]
     assert [r["序号"] for r in page] == [6, 7, 8, 9, 10]
 
@@ -146,7 +148,7 @@ def test_a_ledger_is_never_cut_short(tmp_path):
     tickets = build_history(app, 5000)
     db = ReadModels(app, ":memory:").fresh()
     assert tickets > 500
-    assert len(ledger(db, date(2026, 11, 2))) == tickets   # the history cancels none
+    assert len(ledger(db, date(2026, 11, 2), 3)) == tickets   # the history cancels none
 
 
 # Regression tests from the review of the read models (#3).
@@ -154,9 +156,9 @@ def test_a_ledger_is_never_cut_short(tmp_path):
 @pytest.mark.parametrize("sort", ["light", "town", "deadline"])
 def test_descending_reverses_the_whole_order(history, sort):
     app, db, _ = history
-    up = [r["number"] for r in list_tickets(db, TicketFilter(), app.today(), sort=sort,
+    up = [r["number"] for r in list_tickets(db, TicketFilter(), app.today(), 3, sort=sort,
                                             per_page=500).rows]
-    down = list_tickets(db, TicketFilter(), app.today(), sort=sort, descending=True,
+    down = list_tickets(db, TicketFilter(), app.today(), 3, sort=sort, descending=True,
                         per_page=500).rows
     key = {"light": lambda r: ({"red": 0, "yellow": 1, "green": 2}[r["light"]],),
            "town": lambda r: (r["town_id"] or "", r["unit_id"]),
@@ -168,7 +170,7 @@ def test_descending_reverses_the_whole_order(history, sort):
 @pytest.mark.parametrize("text", ["%", "_", "\\"])
 def test_short_searches_treat_wildcards_as_text(history, text):
     app, db, _ = history
-    assert list_tickets(db, TicketFilter(text=text), app.today()).total == 0
+    assert list_tickets(db, TicketFilter(text=text), app.today(), 3).total == 0
 
 
 @pytest.mark.parametrize("week", ["2026-W5", "2027-W53", "W05", "2026-05"])
@@ -176,7 +178,7 @@ def test_bad_week_labels_are_refused(history, week):
     from projections.cycle import week_figures
 
     app, db, _ = history
-    with pytest.raises(ValueError, match="周次"):
+    with pytest.raises(InvalidInputError, match="周次"):
         week_figures(db, week, app.now())
 
 
@@ -197,7 +199,7 @@ def test_every_sort_pages_through_in_order(history, sort, descending):
     today = app.today()
     rows = []
     for page in range(1, 100):
-        got = list_tickets(db, TicketFilter(), today, sort=sort, descending=descending,
+        got = list_tickets(db, TicketFilter(), today, 3, sort=sort, descending=descending,
                            page=page, per_page=9)
         rows += got.rows
         if page == got.pages:

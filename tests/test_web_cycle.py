@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain.clock import at_beijing, iso_week
+from domain.clock import at_beijing
+from domain.periods import iso_week
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
-from scheduler.sender import Sender
 from tests.conftest import START, open_at_school_a
 from tests.test_cycle import with_contacts
 from tests.web_client import Browser, page
+from xiaohao import wiring
 
 WEEK = iso_week(START)
 
@@ -24,8 +25,8 @@ def issue_week(app, clock, tmp_path, **settings_changes):
 
     settings = settings_for("sqlite", tmp_path / "cycle").model_copy(update=settings_changes)
     read = ReadModels(app, settings.read_db)
-    issue(app, read, "bulletin", WEEK)
-    return Sender.from_settings(app, read, settings), read
+    issue(app, read, "bulletin", WEEK, warn_days=3)
+    return wiring.sender(settings, app, read), read
 
 
 def test_the_bulletin_reads_as_a_tongbao_and_the_archive_lists_it(web_app, clock, tmp_path):

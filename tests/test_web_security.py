@@ -53,7 +53,7 @@ def expired_cookie(web, session: dict, age_seconds: int) -> str:
         def get_timestamp(self) -> int:
             return int(time.time()) - age_seconds
 
-    secret = web.state.settings.session_secret()
+    secret = web.state.config.session_secret
     data = base64.b64encode(json.dumps(session).encode())
     return Then(secret).sign(data).decode()
 
@@ -132,7 +132,7 @@ def test_a_finding_with_script_renders_escaped(web_app):
 ])
 def test_a_bad_upload_is_refused_and_nothing_is_recorded(web_app, name, content, message):
     web, app = web_app
-    web.state.settings.upload_limit_mb = 1
+    web.state.config.evidence.limit_bytes = 2**20
     number = open_at_school_a(app)
     assign_to_school_a(app, number)
     school = Browser(web, "school_a")
@@ -141,7 +141,7 @@ def test_a_bad_upload_is_refused_and_nothing_is_recorded(web_app, name, content,
     assert response.status_code == 400
     assert message in page(response).select_one(".error").text
     assert app.ticket(number)["state"] == "assigned"
-    evidence = web.state.settings.evidence_dir
+    evidence = web.state.config.evidence.folder
     assert not evidence.exists() or not any(p.is_file() for p in evidence.rglob("*"))
 
 

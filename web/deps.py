@@ -19,7 +19,8 @@ from starlette.datastructures import FormData
 from domain.application import XiaohaoApp
 from domain.errors import DomainError, NotPermittedError
 from domain.values import Role
-from web.readside import Lookups, ReadSide
+from web.config import WebConfig
+from web.readside import Lookups
 from web.security import LoginRequired, check_csrf
 from web.users import User
 
@@ -28,8 +29,8 @@ async def get_app(request: Request) -> XiaohaoApp:
     return request.app.state.xapp
 
 
-async def get_reads(request: Request) -> ReadSide:
-    return request.app.state.reads
+async def get_config(request: Request) -> WebConfig:
+    return request.app.state.config
 
 
 def read_db(request: Request) -> Iterator[Database]:
@@ -40,7 +41,7 @@ def read_db(request: Request) -> Iterator[Database]:
 
 
 App = Annotated[XiaohaoApp, Depends(get_app)]
-Reads = Annotated[ReadSide, Depends(get_reads)]
+Config = Annotated[WebConfig, Depends(get_config)]
 ReadDb = Annotated[Database, Depends(read_db)]
 
 

@@ -3,6 +3,7 @@ a user sees their own write at once), and a read connection per worker thread.""
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from eventsourcing.application import Application
 from sqlite_utils import Database
 
-from projections.directory_views import directory_version, leaders, names, units_of_kind
+from projections.directory_views import directory_version, leaders, names, people, units_of_kind
 from projections.readmodels import ReadModels
 from projections.store import open_read_db
 
@@ -28,6 +29,7 @@ class Lookups:
     towns: list[dict]
     places: list[dict]         # schools, towns and departments, for choosing where
     leaders: list[dict]
+    people: list[dict]
 
     @cached_property
     def town_choices(self) -> tuple[tuple[str, str], ...]:
@@ -41,9 +43,16 @@ class Lookups:
     def leader_choices(self) -> tuple[tuple[str, str], ...]:
         return tuple((p["id"], p["name"]) for p in self.leaders)
 
+    @cached_property
+    def person_choices(self) -> tuple[tuple[str, str], ...]:
+        return tuple((p["id"], f"{p['name']}（{p['unit_name'] or p['unit_id']} {p['title']}）")
+                     for p in self.people)
+
 
 FRESH_LIMIT = 5_000   # further behind than this, a page does not wait: the follower catches up
 WAIT_SECONDS = 5.0
+FOLLOW_SECONDS = 0.5
+log = logging.getLogger("xiaohao.web")
 
 
 class ReadSide:
@@ -55,6 +64,8 @@ class ReadSide:
         self._pool: queue.SimpleQueue[Database] = queue.SimpleQueue()
         self._seen = -1         # the log head every projection had reached at the last look
         self._lookups: Lookups | None = None
+        self._stopping = threading.Event()
+        self._follower: threading.Thread | None = None
 
     @contextmanager
     def connection(self) -> Iterator[tuple[Database, bool]]:
@@ -106,6 +117,20 @@ class ReadSide:
             self._note_caught_up()
             return read
 
+    def start_following(self) -> None:
+        """Keep the read models caught up in a background thread, a batch at a time."""
+        self._follower = threading.Thread(target=self._follow, name="read-models", daemon=True)
+        self._follower.start()
+
+    def _follow(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self.follow_once():
+                    continue
+            except Exception:   # a projection's own error is kept in its position; this is else
+                log.exception("the read models could not catch up; trying again")
+            self._stopping.wait(FOLLOW_SECONDS)
+
     def lookups(self, db: Database) -> Lookups:
         """The directory lookups, read again only when the directory read model changed."""
         cached = self._lookups
@@ -113,10 +138,13 @@ class ReadSide:
         if cached is None or cached.version != version:
             cached = self._lookups = Lookups(
                 version, names(db), units_of_kind(db, "town"),
-                units_of_kind(db, "school", "town", "department"), leaders(db))
+                units_of_kind(db, "school", "town", "department"), leaders(db), people(db))
         return cached
 
     def close(self) -> None:
+        self._stopping.set()
+        if self._follower is not None:
+            self._follower.join()
         for db in self._connections:
             db.conn.close()
         self.models.close()

@@ -4,6 +4,7 @@ htmx (with `Vary: HX-Request`, so a cache never mixes the two)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -15,11 +16,11 @@ from markupsafe import Markup, escape
 from starlette.responses import Response
 
 from domain.clock import beijing
+from domain.commands import Field
 from domain.delivery import STATES as DELIVERY_STATES
 from domain.indicators import indicators
-from domain.ticket import COMMAND_LABELS, EVENT_LABELS
-from domain.values import Category, Role, Severity, Source, State
-from projections.queries import LIGHT_LABELS
+from domain.lights import Light
+from domain.values import Category, Labelled, Role, Severity, Source, State
 from web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -47,8 +48,18 @@ def day(value: str | date | None) -> str:
     return str(value)[:10] if value else ""
 
 
-def _labels(enum: type) -> dict[str, str]:
+def _labels(enum: type[Labelled]) -> dict[str, str]:
     return {member.value: member.label for member in enum}
+
+
+def choices(enum: type[Labelled]) -> tuple[tuple[str, str], ...]:
+    return tuple(_labels(enum).items())
+
+
+def prefilled(ticket: dict, field: Field) -> Any:
+    """What a command's field starts from on the ticket's page: the first of the ticket's
+    fields the catalogue names that is set."""
+    return next((ticket[name] for name in field.prefill if ticket.get(name)), None)
 
 
 templates.env.filters["bj"] = beijing_time
@@ -56,19 +67,22 @@ templates.env.filters["day"] = day
 templates.env.filters["named"] = named
 templates.env.globals.update(
     STATES=_labels(State), SEVERITIES=_labels(Severity), SOURCES=_labels(Source),
-    CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=LIGHT_LABELS,
-    COMMANDS=COMMAND_LABELS, EVENTS=EVENT_LABELS, CSRF_FIELD=CSRF_FIELD,
-    CSRF_HEADER=CSRF_HEADER, csrf_token=csrf_token, DELIVERY_STATES=DELIVERY_STATES,
+    CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=_labels(Light),
+    CSRF_FIELD=CSRF_FIELD, CSRF_HEADER=CSRF_HEADER, csrf_token=csrf_token,
+    DELIVERY_STATES=DELIVERY_STATES, choices=choices, prefilled=prefilled,
+    indicators=indicators,
 )
 
 
-def options(pairs, selected: str | None = None, blank: str | None = None) -> Markup:
-    """<option>s for (value, label) pairs, one marked selected. The escaped pieces of each
-    distinct list are kept (`_option_pieces`), as escaping a few hundred units anew on every
-    page costs more than the rest of a list page."""
+def options(pairs, selected: str | Iterable[str] | None = None,
+            blank: str | None = None) -> Markup:
+    """<option>s for (value, label) pairs, the `selected` one (or ones, for a list) marked.
+    The escaped pieces of each distinct list are kept (`_option_pieces`), as escaping a few
+    hundred units anew on every page costs more than the rest of a list page."""
     pieces = _option_pieces(tuple(pairs))
+    chosen = {selected} if selected is None or isinstance(selected, str) else set(selected)
     head = f'<option value="">{escape(blank)}</option>' if blank is not None else ""
-    return Markup(head + "".join(f"{start} selected{end}" if value == selected else start + end
+    return Markup(head + "".join(f"{start} selected{end}" if value in chosen else start + end
                                  for value, start, end in pieces))
 
 

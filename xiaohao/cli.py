@@ -18,6 +18,7 @@ from typer._click.exceptions import ClickException
 from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import ManualClock, at_beijing, beijing
 from domain.errors import DomainError
+from domain.periods import parse_day
 from domain.ticket import EVENT_LABELS
 from domain.values import Role
 from xiaohao.settings import Settings
@@ -42,12 +43,7 @@ def _app(settings: Settings | None = None) -> XiaohaoApp:
 
 
 def _day(raw: str | None, field: str) -> date | None:
-    if raw is None:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise DomainError(f"{field}「{raw}」不是日期，请写成 2019-09-30") from None
+    return None if raw is None else parse_day(raw, field)
 
 
 def _new_password(password: str | None) -> str:
@@ -82,9 +78,9 @@ def demo(reset: Annotated[bool, typer.Option(help="先清空 var/ 中的事件�
     if app.recorder.max_notification_id():
         raise DomainError("事件库不是空的：加 --reset 重建演示数据")
     typer.echo("正在建立演示县：泗水县目录、附件2工作任务、问题台账和八周历史（含周通报）……")
-    from scheduler.service import Cycle
+    from xiaohao import wiring
 
-    cycle = Cycle.for_settings(app, settings)
+    cycle = wiring.cycle(settings, app)
     counts = build_demo(app, clock, cycle)
     cycle.read.close()
     settings.pin_clock(clock.now())
@@ -102,9 +98,11 @@ def serve(
     """Serve the web app."""
     import uvicorn
 
+    from xiaohao import wiring
+
     settings = Settings()
     typer.echo(f"xiaohao 正在 http://{host or settings.host}:{port or settings.port}/ 提供服务")
-    uvicorn.run("web.app:create_app", factory=True, host=host or settings.host,
+    uvicorn.run(wiring.web(settings), host=host or settings.host,
                 port=port or settings.port, log_level="warning")
 
 
@@ -245,10 +243,10 @@ def ticket_show(number: Number,
 
 
 def _read_models(settings: Settings | None = None):
-    from projections.readmodels import ReadModels
+    from xiaohao import wiring
 
     settings = settings or Settings()
-    return ReadModels(_app(settings), settings.read_db)
+    return wiring.read_models(settings, _app(settings))
 
 
 @projections_cli.command("status")
@@ -307,12 +305,12 @@ def projections_rebuild(
 def bulletin_issue(week: Week) -> None:
     """Issue the week's bulletin now (the same command the scheduler runs on Friday); a week
     already issued is left as it is."""
-    from scheduler.runs import issue_bulletin
-    from scheduler.sender import Sender
+    from scheduler.runs import issue
+    from xiaohao import wiring
 
     settings = Settings()
     read = _read_models(settings)
-    run, issued = issue_bulletin(read.runner.app, read, week)
+    run, issued = issue(read.runner.app, read, "bulletin", week, warn_days=settings.warn_days)
     when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
     typer.echo(f"已发布 周通报 第{run['number']}期（{week}）" if issued else
                f"周通报 第{run['number']}期（{week}）已于 {when} 发布，未重复发布")
@@ -320,7 +318,7 @@ def bulletin_issue(week: Week) -> None:
     if issued and run["issued_at"] < due:
         typer.echo(f"注意：本期早于预定时间 {beijing(due):%m月%d日 %H:%M} 发布，数字截至发布时；"
                    "到时不会再发")
-    sent = Sender.from_settings(read.runner.app, read, settings).send_due()
+    sent = wiring.sender(settings, read.runner.app, read).send_due()
     typer.echo(f"发送：成功 {sent.delivered} 封，失败 {sent.failed} 封")
 
 
@@ -331,10 +329,10 @@ def scheduler(once: Annotated[bool, typer.Option(help="只执行一次：补发�
     import signal
     import threading
 
-    from scheduler.service import Cycle
+    from xiaohao import wiring
 
     settings = Settings()
-    cycle = Cycle.for_settings(_app(settings), settings)
+    cycle = wiring.cycle(settings, _app(settings))
     if once:
         for run in cycle.tick():
             typer.echo(f"已执行 {run['kind']} {run['period']}")
@@ -362,12 +360,13 @@ def bulletin_show(week: Week) -> None:
 
 
 def _files(paths: list[Path] | None, settings: Settings) -> list:
-    from xiaohao.evidence import store_file
+    from xiaohao import wiring
 
     for path in paths or []:
         if not path.is_file():
             raise DomainError(f"找不到文件：{path}")
-    return [store_file(p, settings.evidence_dir) for p in paths or []]
+    store = wiring.evidence(settings)
+    return [store.store_file(p) for p in paths or []]
 
 
 def _fail(message: str) -> None:

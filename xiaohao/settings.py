@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.application import XiaohaoApp
 from domain.clock import Clock, ShiftedClock, SystemClock
+from domain.lights import DEFAULT_WARN_DAYS
 
 CLOCK_FILE = "clock.json"
 
@@ -48,9 +49,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     session_idle_minutes: int = 30
     secure_cookies: bool = False        # true when served over HTTPS
-    warn_days: int = 3                  # a deadline this close shows a yellow light
+    warn_days: int = Field(default=DEFAULT_WARN_DAYS, ge=0, le=60)   # this close: a yellow light
     upload_limit_mb: int = 20           # each evidence file
-    # The cycle (DESIGN §3), Beijing time: weekly runs as "DAY HH:MM", the others "HH:MM".
+    # The cycle, Beijing time: weekly runs as "DAY HH:MM", the others "HH:MM".
     scheduler: bool = True              # `serve` runs the scheduler; false when it runs alone
     checklist_at: str = "mon 08:00"
     bulletin_at: str = "fri 16:00"
@@ -116,7 +117,7 @@ class Settings(BaseSettings):
 
     @property
     def read_db(self) -> Path:
-        """This process's read models; every process keeps its own (DESIGN §4)."""
+        """This process's read models; every process keeps its own."""
         return self.var_dir / "read.sqlite3"
 
     def event_store_env(self) -> dict[str, str]:

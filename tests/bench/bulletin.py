@@ -21,7 +21,8 @@ from datetime import date
 from pathlib import Path
 from time import perf_counter
 
-from domain.clock import ManualClock, at_beijing, iso_week
+from domain.clock import ManualClock, at_beijing
+from domain.periods import iso_week
 from projections.readmodels import ReadModels
 from scheduler.runs import BUILDERS
 from tests.bench.common import db_mb, history_store, median, verdict
@@ -45,13 +46,13 @@ def run(tickets: int) -> dict:
         app = settings.build_app(clock=ManualClock(at_beijing(friday, 16)))
         read = ReadModels(app, settings.read_db)
         db = read.fresh()
-        week, county = iso_week(friday), app.directory().county_name
+        week = iso_week(friday)
 
         def baseline():
             return db.execute(COUNT_BY_TOWN_AND_STATE).fetchall()
 
         def ours():
-            return BUILDERS["bulletin"](app, db, week, county, settings.warn_days)
+            return BUILDERS["bulletin"](app, db, week, settings.warn_days)
 
         for _ in range(WARMUP):
             baseline(), ours()

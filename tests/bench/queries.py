@@ -29,7 +29,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from time import perf_counter
 
-from domain.clock import at_beijing, iso_week
+from domain.clock import at_beijing
+from domain.lights import DEFAULT_WARN_DAYS as WARN_DAYS
+from domain.periods import iso_week
 from projections.cycle import week_figures
 from projections.ledger import ledger
 from projections.queries import TicketFilter, list_tickets
@@ -57,7 +59,7 @@ def workload(db, tickets: int) -> dict[str, Callable[[int], object]]:
 
     def ticket_list(i: int):
         f = FILTERS[variants[i % len(variants)]]
-        return list_tickets(db, TicketFilter(town=TOWNS[i % len(TOWNS)], **f), TODAY,
+        return list_tickets(db, TicketFilter(town=TOWNS[i % len(TOWNS)], **f), TODAY, WARN_DAYS,
                             sort="light", page=1 + (i // len(TOWNS)) % 5, per_page=50).rows
 
     def count(i: int):
@@ -69,8 +71,9 @@ def workload(db, tickets: int) -> dict[str, Callable[[int], object]]:
 
     return {
         "list": ticket_list,
-        "ledger": lambda i: ledger(db, TODAY, town=TOWNS[i % len(TOWNS)], page=1, per_page=200),
-        "ledger_whole": lambda i: ledger(db, TODAY, town=TOWNS[i % len(TOWNS)]),
+        "ledger": lambda i: ledger(db, TODAY, WARN_DAYS, town=TOWNS[i % len(TOWNS)], page=1,
+                                   per_page=200),
+        "ledger_whole": lambda i: ledger(db, TODAY, WARN_DAYS, town=TOWNS[i % len(TOWNS)]),
         "week": lambda i: week_figures(db, WEEKS[i % len(WEEKS)], NOW),
         "baseline_count": count,
         "baseline_by_number": by_number,
@@ -83,7 +86,7 @@ def short_ledgers(db) -> dict[str, list[int]]:
     for town in TOWNS:
         expected = db.execute("SELECT count(*) FROM tickets WHERE town_id = ? "
                               "AND state != 'cancelled'", (town,)).fetchone()[0]
-        rows = len(ledger(db, TODAY, town=town))
+        rows = len(ledger(db, TODAY, WARN_DAYS, town=town))
         if rows != expected:
             short[town] = [rows, expected]
     return short

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse
 
-from domain.cycle import week_monday
 from domain.delivery import STATES
 from domain.errors import UnknownReferenceError
+from domain.periods import Week
 from domain.values import Role
+from domain.visibility import Sight
 from projections.queries import visible_numbers
 from projections.runs import outbox, outbox_counts, run_of, runs_of
-from scheduler.mail import bodies
 from web.charts import town_bars, weekly_columns
-from web.deps import App, PostedForm, ReadDb, SignedIn, allow
+from web.deps import App, Config, PostedForm, ReadDb, SignedIn, allow
 from web.templating import flash, render
 from web.users import User
 
@@ -38,27 +38,27 @@ def bulletin_archive(request: Request, db: ReadDb, user: SignedIn):
 @router.get("/bulletins/{week}")
 def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: str):
     """One 期 as it was issued: a 通报 a county office would print and send round."""
-    week_monday(week)
+    Week.parse(week)
     run = run_of(db, "bulletin", week)
     if run is None:
         raise UnknownReferenceError(f"{week} 的周通报尚未发布")
-    scope = user.scope(app)
+    sight = user.sight(app)
     return render(request, "bulletin.html", {
-        "run": run, "c": _in_scope(db, run["content"], scope),
-        "county": app.directory().county_name, "scoped": scope is not None,
+        "run": run, "c": _seen(db, run["content"], sight),
+        "county": app.directory().county_name, "scoped": not sight.everything,
         "chart": town_bars([(t["name"], t["closure_rate"]) for t in run["content"]["towns"]]),
         "trend": weekly_columns(run["content"]["trend"]),
     })
 
 
-def _in_scope(db, content: dict, scope) -> dict:
+def _seen(db, content: dict, sight: Sight) -> dict:
     """The bulletin as this user may read it: the figures for all, but only the named items
-    of tickets they may see (a unit reads its own; the office the whole 通报)."""
-    if scope is None:
+    of tickets they see (a unit reads its own; the office the whole 通报)."""
+    if sight.everything:
         return content
     lists = ("overdue", "due_next_week")
     numbers = [i["number"] for part in lists for i in content[part]["items"]]
-    visible = visible_numbers(db, numbers, scope)
+    visible = visible_numbers(db, numbers, sight)
     return content | {part: {"items": [i for i in content[part]["items"]
                                        if i["number"] in visible], "more": 0}
                       for part in lists}
@@ -77,18 +77,19 @@ def outbox_page(request: Request, db: ReadDb, user: OutboxReader, state: str = "
 
 
 @router.get("/outbox/{delivery}")
-def outbox_message(request: Request, app: App, user: OutboxReader, delivery: str):
+def outbox_message(request: Request, app: App, config: Config, user: OutboxReader,
+                   delivery: str):
     """One message: its headers, its plain text, and a link to its HTML."""
     d = app.delivery(delivery)
-    text, _ = bodies(d)
+    text, _ = config.mail.bodies(d)
     return render(request, "outbox_message.html", {"d": d, "text": text,
                                                    "may_retry": user.has(Role.OFFICE)})
 
 
 @router.get("/outbox/{delivery}/html")
-def outbox_message_html(app: App, user: OutboxReader, delivery: str):
+def outbox_message_html(app: App, config: Config, user: OutboxReader, delivery: str):
     """The message's HTML as a mail client shows it."""
-    _, html = bodies(app.delivery(delivery))
+    _, html = config.mail.bodies(app.delivery(delivery))
     return HTMLResponse(html, headers={"Content-Security-Policy": MAIL_CSP})
 
 

@@ -3,65 +3,52 @@ in place by an inspector (or the office)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from domain.clock import iso_week
+from domain.commands import COMMANDS
 from domain.errors import DomainError, InvalidInputError
+from domain.periods import Month, Week
 from domain.values import Role
-from projections.cycle import check_list, recheck_list, week_start
-from web.deps import App, Look, ReadDb, allow
+from projections.cycle import check_list, recheck_list
+from web.deps import App, Config, Look, ReadDb, allow
 from web.templating import flash, is_htmx, render
 from web.users import User
 
 router = APIRouter()
 Viewer = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE, Role.LEADER, Role.AUDITOR))]
-Checker = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE))]
+CHECKERS = COMMANDS["check_progress"].roles
+Checker = Annotated[User, Depends(allow(*CHECKERS))]
 
 
-def _week(label: str, app) -> str:
-    label = label or iso_week(app.today())
-    try:
-        week_start(label)
-    except ValueError as error:
-        raise InvalidInputError(str(error)) from None
-    return label
-
-
-def _in_scope(rows: list[dict], user: User, app) -> list[dict]:
-    scope = user.scope(app)
-    if scope is None:
-        return rows
-    return [r for r in rows if {r["town_id"], r["unit_id"]} & scope.units]
+def _week(label: str, app) -> Week:
+    return Week.parse(label) if label else Week.of(app.today())
 
 
 @router.get("/checks")
-def weekly_check(request: Request, app: App, db: ReadDb, look: Look, user: Viewer,
-                 week: str = ""):
+def weekly_check(request: Request, app: App, db: ReadDb, look: Look, config: Config,
+                 user: Viewer, week: str = ""):
     """The week's check list: every open ticket by town and school, red first, and every
     rectified one waiting for re-inspection; with how much has been checked."""
-    week = _week(week, app)
-    rows = _in_scope(check_list(db, week), user, app)
-    monday = week_start(week).date()
+    shown = _week(week, app)
+    rows = check_list(db, str(shown), config.warn_days, user.sight(app))
     return render(request, "checks.html", {
-        "week": week, "rows": rows, "names": look.names,
+        "week": str(shown), "rows": rows, "names": look.names,
         "checked": sum(1 for r in rows if r["checked"]),
-        "previous": iso_week(monday - timedelta(days=7)),
-        "next": iso_week(monday + timedelta(days=7)),
-        "may_check": user.has(Role.INSPECTOR, Role.OFFICE),
-        "is_current": week == iso_week(app.today()),
+        "previous": str(shown.shifted(-1)), "next": str(shown.shifted(1)),
+        "may_check": user.has(*CHECKERS),
+        "is_current": shown == Week.of(app.today()),
     })
 
 
 @router.post("/checks/{week}/{number}")
-def check_item(request: Request, app: App, db: ReadDb, look: Look, user: Checker, week: str,
-               number: str,
+def check_item(request: Request, app: App, db: ReadDb, look: Look, config: Config,
+               user: Checker, week: str, number: str,
                result: Annotated[str, Form()] = "", note: Annotated[str, Form()] = ""):
     """Record a visit (检查) or a re-inspection (复查通过 / 退回) against one item of the list."""
-    week = _week(week, app)
+    week = str(_week(week, app))
     try:
         if result == "visit":
             app.check_progress(number, user.login, note=note)
@@ -74,10 +61,11 @@ def check_item(request: Request, app: App, db: ReadDb, look: Look, user: Checker
             raise
         flash(request, f"{number}：{error.message}")
         return RedirectResponse(f"/checks?week={week}", status_code=303)
-    done = {"visit": "已记录检查", "pass": "复查通过", "fail": "已退回整改"}[result]
+    done = {"visit": COMMANDS["check_progress"].done, "pass": "复查通过",
+            "fail": "已退回整改"}[result]
     if is_htmx(request):
         request.app.state.reads.catch_up()     # the row as the command left it
-        row = next((r for r in check_list(db, week)
+        row = next((r for r in check_list(db, week, config.warn_days)
                     if r["number"] == number), None)
         return render(request, "_check_row.html", {"r": row, "week": week, "done": done,
                                                    "names": look.names, "may_check": True})
@@ -89,17 +77,11 @@ def check_item(request: Request, app: App, db: ReadDb, look: Look, user: Checker
 def monthly_recheck(request: Request, app: App, db: ReadDb, look: Look, user: Viewer,
                     month: str = ""):
     """The month's recheck list: tickets closed in the month before, holding or reopened."""
-    month = month or app.today().strftime("%Y-%m")
-    try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise InvalidInputError(f"月份「{month[:20]}」无效，应写成 2026-11 这样") from None
-    rows = _in_scope(recheck_list(db, month), user, app)
-    previous = (first - timedelta(days=1)).replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
+    shown = Month.parse(month) if month else Month.of(app.today())
+    rows = recheck_list(db, str(shown), user.sight(app))
     return render(request, "rechecks.html", {
-        "month": month, "rows": rows, "names": look.names,
-        "previous": previous.strftime("%Y-%m"), "next": following.strftime("%Y-%m"),
-        "may_reopen": user.has(Role.INSPECTOR, Role.OFFICE),
+        "month": str(shown), "rows": rows, "names": look.names,
+        "previous": str(shown.shifted(-1)), "next": str(shown.shifted(1)),
+        "may_reopen": user.has(*COMMANDS["reopen"].roles),
     })
 

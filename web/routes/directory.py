@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,6 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from domain.clock import beijing
 from domain.errors import InvalidInputError
+from domain.periods import parse_day
 from domain.values import Role
 from projections.directory_views import accounts, baobao_map, people, sign_ins, unit_tree
 from web.deps import App, PostedForm, ReadDb, allow
@@ -24,10 +24,7 @@ Office = Annotated[User, Depends(allow(Role.OFFICE))]
 @router.get("/directory")
 def directory(request: Request, app: App, db: ReadDb, user: Reader, on: str = ""):
     """The unit tree, people, the 包保 map as of a day, accounts and recent sign-ins."""
-    try:
-        day = date.fromisoformat(on) if on else app.today()
-    except ValueError:
-        raise InvalidInputError(f"日期「{on[:20]}」无效") from None
+    day = parse_day(on) if on else app.today()
     return render(request, "directory.html", {
         "tree": unit_tree(db), "people": people(db), "baobao": baobao_map(db, day), "day": day,
         "accounts": accounts(db), "sign_ins": sign_ins(db), "may_edit": user.has(Role.OFFICE),
@@ -83,10 +80,7 @@ def change_directory(request: Request, app: App, user: Office, form: PostedForm,
         raw = form.get(field)
         text = raw.strip() if isinstance(raw, str) else ""
         if field == "on":
-            try:
-                values[field] = date.fromisoformat(text)
-            except ValueError:
-                raise InvalidInputError("请填写有效的日期") from None
+            values[field] = parse_day(text)
         else:
             values[field] = text or (None if field == "level" else "")
     return _done(request, lambda: getattr(app, method)(user.login, **values), done)

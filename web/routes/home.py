@@ -6,29 +6,30 @@ from functools import cache
 
 from fastapi import APIRouter, Depends, Request
 
-from domain.clock import iso_week
+from domain.periods import iso_week
 from domain.values import Role
+from domain.workdays import uncovered_years
 from projections.cycle import week_figures, weekly_trend
 from projections.queries import TicketFilter, light_counts, list_tickets, state_counts
 from projections.runs import outbox_counts
-from scheduler.calendar import uncovered_years
 from web.charts import town_bars, weekly_columns
-from web.deps import App, Look, ReadDb, SignedIn, public
+from web.deps import App, Config, Look, ReadDb, SignedIn, public
 from web.templating import render
 
 router = APIRouter()
 
 
 @router.get("/")
-def dashboard(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn):
+def dashboard(request: Request, app: App, db: ReadDb, look: Look, config: Config,
+              user: SignedIn):
     """Lights and states of the tickets one may see, the most urgent of them, and this week."""
     today = app.today()
-    warn = request.app.state.settings.warn_days
-    mine = TicketFilter(scope=user.scope(app))
-    urgent = list_tickets(db, TicketFilter(scope=mine.scope, light="red"), today,
-                          sort="overdue", descending=True, per_page=10, warn_days=warn)
-    due = list_tickets(db, TicketFilter(scope=mine.scope, light="yellow"), today,
-                       sort="deadline", per_page=10, warn_days=warn)
+    warn = config.warn_days
+    mine = TicketFilter(sight=user.sight(app))
+    urgent = list_tickets(db, TicketFilter(sight=mine.sight, light="red"), today, warn,
+                          sort="overdue", descending=True, per_page=10)
+    due = list_tickets(db, TicketFilter(sight=mine.sight, light="yellow"), today, warn,
+                       sort="deadline", per_page=10)
     week = week_figures(db, iso_week(today), app.now())
     label = look.names
     return render(request, "dashboard.html", {

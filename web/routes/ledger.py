@@ -10,56 +10,56 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from domain.errors import OutOfScopeError, UnknownReferenceError
+from domain.visibility import Sight
 from projections.directory_views import units_of_kind
 from projections.ledger import ledger
-from web.deps import App, Look, ReadDb, SignedIn
+from web.deps import App, Config, Look, ReadDb, SignedIn
 from web.templating import render
-from web.users import User
-from xiaohao.exports import csv_bytes, workbook
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _may_export(user: User, app, of: str, code: str) -> bool:
-    scope = user.scope(app)
-    if scope is None:
-        return True
-    if of == "county":
-        return False
-    return code in scope.units or (of == "school" and code == scope.responsible)
+def _may_export(sight: Sight, of: str, code: str) -> bool:
+    """The county's ledger for those who see everything; a town's or a school's for those who
+    answer for it (and then only the rows they see)."""
+    return sight.everything if of == "county" else sight.answers_for(code)
 
 
 @router.get("/ledger")
 def ledger_page(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn):
     """What one may export: the county, each town and each school, as Excel or CSV."""
-    towns = [t for t in units_of_kind(db, "town") if _may_export(user, app, "town", t["code"])]
+    sight = user.sight(app)
+    towns = [t for t in units_of_kind(db, "town") if _may_export(sight, "town", t["code"])]
     schools = [s for s in units_of_kind(db, "school", "department")
-               if _may_export(user, app, "school", s["code"])]
+               if _may_export(sight, "school", s["code"])]
     return render(request, "ledger.html", {
-        "county": _may_export(user, app, "county", ""), "towns": towns, "schools": schools,
+        "county": _may_export(sight, "county", ""), "towns": towns, "schools": schools,
         "names": look.names})
 
 
 @router.get("/ledger/export")
-def export(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn,
-           of: Literal["county", "town", "school"] = "county", code: str = "",
+def export(request: Request, app: App, db: ReadDb, look: Look, config: Config,
+           user: SignedIn, of: Literal["county", "town", "school"] = "county", code: str = "",
            format: Literal["xlsx", "csv"] = "xlsx"):
     """The ledger file, named for what it holds and the day it was taken."""
     label = look.names
     if of != "county" and code not in label:
         raise UnknownReferenceError(f"未知的单位：{code[:40]}")
-    if not _may_export(user, app, of, code):
+    sight = user.sight(app)
+    if not _may_export(sight, of, code):
         raise OutOfScopeError("您无权导出该台账")
     today = app.today()
-    rows = ledger(db, today, scope=user.scope(app), **({of: code} if of != "county" else {}))
-    county = request.app.state.settings.county_name
+    rows = ledger(db, today, config.warn_days, sight=sight,
+                  **({of: code} if of != "county" else {}))
+    county = config.county_name
     place = county if of == "county" else label[code]
     filename = f"{place}问题销号台账_{today:%Y%m%d}.{format}"
     if format == "csv":
-        body, media = csv_bytes(rows), "text/csv; charset=utf-8"
+        body, media = config.ledger_files.csv(rows), "text/csv; charset=utf-8"
     else:
-        body, media = workbook(_sheets(of, place, rows), f"{county}问题销号台账"), XLSX
+        body, media = config.ledger_files.workbook(_sheets(of, place, rows),
+                                                   f"{county}问题销号台账"), XLSX
     return Response(body, media_type=media, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 

@@ -8,31 +8,29 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.responses import Response
 
+from domain.commands import COMMANDS, OPEN
 from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
-from domain.indicators import indicators
 from domain.values import Role
-from projections.directory_views import people
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
-from web.deps import App, Look, PostedForm, ReadDb, SignedIn, allow
+from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
-from web.forms import ACTIONS, NEW_TICKET, expected_version, read_fields
+from web.forms import expected_version, read_fields
 from web.templating import flash, is_htmx, render
 from web.users import User
-from xiaohao.evidence import evidence_path, photo_facts, thumbnail
 
 router = APIRouter()
-Opener = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE))]
-Office = Annotated[User, Depends(allow(Role.OFFICE))]
+Opener = Annotated[User, Depends(allow(*OPEN.roles))]
+Office = Annotated[User, Depends(allow(*COMMANDS["assign"].roles))]
 BULK_LIMIT = 200
-Actor = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE, Role.UNIT, Role.LEADER))]
+Actor = Annotated[User, Depends(allow(*{r for c in COMMANDS.values() for r in c.roles}))]
 SORT_CHOICES = [("light", "红灯优先"), ("deadline", "完成时限"), ("overdue", "逾期天数"),
                 ("opened", "发现时间"), ("number", "问题编号"), ("town", "镇街")]
 PER_PAGE = 50
 
 
 @router.get("/tickets")
-def ticket_list(request: Request, app: App, db: ReadDb, look: Look, user: SignedIn,
-                q: str = "", sort: str = "light", desc: bool = False,
+def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Config,
+                user: SignedIn, q: str = "", sort: str = "light", desc: bool = False,
                 page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                 town: str = "", unit: str = "", state: str = "", light: str = "",
                 indicator: str = "", severity: str = "", source: str = "", leader: str = ""):
@@ -44,9 +42,9 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, user: Signed
     if sort not in SORTS:
         raise InvalidInputError(f"无法按 {sort[:20]} 排序")
     f = TicketFilter(**{k: v or None for k, v in chosen.items()}, text=q or None,
-                     scope=user.scope(app))
-    results = list_tickets(db, f, app.today(), sort=sort, descending=desc, page=page,
-                           per_page=PER_PAGE, warn_days=request.app.state.settings.warn_days)
+                     sight=user.sight(app))
+    results = list_tickets(db, f, app.today(), config.warn_days, sort=sort, descending=desc,
+                           page=page, per_page=PER_PAGE)
     query = {k: v for k, v in {**chosen, "q": q, "sort": sort}.items() if v}
     if desc:
         query["desc"] = "true"
@@ -66,51 +64,50 @@ def new_ticket_page(request: Request, look: Look, user: Opener):
 
 
 def _new_context(look, values: dict, error: str | None) -> dict:
-    return {"places": look.places, "values": values, "indicators": indicators(),
-            "error": error}
+    return {"command": OPEN, "look": look, "values": values, "error": error}
 
 
 @router.post("/tickets/new")
-def open_ticket(request: Request, app: App, look: Look, user: Opener, form: PostedForm):
+def open_ticket(request: Request, app: App, look: Look, config: Config, user: Opener,
+                form: PostedForm):
     """Record a finding with its photos; then show it."""
-    settings = request.app.state.settings
     try:
-        fields = read_fields(form, NEW_TICKET, settings.evidence_dir,
-                                   settings.upload_limit_mb * 2**20)
+        fields = read_fields(form, OPEN.fields, config.evidence)
         number = app.open_ticket(user.login, **fields)
     except DomainError as error:
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         return render(request, "ticket_new.html", _new_context(look, values, error.message),
                       status_code=400)
-    flash(request, f"已登记问题 {number}")
+    flash(request, f"{OPEN.done} {number}")
     return RedirectResponse(f"/tickets/{number}", status_code=303)
 
 
 def _detail(request: Request, app, db, user: User, number: str, *, error: str | None = None,
             notice: str | None = None, status_code: int = 200) -> Response:
-    settings = request.app.state.settings
-    ticket = user.visible_ticket(app, db, number, settings.warn_days)
+    config = request.app.state.config
+    ticket = user.visible_ticket(app, db, number, config.warn_days)
     look = request.app.state.reads.lookups(db)
+    actions = app.allowed_commands(number, user.login)
     return render(request, "ticket.html", {
         "t": ticket, "events": timeline(db, ticket["id"]), "names": look.names,
-        "actions": app.allowed_commands(number, user.login), "error": error, "notice": notice,
-        "units": look.places, "people": people(db),
-        "indicators": indicators(), "facts": {
-            e["sha256"]: photo_facts(settings.evidence_dir, e["sha256"])
+        "actions": [COMMANDS[name] for name in actions], "error": error, "notice": notice,
+        "look": look, "facts": {
+            e["sha256"]: config.evidence.facts(e["sha256"])
             for e in ticket["evidence_before"] + ticket["evidence_after"]
             if e["content_type"].startswith("image/")},
     }, fragment="_ticket.html", status_code=status_code)
 
 
 @router.post("/tickets/bulk-assign")
-def bulk_assign(request: Request, app: App, user: Office, form: PostedForm):
+def bulk_assign(request: Request, app: App, config: Config, user: Office, form: PostedForm):
     """交办 several new tickets at once (the office): each to the chosen lead unit, or to the
     unit where its problem is; one that cannot be assigned is named and the rest go on."""
     numbers = [n for n in form.getlist("numbers") if isinstance(n, str)][:BULK_LIMIT]
     if not numbers:
         raise InvalidInputError("请先勾选要交办的问题")
-    fields = read_fields(form, ("deadline", "note"), request.app.state.settings.evidence_dir,
-                               0)
+    assign = COMMANDS["assign"]
+    fields = read_fields(form, (assign.field("deadline"), assign.field("note")),
+                         config.evidence)
     if fields["deadline"] is None:
         raise InvalidInputError("请填写完成时限")
     lead = form.get("lead_unit_id") or None
@@ -122,8 +119,8 @@ def bulk_assign(request: Request, app: App, user: Office, form: PostedForm):
             done.append(number)
         except DomainError as error:
             failed.append(f"{number}：{error.message}")
-    flash(request, f"已交办 {len(done)} 项" + (f"；未能交办 {len(failed)} 项：" + "；".join(failed)
-                                               if failed else ""))
+    flash(request, f"{assign.done} {len(done)} 项" + (
+        f"；未能{assign.label} {len(failed)} 项：" + "；".join(failed) if failed else ""))
     return RedirectResponse("/tickets?state=opened", status_code=303)
 
 
@@ -134,47 +131,37 @@ def ticket_detail(request: Request, app: App, db: ReadDb, user: SignedIn, number
 
 
 @router.post("/tickets/{number}/{command}")
-def act(request: Request, app: App, db: ReadDb, user: Actor, form: PostedForm, number: str,
-        command: str):
+def act(request: Request, app: App, db: ReadDb, config: Config, user: Actor, form: PostedForm,
+        number: str, command: str):
     """One action on the ticket: a 303 back to it, or (htmx) the ticket drawn again."""
-    settings = request.app.state.settings
-    if command not in ACTIONS:
+    if command not in COMMANDS:
         raise UnknownReferenceError("没有这个操作")
-    user.visible_ticket(app, db, number, settings.warn_days)
-    method, fields = ACTIONS[command]
+    user.visible_ticket(app, db, number, config.warn_days)
+    spec = COMMANDS[command]
     try:
-        kwargs = read_fields(form, fields, settings.evidence_dir,
-                                   settings.upload_limit_mb * 2**20)
-        getattr(app, method)(number, user.login, expected_version=expected_version(form),
-                             **kwargs)
+        kwargs = read_fields(form, spec.fields, config.evidence)
+        getattr(app, spec.method)(number, user.login, expected_version=expected_version(form),
+                                  **kwargs)
     except DomainError as error:
         if is_htmx(request):
             raise
         request.app.state.reads.catch_up()
         return _detail(request, app, db, user, number,
                        error=error.message, status_code=status_of(error))
-    done = ACTION_DONE.get(command, "已完成")
     if is_htmx(request):     # the notice goes with the redrawn ticket, not to the next page
         request.app.state.reads.catch_up()
-        return _detail(request, app, db, user, number, notice=done)
-    flash(request, done)
+        return _detail(request, app, db, user, number, notice=spec.done)
+    flash(request, spec.done)
     return RedirectResponse(f"/tickets/{number}", status_code=303)
-
-
-ACTION_DONE = {"assign": "已交办", "reassign": "已改派", "request_extension": "已申请延期",
-               "extend_deadline": "已延期", "refuse_extension": "已驳回延期申请",
-               "rectify": "已提交整改", "reinspect": "已记录复查结论", "close": "已销号",
-               "reopen": "已重新打开", "cancel": "已撤销", "comment": "已留言",
-               "give_instruction": "已批示", "check_progress": "已记录检查"}
 
 
 def _evidence_item(request: Request, app, db, user: User, number: str, sha256: str) -> dict:
     """One evidence file of a ticket the user may see; never any other file."""
-    ticket = user.visible_ticket(app, db, number, request.app.state.settings.warn_days)
+    config = request.app.state.config
+    ticket = user.visible_ticket(app, db, number, config.warn_days)
     item = {e["sha256"]: e for e in ticket["evidence_before"] + ticket["evidence_after"]
             }.get(sha256)
-    if item is None or not evidence_path(request.app.state.settings.evidence_dir,
-                                         sha256).is_file():
+    if item is None or not config.evidence.path(sha256).is_file():
         raise UnknownReferenceError("未找到该证据文件")
     return item
 
@@ -184,7 +171,7 @@ def evidence_file(request: Request, app: App, db: ReadDb, user: SignedIn, number
                   sha256: str):
     """An evidence file of a ticket one may see."""
     item = _evidence_item(request, app, db, user, number, sha256)
-    return FileResponse(evidence_path(request.app.state.settings.evidence_dir, sha256),
+    return FileResponse(request.app.state.config.evidence.path(sha256),
                         media_type=item["content_type"], content_disposition_type="inline",
                         filename=item["name"], headers={"Cache-Control": "private, max-age=3600"})
 
@@ -194,7 +181,7 @@ def evidence_thumbnail(request: Request, app: App, db: ReadDb, user: SignedIn, n
                        sha256: str):
     """A small JPEG of an evidence photo (404 for files that are not pictures)."""
     _evidence_item(request, app, db, user, number, sha256)
-    small = thumbnail(request.app.state.settings.evidence_dir, sha256)
+    small = request.app.state.config.evidence.thumbnail(sha256)
     if small is None:
         raise UnknownReferenceError("该文件没有缩略图")
     return FileResponse(small, media_type="image/jpeg",

@@ -1,4 +1,5 @@
-"""Evidence files: recognised by their content, stored once under their sha256."""
+"""Evidence files: recognised by their content, stored once under their sha256, under a folder
+(var/evidence by default). `EvidenceFiles` is what the web's EvidenceStore asks for."""
 
 from __future__ import annotations
 
@@ -133,3 +134,25 @@ def _degrees(value, ref: str) -> float:
     degrees, minutes, seconds = (float(v) for v in value)
     sign = -1 if ref in ("S", "W") else 1
     return sign * (degrees + minutes / 60 + seconds / 3600)
+
+
+class EvidenceFiles:
+    """The evidence store under one folder, taking files up to `limit_bytes`."""
+
+    def __init__(self, folder: Path, limit_bytes: int = MAX_BYTES) -> None:
+        self.folder, self.limit_bytes = folder, limit_bytes
+
+    def store(self, data: bytes, name: str) -> Evidence:
+        return store_bytes(data, name, self.folder, self.limit_bytes)
+
+    def store_file(self, path: Path) -> Evidence:
+        return store_file(path, self.folder, self.limit_bytes)
+
+    def path(self, sha256: str) -> Path:
+        return evidence_path(self.folder, sha256)
+
+    def thumbnail(self, sha256: str) -> Path | None:
+        return thumbnail(self.folder, sha256)
+
+    def facts(self, sha256: str) -> dict:
+        return photo_facts(self.folder, sha256)

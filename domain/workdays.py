@@ -1,17 +1,14 @@
 """Working days by China's official calendar (holidays and the weekends worked in exchange),
 from the `chinese-calendar` package. For a year its data does not cover yet, Monday to Friday
-stand in (less the holidays fixed by date): said once in the log, and on the office's dashboard
-through `uncovered_years`."""
+stand in (less the holidays fixed by date); `uncovered_years` tells the office (工作台) and the
+scheduler's log."""
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 
 import chinese_calendar
 
-log = logging.getLogger("xiaohao.scheduler")
-_warned: set[int] = set()
 # Holidays on the same date every year (元旦, 劳动节, 国庆): kept even without a year's data.
 FIXED_HOLIDAYS = {(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)}
 
@@ -30,10 +27,6 @@ def is_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
-        if day.year not in _warned:
-            _warned.add(day.year)
-            log.warning("chinese-calendar has no official calendar for %s: Monday to Friday "
-                        "count as working days until the package is updated", day.year)
         return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
 
 

@@ -1,27 +1,30 @@
 """Where deliveries go: a local Maildir (the default, shown as 发件箱), an SMTP server, or a
-webhook (plain JSON, or the markdown of a WeCom or DingTalk group robot). A channel either
-returns a line saying what took the message, or raises DeliveryError."""
+webhook (plain JSON, or the markdown of a WeCom or DingTalk group robot). Each is a
+scheduler.sender.Channel: it either returns a line saying what took the message, or raises
+DeliveryError."""
 
 from __future__ import annotations
 
 import os
 import smtplib
 import ssl
+from email.errors import MessageError
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-from scheduler.mail import bodies
+from scheduler.sender import DeliveryError
+from xiaohao.adapters.mail import bodies, compose
 
 
-class DeliveryError(Exception):
-    """The attempt failed; `permanent` when trying again cannot help (no address)."""
-
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+def _mail(delivery: dict, sender: str) -> EmailMessage:
+    try:
+        return compose(delivery, sender)
+    except (ValueError, TypeError, MessageError) as error:
+        raise DeliveryError(f"邮件无法生成（收件人地址或内容不合格式）：{error}",
+                            permanent=True) from None
 
 
 class MaildirOutbox:
@@ -30,12 +33,13 @@ class MaildirOutbox:
 
     name = "outbox"
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, sender: str) -> None:
+        self.path, self.sender = path, sender
         for sub in ("tmp", "new", "cur"):
             (path / sub).mkdir(parents=True, exist_ok=True)
 
-    def send(self, message: EmailMessage, delivery: dict) -> str:
+    def send(self, delivery: dict) -> str:
+        message = _mail(delivery, self.sender)
         name = f"{delivery['id']}.eml"
         aside = self.path / "tmp" / name
         try:
@@ -53,17 +57,18 @@ class Smtp:
     name = "smtp"
 
     def __init__(self, host: str, port: int, security: str, user: str, password: str,
-                 timeout: float, ca_file: str = "") -> None:
-        self.host, self.port, self.security = host, port, security
+                 timeout: float, sender: str, ca_file: str = "") -> None:
+        self.host, self.port, self.security, self.sender = host, port, security, sender
         self.user, self.password, self.timeout = user, password, timeout
         self.ca_file = ca_file    # a county's own CA, when its mail server's certificate is not public
 
     def _tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_file or None)
 
-    def send(self, message: EmailMessage, delivery: dict) -> str:
+    def send(self, delivery: dict) -> str:
         if not delivery["recipient"].get("address"):
             raise DeliveryError("收件人没有登记邮箱地址", permanent=True)
+        message = _mail(delivery, self.sender)
         try:
             if self.security == "ssl":
                 client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
@@ -105,7 +110,7 @@ class Webhook:
         parts = urlsplit(url)
         self.shown = f"{parts.scheme}://{parts.netloc}{parts.path}"   # robots' keys ride in the query
 
-    def body(self, message: EmailMessage, delivery: dict) -> dict:
+    def body(self, delivery: dict) -> dict:
         text, _ = bodies(delivery)
         if self.format == "wecom":
             content = within(f"**{delivery['subject']}**\n\n{text}", ROBOT_LIMITS["wecom"])
@@ -119,9 +124,9 @@ class Webhook:
                 "kind": delivery["kind"], "period": delivery["period"],
                 "payload": delivery["payload"]}
 
-    def send(self, message: EmailMessage, delivery: dict) -> str:
+    def send(self, delivery: dict) -> str:
         try:
-            answer = httpx.post(self.url, json=self.body(message, delivery),
+            answer = httpx.post(self.url, json=self.body(delivery),
                                 timeout=self.timeout,
                                 headers={"Idempotency-Key": delivery["message_id"]})
         except httpx.HTTPError as error:

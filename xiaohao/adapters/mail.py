@@ -1,5 +1,6 @@
 """A delivery drawn as mail: multipart plain text + HTML (styles inline, tables and a bar chart
-without script or image), with the delivery's own Message-ID on every attempt."""
+without script or image), with the delivery's own Message-ID on every attempt. The web's 发件箱
+shows the same drawing (`bodies`)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from domain.clock import beijing
 
-_html = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                    autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
-_text = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                    autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+TEMPLATES = Path(__file__).parent / "mail_templates"
+_html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                    undefined=StrictUndefined)
+_text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
+                    undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def bodies(delivery: dict) -> tuple[str, str]:

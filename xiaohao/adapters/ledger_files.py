@@ -4,7 +4,7 @@
 - a town (一镇一册): a sheet per school (and one for the town's own items);
 - a school (一校一案): one sheet.
 Each sheet has a title row, a frozen header with an auto-filter, set widths, real dates, and the
-light as a coloured cell.
+light as a coloured cell. `LedgerFiles` is what the web's LedgerFiles asks for.
 """
 
 from __future__ import annotations
@@ -107,3 +107,11 @@ def _inert(value: object) -> object:
     if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
     return value
+
+
+class LedgerFiles:
+    def workbook(self, sheets: Iterable[tuple[str, list[dict]]], title: str) -> bytes:
+        return workbook(sheets, title)
+
+    def csv(self, rows: list[dict]) -> bytes:
+        return csv_bytes(rows)

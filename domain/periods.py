@@ -1,0 +1,174 @@
+"""The cycle's periods in Beijing time: ISO weeks (2026-W48), months (2026-11) and days
+(2026-11-30). Each has one spelling, parsed here and nowhere else; anything else is refused in
+Chinese. A period knows its first and last day and the instants it starts and ends."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from domain.clock import BEIJING, beijing
+from domain.errors import InvalidInputError
+
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=BEIJING)
+
+
+def _shown(text: object) -> str:
+    return str(text)[:20]
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """An ISO week, Monday to Sunday."""
+
+    year: int
+    week: int
+
+    @classmethod
+    def parse(cls, text: str) -> Week:
+        match = _WEEK.fullmatch(text) if isinstance(text, str) else None
+        try:
+            date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"周次「{_shown(text)}」无效，应写成 2026-W48 这样的 ISO 周") from None
+        return cls(int(match[1]), int(match[2]))
+
+    @classmethod
+    def of(cls, day: date) -> Week:
+        year, week, _ = day.isocalendar()
+        return cls(year, week)
+
+    def __str__(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.first_day + timedelta(days=6)
+
+    @property
+    def start(self) -> datetime:
+        """Monday 00:00 Beijing."""
+        return _midnight(self.first_day)
+
+    @property
+    def end(self) -> datetime:
+        """The next Monday 00:00 Beijing: the week's end, and the next week's start."""
+        return _midnight(self.first_day + timedelta(days=7))
+
+    def shifted(self, weeks: int) -> Week:
+        return Week.of(self.first_day + timedelta(days=7 * weeks))
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        match = _MONTH.fullmatch(text) if isinstance(text, str) else None
+        try:
+            date(int(match[1]), int(match[2]), 1)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"月份「{_shown(text)}」无效，应写成 2026-11") from None
+        return cls(int(match[1]), int(match[2]))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.shifted(1).first_day - timedelta(days=1)
+
+    @property
+    def start(self) -> datetime:
+        return _midnight(self.first_day)
+
+    @property
+    def end(self) -> datetime:
+        return self.shifted(1).start
+
+    def shifted(self, months: int) -> Month:
+        index = self.year * 12 + self.month - 1 + months
+        return Month(index // 12, index % 12 + 1)
+
+
+@dataclass(frozen=True, order=True)
+class Day:
+    """One Beijing calendar day, written 2026-11-30 (20261130 would be another spelling)."""
+
+    day: date
+
+    @classmethod
+    def parse(cls, text: str, field: str = "日期") -> Day:
+        try:
+            if isinstance(text, str) and _DAY.fullmatch(text):
+                return cls(date.fromisoformat(text))
+        except ValueError:
+            pass
+        raise InvalidInputError(f"{field}「{_shown(text)}」无效，应写成 2026-11-30")
+
+    def __str__(self) -> str:
+        return self.day.isoformat()
+
+    @property
+    def first_day(self) -> date:
+        return self.day
+
+    last_day = first_day
+
+    @property
+    def start(self) -> datetime:
+        return _midnight(self.day)
+
+    @property
+    def end(self) -> datetime:
+        return _midnight(self.day + timedelta(days=1))
+
+
+PERIODS: dict[str, type[Week] | type[Month] | type[Day]] = {"week": Week, "month": Month,
+                                                             "day": Day}
+
+
+def parse_day(text: str, field: str = "日期") -> date:
+    """A day typed into a form or a command line, in its one spelling."""
+    return Day.parse(text, field).day
+
+
+def iso_week(day: date) -> str:
+    """The ISO week label a county office uses, e.g. 2026-W48."""
+    return str(Week.of(day))
+
+
+def week_ends(start: datetime, end: datetime) -> list[datetime]:
+    """Every Monday 00:00 Beijing in [start, end): each one ends the ISO week before it."""
+    moment = Week.of(beijing(start).date()).start
+    if moment < start:
+        moment += timedelta(days=7)
+    ends = []
+    while moment < end:
+        ends.append(moment)
+        moment += timedelta(days=7)
+    return ends

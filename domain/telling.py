@@ -1,0 +1,115 @@
+"""Who is told what by the cycle: a pure policy over the directory and the items the read models
+name. Each 包保 leader gets the county's totals and ranking with the items they see (weekly), and
+the overdue ones as an escalation (daily, when there are any); each responsible unit's head gets
+the items their unit sees (its overdue and coming items). Who sees an item is decided by
+domain/visibility.py, as on every page.
+
+A digest is a recipient (key, name, address, role, person), a subject, and the data its mail
+shows; the delivery keeps it, so the record says what each person was told, as it was told.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.directory import Directory
+from domain.values import Role
+from domain.visibility import responsible_units, sight_of
+
+NAMED_LIMIT = 200   # items a bulletin or a leader's digest names; the rest are counted
+
+
+def named_first(items: list[dict], limit: int = NAMED_LIMIT) -> dict:
+    """A list as a 通报 prints it: the first `limit` (the longest overdue, or the soonest due)
+    and how many more there are (the 问题清单 lists them all)."""
+    return {"items": items[:limit], "more": max(0, len(items) - limit)}
+
+
+def leader_weekly(directory: Directory, bulletin: dict, number: int, county: str,
+                  day: date) -> list[dict]:
+    """Each leader's weekly digest: the county's totals and ranking, their towns' rows, and the
+    overdue items and items due next week that they see. `bulletin` holds whole lists."""
+    digests = []
+    for leader, sight, towns, units in _leaders(directory, day):
+        digests.append(_digest(
+            directory, f"leader-{leader}", leader, "包保领导",
+            f"【周通报 第{number}期】{county}问题销号周报（{bulletin['week']}）",
+            {"kind": "leader_weekly", "week": bulletin["week"], "number": number,
+             "county": county, "totals": bulletin["totals"], "all_towns": bulletin["towns"],
+             "towns": [t for t in bulletin["towns"] if t["town_id"] in towns], "units": units,
+             "overdue": named_first([i for i in bulletin["overdue"] if sight.sees(i)]),
+             "due_next_week": named_first([i for i in bulletin["due_next_week"]
+                                           if sight.sees(i)])}))
+    return digests
+
+
+def unit_weekly(directory: Directory, bulletin: dict, number: int, county: str,
+                day: date) -> list[dict]:
+    """Each unit that leads or shares an item of the bulletin: its own overdue items and items
+    due next week, to the person heading it."""
+    coming = {"overdue": bulletin["overdue"], "due_soon": bulletin["due_next_week"]}
+    return _unit_digests(directory, coming, day, county, f"周通报 第{number}期", "下周到期")
+
+
+def daily(directory: Directory, items: list[dict], day: date, warn_days: int,
+          county: str) -> list[dict]:
+    """The day's reminders from the open items due by `day` + `warn_days`: 到期提醒 to each
+    unit that sees any (its own list, to the person heading it), and 逾期督办 to each leader
+    who sees overdue ones."""
+    coming = {"overdue": [i for i in items if i["days_overdue"] > 0],
+              "due_soon": [i for i in items if i["days_overdue"] == 0]}
+    return (_unit_digests(directory, coming, day, county, "到期提醒", f"{warn_days} 天内到期")
+            + _escalations(directory, coming["overdue"], day, county))
+
+
+def _escalations(directory: Directory, overdue: list[dict], day: date,
+                 county: str) -> list[dict]:
+    digests = []
+    for leader, sight, _, units in _leaders(directory, day):
+        theirs = [i for i in overdue if sight.sees(i)]
+        if theirs:
+            digests.append(_digest(
+                directory, f"leader-{leader}", leader, "包保领导",
+                f"【逾期督办】{county}问题销号：包保镇街逾期 {len(theirs)} 项（{day}）",
+                {"kind": "leader_escalation", "day": day.isoformat(), "county": county,
+                 "units": units, "overdue": theirs}))
+    return digests
+
+
+def _unit_digests(directory: Directory, coming: dict[str, list[dict]], day: date, county: str,
+                  label: str, due_label: str) -> list[dict]:
+    by_unit: dict[str, dict[str, list]] = {}
+    for part, items in coming.items():
+        for item in items:
+            for unit in responsible_units(item):
+                by_unit.setdefault(unit, {"overdue": [], "due_soon": []})[part].append(item)
+    digests = []
+    for code, theirs in sorted(by_unit.items()):
+        name = directory.units[code]["name"] if code in directory.units else code
+        digests.append(_digest(
+            directory, f"unit-{code}", directory.head_on(code, day), "责任单位负责人",
+            f"【{label}】{county}问题销号：{name}待办事项（{day}）",
+            {"kind": "unit_list", "day": day.isoformat(), "county": county, "unit": name,
+             "label": label, "due_label": due_label, **theirs},
+            fallback=f"{name}负责人"))
+    return digests
+
+
+def _leaders(directory: Directory, day: date):
+    """Each leader answering for a town or school on `day`, by id: their sight, the towns
+    their 包保 lies in (for the ranking rows), and the names of what they 包保."""
+    for leader in sorted(directory.leaders_with_baobao(day)):
+        targets = set(directory.baobao_targets(leader, day))
+        sight = sight_of([Role.LEADER], None, leader, directory, day)
+        towns = {directory.town_of(code) for code in targets}
+        names = [u["name"] for code, u in directory.units.items() if code in targets]
+        yield leader, sight, towns, names
+
+
+def _digest(directory: Directory, key: str, person_id: str | None, role: str, subject: str,
+            payload: dict, fallback: str = "") -> dict:
+    person = directory.people.get(person_id) if person_id else None
+    name, address = (person["name"], person["email"]) if person else (fallback, None)
+    return {"recipient": {"key": key, "name": name, "address": address or None, "role": role,
+                          "person_id": person_id},
+            "subject": subject, "payload": payload}

@@ -1,0 +1,71 @@
+"""What the composition root hands the web: its settings, and the adapters it reaches the
+outside world through, each behind a small Protocol of the web's own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from domain.application import XiaohaoApp
+from domain.lights import DEFAULT_WARN_DAYS
+from domain.values import Evidence
+from web.readside import ReadSide
+
+
+class EvidenceStore(Protocol):
+    """Evidence files, kept by their content."""
+
+    limit_bytes: int     # the largest file it keeps
+
+    def store(self, data: bytes, name: str) -> Evidence:
+        """Check an upload by content and size, keep it, and say what it is."""
+
+    def path(self, sha256: str) -> Path: ...
+
+    def thumbnail(self, sha256: str) -> Path | None:
+        """A small JPEG of a photo; None for other files."""
+
+    def facts(self, sha256: str) -> dict:
+        """When and where a photo says it was taken."""
+
+
+class LedgerFiles(Protocol):
+    """Ledgers (台账) as files."""
+
+    def workbook(self, sheets: Iterable[tuple[str, list[dict]]], title: str) -> bytes: ...
+
+    def csv(self, rows: list[dict]) -> bytes: ...
+
+
+class MailPreview(Protocol):
+    """A delivery drawn as its mail shows it, for 发件箱."""
+
+    def bodies(self, delivery: dict) -> tuple[str, str]:
+        """Its plain text and its HTML."""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    county_name: str
+    session_secret: str
+    evidence: EvidenceStore
+    ledger_files: LedgerFiles
+    mail: MailPreview
+    warn_days: int = DEFAULT_WARN_DAYS
+    session_idle_minutes: int = 30
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the web runs on while it serves: the application and its read side."""
+
+    app: XiaohaoApp
+    reads: ReadSide
+
+
+# Opened when the server starts and closed when it stops (the FastAPI lifespan).
+ServicesFactory = Callable[[], AbstractContextManager[Services]]

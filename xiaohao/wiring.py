@@ -1,0 +1,92 @@
+"""The composition root: everything built from one Settings and handed to the layer that needs
+it. The application and the read models, the cycle (schedule, sender and the channel it sends
+through), and the web app (its config, its adapters, and the services it runs on) are made
+here and nowhere else; nothing imports this module but the command line and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from domain.application import XiaohaoApp
+from projections.readmodels import ReadModels
+from scheduler.sender import Channel, Sender
+from scheduler.service import Cycle
+from web.app import create_app
+from web.config import Services, WebConfig
+from web.readside import ReadSide
+from xiaohao.adapters import mail
+from xiaohao.adapters.channels import MaildirOutbox, Smtp, Webhook
+from xiaohao.adapters.evidence import EvidenceFiles
+from xiaohao.adapters.ledger_files import LedgerFiles
+from xiaohao.settings import Settings
+
+
+def read_models(settings: Settings, app: XiaohaoApp) -> ReadModels:
+    """This process's read models (every process keeps its own, also on PostgreSQL)."""
+    return ReadModels(app, settings.read_db)
+
+
+def evidence(settings: Settings) -> EvidenceFiles:
+    return EvidenceFiles(settings.evidence_dir, settings.upload_limit_mb * 2**20)
+
+
+def channel(settings: Settings) -> Channel:
+    """Where the cycle's messages go: XIAOHAO_MAIL_CHANNEL."""
+    if settings.mail_channel == "smtp":
+        return Smtp(settings.smtp_host, settings.smtp_port, settings.smtp_security,
+                    settings.smtp_user, settings.smtp_password,
+                    settings.delivery_timeout_seconds, settings.mail_from,
+                    settings.smtp_ca_file)
+    if settings.mail_channel == "webhook":
+        return Webhook(settings.webhook_url, settings.webhook_format,
+                       settings.delivery_timeout_seconds)
+    return MaildirOutbox(settings.outbox_dir, settings.mail_from)
+
+
+def sender(settings: Settings, app: XiaohaoApp, read: ReadModels) -> Sender:
+    return Sender(app, read, channel(settings), max_failures=settings.delivery_max_failures,
+                  backoff=timedelta(seconds=settings.delivery_backoff_seconds))
+
+
+def cycle(settings: Settings, app: XiaohaoApp, read: ReadModels | None = None) -> Cycle:
+    """The cycle, over read models of its own unless `read` is given."""
+    read = read or read_models(settings, app)
+    return Cycle(app, read, settings.schedule(), sender(settings, app, read),
+                 warn_days=settings.warn_days, missed_runs_days=settings.missed_runs_days,
+                 tick_seconds=settings.scheduler_tick_seconds)
+
+
+def web_config(settings: Settings) -> WebConfig:
+    return WebConfig(
+        county_name=settings.county_name, session_secret=settings.session_secret(),
+        evidence=evidence(settings), ledger_files=LedgerFiles(), mail=mail,
+        warn_days=settings.warn_days, session_idle_minutes=settings.session_idle_minutes,
+        secure_cookies=settings.secure_cookies)
+
+
+def web(settings: Settings, *, app: XiaohaoApp | None = None, follow: bool = True) -> FastAPI:
+    """The web app. While it serves it runs on the given application (or one of its own), its
+    read side (kept caught up in the background when `follow`), and, when `follow` and
+    XIAOHAO_SCHEDULER allow, the cycle."""
+
+    @contextmanager
+    def services() -> Iterator[Services]:
+        xapp = app or settings.build_app()
+        reads = ReadSide(xapp, settings.read_db)
+        running = cycle(settings, xapp).start() if follow and settings.scheduler else None
+        if follow:
+            reads.start_following()
+        try:
+            yield Services(xapp, reads)
+        finally:
+            if running:
+                running.stop()
+            reads.close()
+            if app is None:
+                xapp.close()
+
+    return create_app(web_config(settings), services)
