@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from sqlite_utils import Database
 
 from domain.clock import beijing
-from domain.lights import IN_RECTIFICATION, in_states, unrectified_sql
-from domain.periods import Week
+from domain.lights import IN_RECTIFICATION, in_states, light_params, unrectified_sql
+from domain.periods import Month, Week
 from domain.ranking import ranked
 from domain.telling import named_first
 from projections.cycle import (
@@ -67,7 +67,7 @@ def bulletin_content(db: Database, week: str, now: datetime) -> dict:
         "overdue": overdue,
         "due_next_week": due,
         "check_list": check_counts(db, week),
-        "rechecks": recheck_counts(db, f"{friday:%Y-%m}"),
+        "rechecks": recheck_counts(db, str(Month.of(friday))),
         "trend": weekly_trend(db, week),
     }
 
@@ -123,8 +123,8 @@ def open_items(db: Database, day: date, warn_days: int) -> list[dict]:
     cursor = db.execute(
         "SELECT number, title, town_id, unit_id, state, deadline, lead_unit_id, co_unit_ids, "
         f"person_id, leader_ids FROM tickets t WHERE {unrectified_sql()} "
-        "AND lead_unit_id IS NOT NULL AND deadline <= ? ORDER BY deadline, number",
-        ((day + timedelta(days=warn_days)).isoformat(),))
+        "AND lead_unit_id IS NOT NULL AND deadline <= :soon ORDER BY deadline, number",
+        light_params(day, warn_days))
     columns, lists = [c[0] for c in cursor.description], {}
     named = names(db)
     return [named_item(dict(zip(columns, r, strict=True)), named, day, lists) for r in cursor]

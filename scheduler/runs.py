@@ -3,13 +3,13 @@ build the run's content and its digests, and issue them as the period's one run.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import beijing, beijing_date
 from domain.cycle import bulletin_number, period_start
 from domain.errors import DomainError
-from domain.periods import Week
+from domain.periods import Day, Week
 from domain.telling import daily, leader_weekly, unit_weekly
 from projections.bulletin import bulletin_content, for_issue, open_items
 from projections.cycle import checklist_content, recheck_content
@@ -59,7 +59,7 @@ def _recheck(app, db, month, warn_days):
 
 
 def _reminders(app, db, period, warn_days):
-    day = date.fromisoformat(period)
+    day = Day.parse(period).day
     directory = app.directory()
     digests = daily(directory, open_items(db, day, warn_days), day, warn_days,
                     directory.county_name)

@@ -49,13 +49,12 @@ def pg_schema() -> Iterator[str]:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def settings_for(store: str, tmp_path: Path, schema: str = "") -> Settings:
+def settings_for(store: str, tmp_path: Path, schema: str = "", **overrides) -> Settings:
     """Settings as production builds them, with a fast password hash for tests."""
-    return Settings(
-        store=store, var_dir=tmp_path / "var", postgres_dbname=PG["dbname"],
-        postgres_schema=schema, argon2_time_cost=1, argon2_memory_kib=8192, scheduler=False,
-        _env_file=None,
-    )
+    return Settings(**{
+        "store": store, "var_dir": tmp_path / "var", "postgres_dbname": PG["dbname"],
+        "postgres_schema": schema, "argon2_time_cost": 1, "argon2_memory_kib": 8192,
+        "scheduler": False, "_env_file": None, **overrides})
 
 
 @pytest.fixture

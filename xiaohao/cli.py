@@ -17,6 +17,7 @@ from typer._click.exceptions import ClickException
 
 from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import ManualClock, at_beijing, beijing
+from domain.commands import COMMANDS
 from domain.errors import DomainError
 from domain.periods import parse_day
 from domain.ticket import EVENT_LABELS
@@ -183,7 +184,7 @@ def ticket_assign(
         co_unit_ids=[directory.find_unit(u)["code"] for u in co or []], person_id=person,
         leader_ids=leader or [], deadline=_day(deadline, "完成时限"), note=note,
         expected_version=expected_version)
-    typer.echo(f"{number} 已交办（版本 {version}）")
+    typer.echo(f"{number} {COMMANDS['assign'].done}（版本 {version}）")
 
 
 @ticket_cli.command("rectify")
@@ -198,7 +199,7 @@ def ticket_rectify(
     version = _app(settings).rectify(
         number, by, measures=measures, completed_on=_day(completed_on, "完成日期"),
         evidence=_files(evidence, settings), expected_version=expected_version)
-    typer.echo(f"{number} 已提交整改（版本 {version}）")
+    typer.echo(f"{number} {COMMANDS['rectify'].done}（版本 {version}）")
 
 
 @ticket_cli.command("reinspect")
@@ -219,7 +220,7 @@ def ticket_close(number: Number, by: As, note: Annotated[str, typer.Option()] = 
                  expected_version: Annotated[int | None, typer.Option()] = None) -> None:
     """Cross the ticket off (销号) after a passed re-inspection."""
     version = _app().close_ticket(number, by, note=note, expected_version=expected_version)
-    typer.echo(f"{number} 已销号（版本 {version}）")
+    typer.echo(f"{number} {COMMANDS['close'].done}（版本 {version}）")
 
 
 @ticket_cli.command("show")

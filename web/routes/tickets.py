@@ -10,7 +10,6 @@ from starlette.responses import Response
 
 from domain.commands import COMMANDS, OPEN
 from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
-from domain.values import Role
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
@@ -52,7 +51,7 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Conf
         "results": results, "chosen": chosen, "q": q, "sort": sort, "desc": desc,
         "query": query, "towns": look.town_choices,
         "leaders": look.leader_choices, "sort_choices": SORT_CHOICES,
-        "bulk": user.has(Role.OFFICE),
+        "bulk": COMMANDS["assign"] if user.has(*COMMANDS["assign"].roles) else None,
         "places": look.place_choices,
     }, fragment="_ticket_results.html")
 
