@@ -33,4 +33,3 @@ class Actor:
             "role": self.role.value,
             "unit_id": self.unit_id,
         }
-

@@ -16,6 +16,9 @@ from domain.lights import IN_RECTIFICATION
 from domain.values import Category, Labelled, Role, Severity, Source, State, clean_text
 
 REOPEN_DAYS = 14    # a reopened ticket's deadline when none is given
+# A re-inspection's two verdicts as forms, lists and notices say them (a pass leaves the
+# ticket 复查通过, the state of that name).
+VERDICTS = {"pass": State.VERIFIED.label, "fail": "退回整改"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ _RESPONSIBILITY = (
     Field("lead_unit_id", "牵头单位", "unit", required=True, prefill=("lead_unit_id", "unit_id")),
     Field("co_unit_ids", "配合责任单位", "units", hint="（可多选）", prefill=("co_unit_ids",)),
     Field("person_id", "责任人", "person", hint="（可暂不指定）", prefill=("person_id",)),
-    Field("leader_ids", "包保领导", "leaders", hint="（不选则不变）", prefill=("leader_ids",)),
+    Field("leader_ids", "包保领导", "leaders", hint="（全不选则保持原包保领导）",
+          prefill=("leader_ids",)),
     Field("deadline", "完成时限", "date", hint="（登记时已定的可不填）", prefill=("deadline",)),
 )
 
@@ -73,6 +77,7 @@ OPEN = _command("open", "登记问题", {INSPECTOR, OFFICE}, frozenset(), (
     Field("severity", "严重程度", "choice", choices=Severity, default=Severity.NORMAL.value),
     Field("source", "来源", "choice", choices=Source, default=Source.WEEKLY_CHECK.value),
     Field("deadline", "完成时限", "date", hint="（可由创建办交办时确定）"),
+    Field("leader_ids", "包保领导", "leaders", hint="（不选则按包保关系确定）"),
     Field("evidence", "现场照片", "files", hint="（可直接拍照）"),
 ), "已登记问题", method="open_ticket")
 

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 
 from domain.values import Labelled, State
 
-DEFAULT_WARN_DAYS = 3
 # Not yet rectified: what a deadline still binds, so what can be overdue.
 UNRECTIFIED = frozenset({State.OPENED, State.ASSIGNED})
 # Not yet through re-inspection: 在整改, and what the weekly check list holds.
@@ -82,6 +81,11 @@ def light_where(wanted: Light, state: str = "t.state", deadline: str = "t.deadli
             return f"{_soon(state, deadline)} AND {deadline} >= :today"
         case _:
             return f"NOT ({_soon(state, deadline)} AND {deadline} IS NOT NULL)"
+
+
+def red_first_sql(light: str = "light") -> str:
+    """An order for a column holding lights: red, then yellow, then green."""
+    return f"CASE {light} WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END"
 
 
 def overdue_sql(state: str = "t.state", deadline: str = "t.deadline") -> str:

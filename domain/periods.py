@@ -102,14 +102,6 @@ class Month:
     def last_day(self) -> date:
         return self.shifted(1).first_day - timedelta(days=1)
 
-    @property
-    def start(self) -> datetime:
-        return _midnight(self.first_day)
-
-    @property
-    def end(self) -> datetime:
-        return self.shifted(1).start
-
     def shifted(self, months: int) -> Month:
         index = self.year * 12 + self.month - 1 + months
         return Month(index // 12, index % 12 + 1)
@@ -136,16 +128,6 @@ class Day:
     @property
     def first_day(self) -> date:
         return self.day
-
-    last_day = first_day
-
-    @property
-    def start(self) -> datetime:
-        return _midnight(self.day)
-
-    @property
-    def end(self) -> datetime:
-        return _midnight(self.day + timedelta(days=1))
 
 
 PERIODS: dict[str, type[Week] | type[Month] | type[Day]] = {"week": Week, "month": Month,

@@ -248,7 +248,7 @@ class TicketCommands:
         return self._act(number, by, "check_progress", expected_version, note=note,
                          evidence=_evidence(evidence))
 
-    # -- reading one ticket back (lists and ledgers are projections, issue #3) --------------
+    # -- reading one ticket back (lists and ledgers are read models: projections/) ----------
 
     def ticket(self, number: str) -> dict:
         """One ticket's current state as plain data."""

@@ -96,6 +96,9 @@ class Sight:
         return "(" + (" OR ".join(either) or "0") + ")", params
 
 
+EVERYTHING = Sight(everything=True)   # what the office sees, and what a county-wide run counts
+
+
 class Baobao(Protocol):
     """What a sight needs of the directory."""
 
@@ -108,7 +111,7 @@ def sight_of(roles: Iterable[Role | str], unit_id: str | None, person_id: str | 
     包保 is read from `directory` (none without one)."""
     roles = {Role(r) for r in roles}
     if roles & SEE_EVERYTHING:
-        return Sight(everything=True)
+        return EVERYTHING
     leader = person_id if Role.LEADER in roles and person_id else None
     return Sight(
         unit=unit_id if Role.UNIT in roles else None, leader=leader,

@@ -1,1 +1,2 @@
-"""Read models (SQLite via sqlite-utils) that follow the notification log: issue #3."""
+"""Read models (SQLite via sqlite-utils) that follow the notification log, and the questions
+pages, runs and exports ask of them."""

@@ -11,7 +11,15 @@ from datetime import date, datetime, timedelta
 from sqlite_utils import Database
 
 from domain.clock import beijing
-from domain.lights import IN_RECTIFICATION, in_states, light_params, unrectified_sql
+from domain.lights import (
+    IN_RECTIFICATION,
+    Light,
+    days_overdue,
+    in_states,
+    light_params,
+    light_where,
+    unrectified_sql,
+)
 from domain.periods import Month, Week
 from domain.ranking import ranked
 from domain.telling import named_first
@@ -25,7 +33,7 @@ from projections.cycle import (
 )
 from projections.directory_views import names, units_of_kind
 
-ITEM_COLUMNS = ("t.number AS number, t.title AS title, s.town_id AS town_id, "
+ITEM_COLUMNS = ("t.number AS number, t.title AS title, s.state AS state, s.town_id AS town_id, "
                 "s.unit_id AS unit_id, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
                 "t.co_unit_ids AS co_unit_ids, t.person_id AS person_id, "
                 "t.leader_ids AS leader_ids")
@@ -39,11 +47,10 @@ def bulletin_content(db: Database, week: str, now: datetime) -> dict:
     figures = week_figures(db, week, now)
     named = names(db)
     departments = {u["code"] for u in units_of_kind(db, "department")}
-    at = {"at": moment_text(moment), "day": moment.date().isoformat()}
+    at = {"at": moment_text(moment), "today": moment.date().isoformat()}
     next_monday = end.date()
-    unrectified = unrectified_sql("s.state")
-    overdue = _items(db, f"{unrectified} AND s.deadline < :day", at, named, moment)
-    due = _items(db, f"{unrectified} AND s.deadline BETWEEN :monday AND :sunday",
+    overdue = _items(db, light_where(Light.RED, "s.state", "s.deadline"), at, named, moment)
+    due = _items(db, f"{unrectified_sql('s.state')} AND s.deadline BETWEEN :monday AND :sunday",
                  at | {"monday": next_monday.isoformat(),
                        "sunday": (next_monday + timedelta(days=6)).isoformat()}, named, moment)
     friday = Week.parse(week).first_day + timedelta(days=4)
@@ -100,7 +107,6 @@ def named_item(t: dict, named: dict[str, str], day: date, lists: dict | None = N
     how many days past its deadline it is on `day`, and the ids the visibility rule reads
     (co-responsible units, leaders). `lists` memoises the decoding and naming of each stored
     list (a county has few distinct ones)."""
-    late = (day - date.fromisoformat(t["deadline"])).days
     lists = {} if lists is None else lists
     co, leaders = t["co_unit_ids"] or "[]", t["leader_ids"] or "[]"
     if co not in lists:
@@ -109,7 +115,8 @@ def named_item(t: dict, named: dict[str, str], day: date, lists: dict | None = N
         ids = json.loads(leaders)
         lists[leaders] = (ids, [named.get(p, p) for p in ids])
     return {"number": t["number"], "title": t["title"], "deadline": t["deadline"],
-            "days_overdue": max(late, 0), "town_id": t["town_id"], "unit_id": t["unit_id"],
+            "days_overdue": days_overdue(t["state"], date.fromisoformat(t["deadline"]), day),
+            "town_id": t["town_id"], "unit_id": t["unit_id"],
             "lead_unit_id": t["lead_unit_id"], "co_unit_ids": lists[co],
             "leader_ids": lists[leaders][0], "town": named.get(t["town_id"] or "", ""),
             "unit": named.get(t["unit_id"], t["unit_id"]),

@@ -9,10 +9,18 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from domain.clock import beijing
-from domain.lights import IN_RECTIFICATION, in_states, light_params, light_sql, unrectified_sql
+from domain.lights import (
+    IN_RECTIFICATION,
+    Light,
+    in_states,
+    light_params,
+    light_sql,
+    light_where,
+    red_first_sql,
+)
 from domain.periods import Month, Week
 from domain.ranking import closure_rate, ranked
-from domain.visibility import Sight
+from domain.visibility import EVERYTHING, Sight
 
 FIGURES = ("found", "rectified", "closed", "reopened", "returned", "checked", "overdue")
 TOTALS = ("found_total", "closed_total")   # cumulative up to the week's end
@@ -41,8 +49,8 @@ def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
             counts[(town, unit)] = overdue
     for town, unit, overdue in db.execute(
             "SELECT town_id, unit_id, count(*) FROM ticket_states WHERE until IS NULL "
-            f"AND {unrectified_sql('state')} AND deadline < ? AND at <= ? GROUP BY 1, 2",
-            (beijing(at).date().isoformat(), moment_text(at))):
+            f"AND {light_where(Light.RED, 'state', 'deadline')} AND at <= :at GROUP BY 1, 2",
+            {"today": beijing(at).date().isoformat(), "at": moment_text(at)}):
         counts[(town, unit)] = counts.get((town, unit), 0) + overdue
     return counts
 
@@ -106,26 +114,22 @@ def at_moment(columns: str, where: str, *, tickets: bool = True) -> str:
                               for holds in ("s.until IS NULL", "s.until > :at"))
 
 
-def check_list(db: Database, week: str, warn_days: int, sight: Sight | None = None
-               ) -> list[dict]:
+def check_list(db: Database, week: str, warn_days: int, sight: Sight) -> list[dict]:
     """The week's check list as laid out on its Monday: every ticket not yet rectified and
-    every one waiting for re-inspection, by town and school, red first (lights as on that
-    Monday); with whether it has been checked (visited or re-inspected) during the week. With
-    `sight`, only the tickets it sees."""
+    every one waiting for re-inspection that `sight` sees, by town and school, red first
+    (lights as on that Monday); with whether it has been checked (visited or re-inspected)
+    during the week."""
     columns = (
         "t.number AS number, t.title AS title, s.town_id AS town_id, s.unit_id AS unit_id, "
         "s.state AS state, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
         f"{light_sql('s.state', 's.deadline')} AS light, "
         "EXISTS (SELECT 1 FROM weekly_checks c WHERE c.week = :week AND c.ticket_id = s.ticket_id) "
         "AS checked")
-    where, params = ON_CHECK_LIST, _monday(week, warn_days)
-    if sight is not None:
-        clause, sight_params = sight.where()
-        where, params = f"{where} AND {clause}", params | sight_params
+    clause, sight_params = sight.where()
+    where, params = f"{ON_CHECK_LIST} AND {clause}", _monday(week, warn_days) | sight_params
     cursor = db.execute(
         f"SELECT * FROM ({at_moment(columns, where)}) ORDER BY town_id, unit_id, "
-        "CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END, state = 'rectified', "
-        "deadline, number", params)
+        f"{red_first_sql()}, state = 'rectified', deadline, number", params)
     columns = [c[0] for c in cursor.description]
     return [dict(zip(columns, r, strict=True)) for r in cursor]
 
@@ -159,12 +163,12 @@ def _previous_month(month: str) -> tuple[str, str]:
     return this.shifted(-1).first_day.isoformat(), this.first_day.isoformat()
 
 
-def recheck_list(db: Database, month: str, sight: Sight | None = None) -> list[dict]:
-    """The monthly recheck list for a month such as 2019-08: tickets closed in the month
-    before, each with whether the closing still holds (巩固) or the ticket was reopened. With
-    `sight`, only the tickets it sees."""
+def recheck_list(db: Database, month: str, sight: Sight) -> list[dict]:
+    """The monthly recheck list for a month such as 2019-08: the tickets `sight` sees that
+    were closed in the month before, each with whether the closing still holds (巩固) or the
+    ticket was reopened."""
     start, end = _previous_month(month)
-    clause, params = sight.where() if sight is not None else ("1", {})
+    clause, params = sight.where()
     cursor = db.execute(
         "SELECT t.number, t.title, s.town_id, s.unit_id, s.at AS closed_at, "
         "s.until AS reopened_at, t.state "
@@ -192,7 +196,7 @@ def weekly_trend(db: Database, last_week: str, weeks: int = 12) -> list[dict]:
 
 def checklist_content(db: Database, week: str, warn_days: int) -> dict:
     """What the week's check list run records: how many items, how many red, per town."""
-    items = check_list(db, week, warn_days)
+    items = check_list(db, week, warn_days, EVERYTHING)
     towns: dict[str, int] = {}
     for item in items:
         towns[item["town_id"] or ""] = towns.get(item["town_id"] or "", 0) + 1
@@ -204,5 +208,5 @@ def checklist_content(db: Database, week: str, warn_days: int) -> dict:
 
 def recheck_content(db: Database, month: str) -> dict:
     """What the monthly recheck run records: the tickets closed last month, to be rechecked."""
-    items = recheck_list(db, month)
+    items = recheck_list(db, month, EVERYTHING)
     return {"month": month, "total": len(items), "numbers": [i["number"] for i in items]}

@@ -40,13 +40,12 @@ LEFT JOIN people person ON person.id = t.person_id
 """
 
 
-def ledger(db: Database, today: date, warn_days: int, *, town: str | None = None,
-           school: str | None = None, sight: Sight | None = None, page: int | None = None,
+def ledger(db: Database, today: date, warn_days: int, *, sight: Sight, town: str | None = None,
+           school: str | None = None, page: int | None = None,
            per_page: int = 200) -> list[dict]:
     """The county's ledger, or one town's, or one school's, ordered by town, school and number,
-    with each light for `today`; cancelled tickets are left out, and so is what `sight` (a
-    user's) does not see. With `page`, only that page (序号 still counts from the start of the
-    whole ledger)."""
+    with each light for `today`: the tickets `sight` (a user's) sees, less the cancelled ones.
+    With `page`, only that page (序号 still counts from the start of the whole ledger)."""
     where, params = ["t.state != 'cancelled'"], light_params(today, warn_days)
     if town:
         where.append("t.town_id = :town")
@@ -55,10 +54,9 @@ def ledger(db: Database, today: date, warn_days: int, *, town: str | None = None
         where.append("(t.unit_id = :school OR t.id IN (SELECT ticket_id FROM ticket_units "
                      "WHERE unit_id = :school))")
         params["school"] = school
-    if sight is not None:
-        clause, sight_params = sight.where()
-        where.append(clause)
-        params |= sight_params
+    clause, sight_params = sight.where()
+    where.append(clause)
+    params |= sight_params
     sql = f"{SELECT} WHERE {' AND '.join(where)} ORDER BY t.town_id, t.unit_id, t.number"
     first = 0
     if page is not None:

@@ -13,20 +13,23 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from domain.lights import Light, light_params, light_sql, light_where, overdue_sql
+from domain.lights import Light, light_params, light_sql, light_where, overdue_sql, red_first_sql
 from domain.values import State
 from domain.visibility import Sight
 
 LIGHT_SQL = light_sql()
 OVERDUE_SQL = overdue_sql()
 SORTS = {"number": ["t.number"], "deadline": ["t.deadline"], "opened": ["t.opened_at"],
-         "light": ["CASE light WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END", "t.deadline"],
+         "light": [red_first_sql(), "t.deadline"],
          "overdue": ["days_overdue"], "town": ["t.town_id", "t.unit_id"]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TicketFilter:
-    """What a ticket list can be narrowed by; every field is optional."""
+    """What a ticket list can be narrowed by: always what the user sees (`EVERYTHING` for the
+    office, inspectors and auditors), and any of the other fields."""
+
+    sight: Sight
 
     town: str | None = None
     unit: str | None = None          # where the problem is, or lead, or co-responsible
@@ -39,7 +42,6 @@ class TicketFilter:
     text: str | None = None
     due_from: date | None = None     # deadline on or after (e.g. next week's due items)
     due_to: date | None = None       # deadline on or before
-    sight: Sight | None = None       # what the user sees (None: no user's sight applies)
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,7 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
         q.add("t.deadline >= :due_from", due_from=f.due_from.isoformat())
     if f.due_to:
         q.add("t.deadline <= :due_to", due_to=f.due_to.isoformat())
-    if f.sight is not None:
-        q.add(*f.sight.where())
+    q.add(*f.sight.where())
     return q
 
 
@@ -159,9 +160,9 @@ def state_counts(db: Database, f: TicketFilter, today: date, warn_days: int) -> 
 def ticket_row(db: Database, number: str, today: date, warn_days: int) -> dict | None:
     """One ticket by its number, with its light and days overdue for `today` and its lists
     (co-responsible units, leaders, evidence) decoded; None when there is no such ticket."""
-    q = _where(TicketFilter(), today, warn_days)
     cursor = db.execute(f"SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue "
-                        "FROM tickets t WHERE t.number = :number", q.params | {"number": number})
+                        "FROM tickets t WHERE t.number = :number",
+                        light_params(today, warn_days) | {"number": number})
     row = cursor.fetchone()
     if row is None:
         return None

@@ -1,1 +1,2 @@
-"""The weekly and monthly cycle (APScheduler jobs that call the application): issue #5."""
+"""The weekly and monthly cycle: when runs fall due (APScheduler cron triggers), building and
+issuing them through the application, and sending the messages they queue."""

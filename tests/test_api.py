@@ -7,6 +7,7 @@ from datetime import date
 
 from fastapi.testclient import TestClient
 
+from domain.commands import COMMANDS
 from tests.conftest import open_at_school_a, tickets_at_both_schools
 from tests.web_client import Browser, page
 
@@ -135,3 +136,21 @@ def test_the_docs_are_served_from_our_own_files(web_app):
     schema = api.get("/api/v1/openapi.json").json()
     assert "/api/v1/tickets/{number}/assign" in schema["paths"]
     assert not [p for p in schema["paths"] if not p.startswith("/api/v1/")]
+
+
+def test_the_api_takes_every_field_the_catalogue_names_and_refuses_others(web_app):
+    """The bodies are made from the command catalogue: 包保领导 chosen at opening are kept
+    (#10: the generated body once dropped them), and a field no command takes is refused by
+    name instead of being ignored."""
+    web, app = web_app
+    api, inspector = TestClient(web), token_for(web, "insp")
+    opened = api.post("/api/v1/tickets", headers=inspector, json={
+        "title": "围墙破损", "unit_id": "TA-P01", "category": "safety", "leader_ids": ["L2"]})
+    assert opened.status_code == 201, opened.text
+    assert app.ticket(opened.json()["number"])["leader_ids"] == ["L2"]
+    refused = api.post("/api/v1/tickets", headers=inspector, json={
+        "title": "围墙破损", "unit_id": "TA-P01", "category": "safety", "leaders": ["L2"]})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "body.leaders"
+    routes = {path for path in web.openapi()["paths"] if path.startswith("/api/v1/tickets/{number}/")}
+    assert routes == {f"/api/v1/tickets/{{number}}/{name}" for name in COMMANDS}

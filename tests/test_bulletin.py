@@ -14,6 +14,7 @@ from domain.cycle import bulletin_number
 from domain.errors import InvalidInputError
 from domain.periods import Week, iso_week
 from domain.telling import NAMED_LIMIT
+from domain.visibility import EVERYTHING
 from projections.bulletin import for_issue
 from projections.cycle import check_list
 from projections.readmodels import ReadModels
@@ -82,7 +83,7 @@ def test_every_bulletin_says_what_the_events_say(history):
         assert sum(t["found_total"] for t in towns) + sum(
             d["found_total"] for d in content["departments"]) <= expected["totals"]["found_total"]
         assert [t["rank"] for t in towns] == sorted(t["rank"] for t in towns)
-        checks = check_list(read.db, week, 3)
+        checks = check_list(read.db, week, 3, EVERYTHING)
         assert content["check_list"] == {"total": len(checks),
                                          "checked": sum(bool(c["checked"]) for c in checks)}
         assert content["trend"][-1]["week"] == week and len(content["trend"]) == 12

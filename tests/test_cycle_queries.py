@@ -9,6 +9,7 @@ import pytest
 
 from domain.clock import beijing
 from domain.periods import Week, iso_week
+from domain.visibility import EVERYTHING
 from projections.cycle import FIGURES, check_list, recheck_list, week_figures
 from projections.readmodels import ReadModels
 from tests.scenario import as_of, read_history
@@ -93,11 +94,11 @@ def test_the_check_list_is_what_was_open_on_monday(history):
     app, db, histories = history
     for week in weeks_of(app, histories)[1:-1]:
         monday = Week.parse(week).start
-        listed = {r["number"]: r for r in check_list(db, week, 3)}
+        listed = {r["number"]: r for r in check_list(db, week, 3, EVERYTHING)}
         expected = {n for n, (_, steps) in histories.items()
                     if as_of(steps, monday)[0] in ("opened", "assigned", "rectified")}
         assert set(listed) == expected, week
-        rows = check_list(db, week, 3)
+        rows = check_list(db, week, 3, EVERYTHING)
         for place in {(r["town_id"], r["unit_id"]) for r in rows}:   # red first in each school
             lights = [r["light"] == "red" for r in rows if (r["town_id"], r["unit_id"]) == place]
             assert lights == sorted(lights, reverse=True)
@@ -117,7 +118,7 @@ def test_the_recheck_list_is_last_months_closures(history):
         previous = (first - timedelta(days=1)).strftime("%Y-%m")
         expected = Counter(n for n, (_, steps) in histories.items() for s in steps
                            if s["event"] == "Closed" and s["at"].strftime("%Y-%m") == previous)
-        got = recheck_list(db, month)
+        got = recheck_list(db, month, EVERYTHING)
         assert Counter(r["number"] for r in got) == expected, month
         for r in got:
             steps = histories[r["number"]][1]
@@ -173,11 +174,11 @@ def test_the_counts_agree_with_the_lists(history):
 
     app, db, histories = history
     for week in weeks_of(app, histories):
-        rows = check_list(db, week, 3)
+        rows = check_list(db, week, 3, EVERYTHING)
         assert check_counts(db, week) == {"total": len(rows),
                                           "checked": sum(bool(r["checked"]) for r in rows)}
     for month in sorted({f"{Week.parse(w).start:%Y-%m}" for w in weeks_of(app, histories)}):
-        rows = recheck_list(db, month)
+        rows = recheck_list(db, month, EVERYTHING)
         assert recheck_counts(db, month) == {
             "month": month, "total": len(rows),
             "held": sum(r["result"] == "巩固" for r in rows)}

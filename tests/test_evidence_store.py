@@ -14,7 +14,7 @@ def test_the_same_file_stored_and_thumbnailed_by_many_at_once(tmp_path):
 
     def store_and_thumb() -> None:
         try:
-            item = store_bytes(photo, "same.jpg", tmp_path)
+            item = store_bytes(photo, "same.jpg", tmp_path, 2**20)
             thumbs.append(thumbnail(tmp_path, item.sha256))
         except Exception as error:   # any failure at all is the defect
             errors.append(error)

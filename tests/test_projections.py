@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from domain.visibility import EVERYTHING
 from projections.readmodels import ReadModels
 from tests.scenario import run_scenario
 
@@ -285,7 +286,7 @@ def test_a_stopped_long_catch_up_still_leaves_its_rows_searchable(app, clock, tm
 
     from projections.queries import TicketFilter, list_tickets
 
-    found = list_tickets(read.db, TicketFilter(text="音乐教室"), date(2026, 11, 2), 3)
+    found = list_tickets(read.db, TicketFilter(sight=EVERYTHING, text="音乐教室"), date(2026, 11, 2), 3)
     assert found.total == 5
     assert "tickets_number" in {name for name, _ in indexes(read)}
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from domain.directory import Directory
+from domain.errors import DomainError
 from domain.values import Role
 from domain.visibility import Sight, sight_of
 from projections.tickets import TicketsProjection
@@ -45,9 +46,8 @@ def directories(draw) -> Directory:
     for leader in LEADERS:
         directory.register_person(person_id=leader, name=leader, title="", unit_id="SS",
                                   email="", phone="", at=AT)
-    targets = [u for u in units]   # towns and schools may be 包保'd
-    for leader, target, start, length in draw(st.lists(st.tuples(
-            st.sampled_from(LEADERS), st.sampled_from(targets), st.integers(0, 20),
+    for leader, target, start, length in draw(st.lists(st.tuples(      # towns and schools
+            st.sampled_from(LEADERS), st.sampled_from(units), st.integers(0, 20),
             st.one_of(st.none(), st.integers(1, 20))), max_size=6)):
         on = START + timedelta(days=start)
         try:
@@ -55,7 +55,7 @@ def directories(draw) -> Directory:
             if length is not None:
                 directory.end_baobao(leader_id=leader, unit_id=target,
                                      on=on + timedelta(days=length), at=AT)
-        except Exception:   # a period the directory refuses (overlapping): drawn again below
+        except DomainError:   # a period the directory refuses (it overlaps one drawn before)
             continue
     return directory
 

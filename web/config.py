@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Protocol
 
 from domain.application import XiaohaoApp
-from domain.lights import DEFAULT_WARN_DAYS
 from domain.values import Evidence
 from web.readside import ReadSide
 
@@ -54,9 +53,9 @@ class WebConfig:
     evidence: EvidenceStore
     ledger_files: LedgerFiles
     mail: MailPreview
-    warn_days: int = DEFAULT_WARN_DAYS
-    session_idle_minutes: int = 30
-    secure_cookies: bool = False
+    warn_days: int
+    session_idle_minutes: int
+    secure_cookies: bool
 
 
 @dataclass(frozen=True)

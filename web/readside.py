@@ -43,6 +43,13 @@ class Lookups:
     def leader_choices(self) -> tuple[tuple[str, str], ...]:
         return tuple((p["id"], p["name"]) for p in self.leaders)
 
+    def leader_choices_with(self, chosen: list[str] | None) -> tuple[tuple[str, str], ...]:
+        """The leaders to choose from, with anyone a ticket already names (the office may have
+        named someone who answers for no town), so that keeping them is possible."""
+        known = {value for value, _ in self.leader_choices}
+        extra = tuple((p, self.names.get(p, p)) for p in chosen or () if p not in known)
+        return self.leader_choices + extra
+
     @cached_property
     def person_choices(self) -> tuple[tuple[str, str], ...]:
         return tuple((p["id"], f"{p['name']}（{p['unit_name'] or p['unit_id']} {p['title']}）")

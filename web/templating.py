@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from starlette.responses import Response
 
 from domain.clock import beijing
-from domain.commands import Field
+from domain.commands import COMMANDS, VERDICTS, Field
 from domain.delivery import STATES as DELIVERY_STATES
 from domain.indicators import indicators
 from domain.lights import Light
@@ -70,7 +70,7 @@ templates.env.globals.update(
     CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=_labels(Light),
     CSRF_FIELD=CSRF_FIELD, CSRF_HEADER=CSRF_HEADER, csrf_token=csrf_token,
     DELIVERY_STATES=DELIVERY_STATES, choices=choices, prefilled=prefilled,
-    indicators=indicators,
+    indicators=indicators, COMMANDS=COMMANDS, VERDICTS=VERDICTS,
 )
 
 

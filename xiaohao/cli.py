@@ -17,7 +17,7 @@ from typer._click.exceptions import ClickException
 
 from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import ManualClock, at_beijing, beijing
-from domain.commands import COMMANDS
+from domain.commands import COMMANDS, VERDICTS
 from domain.errors import DomainError
 from domain.periods import parse_day
 from domain.ticket import EVENT_LABELS
@@ -212,7 +212,8 @@ def ticket_reinspect(
     """Record a re-inspection: a fail returns the ticket to the unit."""
     version = _app().reinspect(number, by, passed=passed, findings=findings,
                                expected_version=expected_version)
-    typer.echo(f"{number} 复查{'通过' if passed else '未通过，已退回'}（版本 {version}）")
+    verdict = VERDICTS["pass"] if passed else f"复查未通过，已{VERDICTS['fail']}"
+    typer.echo(f"{number} {verdict}（版本 {version}）")
 
 
 @ticket_cli.command("close")

@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.application import XiaohaoApp
 from domain.clock import Clock, ShiftedClock, SystemClock
-from domain.lights import DEFAULT_WARN_DAYS
 
 CLOCK_FILE = "clock.json"
 
@@ -49,7 +48,7 @@ class Settings(BaseSettings):
     secret_key: str = ""
     session_idle_minutes: int = 30
     secure_cookies: bool = False        # true when served over HTTPS
-    warn_days: int = Field(default=DEFAULT_WARN_DAYS, ge=0, le=60)   # this close: a yellow light
+    warn_days: int = Field(default=3, ge=0, le=60)   # a deadline this close: a yellow light
     upload_limit_mb: int = 20           # each evidence file
     # The cycle, Beijing time: weekly runs as "DAY HH:MM", the others "HH:MM".
     scheduler: bool = True              # `serve` runs the scheduler; false when it runs alone

@@ -77,10 +77,11 @@ def web(settings: Settings, *, app: XiaohaoApp | None = None, follow: bool = Tru
     def services() -> Iterator[Services]:
         xapp = app or settings.build_app()
         reads = ReadSide(xapp, settings.read_db)
-        running = cycle(settings, xapp).start() if follow and settings.scheduler else None
-        if follow:
-            reads.start_following()
+        running = None
         try:
+            if follow:
+                reads.start_following()
+                running = cycle(settings, xapp).start() if settings.scheduler else None
             yield Services(xapp, reads)
         finally:
             if running:

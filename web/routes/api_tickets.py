@@ -6,11 +6,12 @@ the command's fields. Every command takes `expected_version`; a stale one answer
 # FastAPI must see their body types as objects, not as names to look up in this module.
 
 from datetime import date
-from typing import Annotated, Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from itsdangerous import BadData, URLSafeTimedSerializer
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from domain.commands import COMMANDS, OPEN, Command
 from domain.errors import InvalidInputError
@@ -46,23 +47,35 @@ class EvidenceRef(BaseModel):
     size: int
 
 
-class Versioned(BaseModel):
+class Body(BaseModel):
+    """A command's body: a field it does not take is refused (422), not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Versioned(Body):
     expected_version: int | None = Field(None, description="您看到的版本；已被他人修改时返回 409")
 
 
-def body_model(command: Command, base: type[BaseModel] = BaseModel) -> type[BaseModel]:
+def body_model(command: Command, base: type[BaseModel] = Body) -> type[BaseModel]:
     """The JSON body of a command: its catalogue fields, typed by their kind."""
     fields = {}
     for f in command.fields:
         kind, missing = KINDS[f.kind]
         description = FILES if f.kind == "files" else f.label + f.hint
-        if f.required:
-            kind, missing = (date if f.kind == "date" else kind), ...
+        if f.required:      # given, and not null
+            kind, missing = _not_none(kind), ...
         elif f.kind == "choice":
             missing = f.default
         fields[f.name] = (kind, Field(missing, description=description))
     name = "".join(part.title() for part in command.name.split("_"))
     return create_model(name, __base__=base, **fields)
+
+
+def _not_none(kind: Any) -> Any:
+    """`X | None` as X."""
+    args = get_args(kind) if isinstance(kind, UnionType) else ()
+    return next(k for k in args if k is not NoneType) if NoneType in args else kind
 
 
 def _signer(request: Request) -> URLSafeTimedSerializer:
@@ -138,11 +151,11 @@ def api_open(request: Request, response: Response, app: App, user: Opener,
 def _command_route(command: Command) -> None:
     """POST /tickets/{number}/{command}: the command on a ticket the user may see; answers the
     ticket as the command left it. Files are named by the `ref`s their upload returned."""
-    Body = body_model(command, Versioned)
+    Given = body_model(command, Versioned)
     Giver = Annotated[User, Depends(api_allow(*command.roles))]
 
     def give(request: Request, app: App, db: ReadDb, config: Config, user: Giver, number: str,
-             body: Body) -> dict:  # type: ignore[valid-type]
+             body: Given) -> dict:  # type: ignore[valid-type]
         user.visible_ticket(app, db, number, config.warn_days)
         getattr(app, command.method)(number, user.login, **_fields(request, user, body))
         request.app.state.reads.catch_up()

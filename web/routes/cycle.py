@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from domain.commands import COMMANDS
+from domain.commands import COMMANDS, VERDICTS
 from domain.errors import DomainError, InvalidInputError
 from domain.periods import Month, Week
 from domain.values import Role
@@ -55,17 +55,18 @@ def check_item(request: Request, app: App, db: ReadDb, look: Look, config: Confi
         elif result in ("pass", "fail"):
             app.reinspect(number, user.login, passed=result == "pass", findings=note)
         else:
-            raise InvalidInputError("请选择：检查、复查通过或退回整改")
+            raise InvalidInputError(f"请选择：{COMMANDS['check_progress'].label}、"
+                                    f"{VERDICTS['pass']}或{VERDICTS['fail']}")
     except DomainError as error:
         if is_htmx(request):
             raise
         flash(request, f"{number}：{error.message}")
         return RedirectResponse(f"/checks?week={week}", status_code=303)
-    done = {"visit": COMMANDS["check_progress"].done, "pass": "复查通过",
-            "fail": "已退回整改"}[result]
+    done = {"visit": COMMANDS["check_progress"].done, "pass": VERDICTS["pass"],
+            "fail": f"已{VERDICTS['fail']}"}[result]
     if is_htmx(request):
         request.app.state.reads.catch_up()     # the row as the command left it
-        row = next((r for r in check_list(db, week, config.warn_days)
+        row = next((r for r in check_list(db, week, config.warn_days, user.sight(app))
                     if r["number"] == number), None)
         return render(request, "_check_row.html", {"r": row, "week": week, "done": done,
                                                    "names": look.names, "may_check": True})

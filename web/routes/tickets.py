@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -105,10 +106,9 @@ def bulk_assign(request: Request, app: App, config: Config, user: Office, form: 
     if not numbers:
         raise InvalidInputError("请先勾选要交办的问题")
     assign = COMMANDS["assign"]
-    fields = read_fields(form, (assign.field("deadline"), assign.field("note")),
-                         config.evidence)
-    if fields["deadline"] is None:
-        raise InvalidInputError("请填写完成时限")
+    # One deadline for all: a ticket without one of its own could not be assigned.
+    deadline = replace(assign.field("deadline"), required=True)
+    fields = read_fields(form, (deadline, assign.field("note")), config.evidence)
     lead = form.get("lead_unit_id") or None
     done, failed = [], []
     for number in numbers:

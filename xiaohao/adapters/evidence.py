@@ -15,8 +15,6 @@ from PIL import ExifTags, Image, ImageOps
 from domain.errors import InvalidInputError
 from domain.values import Evidence
 
-MAX_BYTES = 20 * 1024 * 1024
-
 
 def sniff(head: bytes) -> str | None:
     """The content type by magic bytes, or None when it is not an accepted kind."""
@@ -33,14 +31,14 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def store_file(path: Path, evidence_dir: Path, max_bytes: int = MAX_BYTES) -> Evidence:
+def store_file(path: Path, evidence_dir: Path, max_bytes: int) -> Evidence:
     """Check a file by content and size, copy it into the evidence store, return its reference."""
     if path.stat().st_size > max_bytes:
         raise InvalidInputError(f"文件 {path.name} 超过 {max_bytes // (1024 * 1024)} MB")
     return store_bytes(path.read_bytes(), path.name, evidence_dir, max_bytes)
 
 
-def store_bytes(data: bytes, name: str, evidence_dir: Path, max_bytes: int = MAX_BYTES) -> Evidence:
+def store_bytes(data: bytes, name: str, evidence_dir: Path, max_bytes: int) -> Evidence:
     """The same for an upload: `name` is kept as a label only (its folders are dropped), the
     file itself is stored under its sha256."""
     label = PureWindowsPath(PurePosixPath(name or "").name).name.strip() or "未命名文件"
@@ -139,7 +137,7 @@ def _degrees(value, ref: str) -> float:
 class EvidenceFiles:
     """The evidence store under one folder, taking files up to `limit_bytes`."""
 
-    def __init__(self, folder: Path, limit_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, folder: Path, limit_bytes: int) -> None:
         self.folder, self.limit_bytes = folder, limit_bytes
 
     def store(self, data: bytes, name: str) -> Evidence:

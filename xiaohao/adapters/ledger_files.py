@@ -20,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from domain.lights import Light
 from projections.ledger import COLUMNS
 
 WIDTHS = {"序号": 6, "问题编号": 15, "镇街": 10, "学校/单位": 18, "问题描述": 48, "对应指标": 30,
@@ -27,7 +28,9 @@ WIDTHS = {"序号": 6, "问题编号": 15, "镇街": 10, "学校/单位": 18, "�
           "包保领导": 12, "完成时限": 12, "整改状态": 10, "销号时间": 12, "红黄绿灯": 8}
 DATE_COLUMNS = {"发现时间", "完成时限", "销号时间"}
 WRAPPED = {"问题描述", "整改措施", "对应指标", "责任单位"}
-LIGHT_FILLS = {"红灯": "FFC62828", "黄灯": "FFF9A825", "绿灯": "FF2E7D32"}
+# The light's cell, by the label the ledger row carries: fill, and text that reads on it.
+LIGHT_CELLS = {Light.RED.label: ("FFC62828", "FFFFFFFF"), Light.YELLOW.label: ("FFF9A825", "FF000000"),
+               Light.GREEN.label: ("FF2E7D32", "FFFFFFFF")}
 BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -85,9 +88,10 @@ def _write_sheet(sheet, rows: list[dict], title: str) -> None:
                 cell.number_format = "yyyy-mm-dd"
             if column in WRAPPED:
                 cell.alignment = wrap
-            if column == "红黄绿灯" and value in LIGHT_FILLS:
-                cell.fill = PatternFill("solid", fgColor=LIGHT_FILLS[value])
-                cell.font = Font(color="FF000000" if value == "黄灯" else "FFFFFFFF", bold=True)
+            if column == "红黄绿灯" and value in LIGHT_CELLS:
+                fill, text = LIGHT_CELLS[value]
+                cell.fill = PatternFill("solid", fgColor=fill)
+                cell.font = Font(color=text, bold=True)
             cells.append(cell)
         sheet.append(cells)
 
