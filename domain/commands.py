@@ -59,21 +59,24 @@ def _command(name: str, label: str, roles: set[Role], states: set[State] | froze
 
 
 OFFICE, INSPECTOR, UNIT, LEADER = Role.OFFICE, Role.INSPECTOR, Role.UNIT, Role.LEADER
-_RESPONSIBILITY = (
-    Field("lead_unit_id", "牵头单位", "unit", required=True, prefill=("lead_unit_id", "unit_id")),
-    Field("co_unit_ids", "配合责任单位", "units", hint="（可多选）", prefill=("co_unit_ids",)),
-    Field("person_id", "责任人", "person", hint="（可暂不指定）", prefill=("person_id",)),
-    Field("leader_ids", "包保领导", "leaders", hint="（全不选则保持原包保领导）",
-          prefill=("leader_ids",)),
-    Field("deadline", "完成时限", "date", hint="（登记时已定的可不填）", prefill=("deadline",)),
-)
+def _responsibility(deadline_hint: str) -> tuple[Field, ...]:
+    return (
+        Field("lead_unit_id", "牵头单位", "unit", required=True,
+              prefill=("lead_unit_id", "unit_id")),
+        Field("co_unit_ids", "配合责任单位", "units", hint="（可多选）", prefill=("co_unit_ids",)),
+        Field("person_id", "责任人", "person", hint="（可暂不指定）", prefill=("person_id",)),
+        Field("leader_ids", "包保领导", "leaders", hint="（全不选则保持原包保领导）",
+              prefill=("leader_ids",)),
+        Field("deadline", "完成时限", "date", hint=deadline_hint, prefill=("deadline",)),
+    )
+
 
 OPEN = _command("open", "登记问题", {INSPECTOR, OFFICE}, frozenset(), (
     Field("unit_id", "问题所在学校/单位", "unit", required=True),
     Field("title", "问题标题", "line", required=True, limit=200),
     Field("description", "问题描述", limit=5000),
     Field("category", "类别", "choice", required=True, choices=Category),
-    Field("indicator_id", "对应指标", "indicator", hint="（可不对应具体指标）"),
+    Field("indicator_id", "对应指标", "indicator"),
     Field("severity", "严重程度", "choice", choices=Severity, default=Severity.NORMAL.value),
     Field("source", "来源", "choice", choices=Source, default=Source.WEEKLY_CHECK.value),
     Field("deadline", "完成时限", "date", hint="（可由创建办交办时确定）"),
@@ -83,15 +86,15 @@ OPEN = _command("open", "登记问题", {INSPECTOR, OFFICE}, frozenset(), (
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     _command("assign", "交办", {OFFICE}, {State.OPENED}, (
-        *_RESPONSIBILITY, Field("note", "交办意见")), "已交办"),
+        *_responsibility("（登记时已定的可不填）"), Field("note", "交办意见")), "已交办"),
     _command("reassign", "改派", {OFFICE}, {State.ASSIGNED}, (
-        *_RESPONSIBILITY, Field("reason", "改派理由", required=True)), "已改派"),
+        *_responsibility("（不填则不变）"), Field("reason", "改派理由", required=True)), "已改派"),
     _command("rectify", "提交整改", {UNIT}, {State.ASSIGNED}, (
         Field("measures", "整改措施", required=True, limit=5000),
         Field("completed_on", "整改完成日期", "date", hint="（不填为今天）"),
         Field("evidence", "整改后照片或文件", "files")), "已提交整改"),
     _command("request_extension", "申请延期", {UNIT}, {State.ASSIGNED}, (
-        Field("new_deadline", "申请延至", "date", required=True),
+        Field("new_deadline", "新的完成时限", "date", required=True, hint="（申请延至）"),
         Field("reason", "延期理由", required=True)), "已申请延期"),
     _command("extend_deadline", "延期", {OFFICE}, {State.ASSIGNED}, (
         Field("new_deadline", "新的完成时限", "date", hint="（不填则按申请的日期）",
@@ -105,10 +108,10 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
         Field("evidence", "复查照片", "files")), "已记录复查结论"),
     _command("close", "销号", {OFFICE}, {State.VERIFIED}, (
         Field("note", "销号意见"),), "已销号", method="close_ticket"),
-    _command("reopen", "重新打开", {INSPECTOR, OFFICE}, {State.CLOSED}, (
+    _command("reopen", "重新整改", {INSPECTOR, OFFICE}, {State.CLOSED}, (
         Field("findings", "回查发现", required=True, limit=5000),
         Field("deadline", "新的完成时限", "date", hint=f"（不填为 {REOPEN_DAYS} 天后）")),
-        "已重新打开"),
+        "已退回重新整改"),
     _command("check_progress", "检查进度", {INSPECTOR, OFFICE}, IN_RECTIFICATION, (
         Field("note", "检查情况", required=True),
         Field("evidence", "现场照片", "files")), "已记录检查"),

@@ -52,8 +52,13 @@ class Lookups:
 
     @cached_property
     def person_choices(self) -> tuple[tuple[str, str], ...]:
-        return tuple((p["id"], f"{p['name']}（{p['unit_name'] or p['unit_id']} {p['title']}）")
-                     for p in self.people)
+        return tuple((p["id"], " · ".join(filter(None, (p["name"], _post(p))))) for p in self.people)
+
+
+def _post(person: dict) -> str:
+    """Where a person works, said once: a title that already names the unit stands alone."""
+    unit, title = person["unit_name"] or person["unit_id"], person["title"] or ""
+    return title if title.startswith(unit) else f"{unit}{title}"
 
 
 FRESH_LIMIT = 5_000   # further behind than this, a page does not wait: the follower catches up

@@ -82,7 +82,7 @@ def demo(reset: Annotated[bool, typer.Option(help="先清空 var/ 中的事件�
     from xiaohao import wiring
 
     cycle = wiring.cycle(settings, app)
-    counts = build_demo(app, clock, cycle)
+    counts = build_demo(app, clock, wiring.evidence(settings), cycle)
     cycle.read.close()
     settings.pin_clock(clock.now())
     typer.echo(f"完成：{counts['units']} 个单位，{counts['tickets']} 个问题，"

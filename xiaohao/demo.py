@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import ManualClock, at_beijing
+from xiaohao.adapters.evidence import EvidenceFiles
 from xiaohao.county import build_directory
 
 START = date(2019, 7, 1)            # a Monday, the week the plan went out
@@ -95,16 +96,18 @@ class Step:
     run: Callable[[], object] = field(compare=False)
 
 
-def build_demo(app: XiaohaoApp, clock: ManualClock, cycle=None) -> dict:
-    """Build the whole demo on an empty store; returns counts for the operator. With a
-    `cycle` (scheduler.service.Cycle), it ticks whenever a run falls due in the eight weeks,
-    so the history has its check lists, bulletins, recheck list, reminders and digests."""
+def build_demo(app: XiaohaoApp, clock: ManualClock, evidence: EvidenceFiles,
+               cycle=None) -> dict:
+    """Build the whole demo on an empty store, its photos kept in `evidence`; returns counts
+    for the operator. With a `cycle` (scheduler.service.Cycle), it ticks whenever a run falls
+    due in the eight weeks, so the history has its check lists, bulletins, recheck list,
+    reminders and digests."""
     clock.set(at_beijing(START, 8, 30))
     build_directory(app)
     _accounts(app)
     steps: list[Step] = []
     _work_plan(app, steps)
-    _shortfalls(app, steps)
+    _shortfalls(app, steps, evidence)
     if cycle is not None:
         for due in cycle.schedule.due_between(clock.now(), END):
             _later(steps, due.at, cycle.tick)
@@ -173,7 +176,7 @@ def _later(steps: list[Step], at: datetime, run: Callable[[], object]) -> None:
     steps.append(Step(at, len(steps), run))
 
 
-def _shortfalls(app: XiaohaoApp, steps: list[Step]) -> None:
+def _shortfalls(app: XiaohaoApp, steps: list[Step], evidence: EvidenceFiles) -> None:
     for i, (unit, title, category, indicator, severity, week, days, path) in enumerate(SHORTFALLS):
         found = at_beijing(START + timedelta(weeks=week), 10, i % 50)
         inspector = INSPECTORS[i % 2]
@@ -191,11 +194,11 @@ def _shortfalls(app: XiaohaoApp, steps: list[Step]) -> None:
         for offset, action in PATHS[path]:
             when = (at_beijing(RECHECK_DAY, 10) if offset < 0
                     else found + timedelta(days=offset, hours=1 + len(steps) % 6))
-            _later(steps, when, _action(app, action, numbers, unit, found.date() + timedelta(days=days), inspector))
+            _later(steps, when, _action(app, action, numbers, unit, found.date() + timedelta(days=days), inspector, evidence))
 
 
 def _action(app: XiaohaoApp, action: str, numbers: list[str], unit: str, deadline: date,
-            inspector: str) -> Callable[[], object]:
+            inspector: str, evidence: EvidenceFiles) -> Callable[[], object]:
     """One step of a path, bound late: the ticket's number exists only once it is opened."""
     unit_login = unit.lower()
     later = deadline + timedelta(days=30)
@@ -205,7 +208,7 @@ def _action(app: XiaohaoApp, action: str, numbers: list[str], unit: str, deadlin
                                        note="请按期整改并上传佐证材料"),
         "check": lambda n: app.check_progress(n, inspector, note="现场检查：整改正在推进"),
         "rectify": lambda n: app.rectify(n, unit_login, measures="已制定整改方案并完成整改，附照片",
-                                         evidence=[_photo(n, "after")]),
+                                         evidence=[_photo(evidence, n, "after")]),
         "pass": lambda n: app.reinspect(n, inspector, passed=True, findings="现场复查，已达标"),
         "fail": lambda n: app.reinspect(n, inspector, passed=False,
                                         findings="复查未达标：佐证不足，整改不彻底，退回重改"),
@@ -234,11 +237,23 @@ def _leader_login(app: XiaohaoApp, number: str) -> str:
     return LEADER_LOGINS[leaders[0]]
 
 
-def _photo(number: str, kind: str) -> dict:
-    import hashlib
-    digest = hashlib.sha256(f"{number}-{kind}".encode()).hexdigest()
-    return {"sha256": digest, "name": f"{number}-{kind}.jpg", "content_type": "image/jpeg",
-            "size": 204_800}
+def _photo(evidence: EvidenceFiles, number: str, kind: str) -> dict:
+    """A small picture standing in for a school's photo, kept in the evidence store so that
+    the demo's pages show it (each ticket's its own colour)."""
+    import io
+    import zlib
+
+    from PIL import Image, ImageDraw
+
+    seed = zlib.crc32(f"{number}-{kind}".encode())
+    image = Image.new("RGB", (480, 360), (200 + seed % 56, 220, 200 + seed // 256 % 56))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((60, 200, 420, 330), fill=(150, 120, 90))        # a building
+    draw.rectangle((180, 250, 300, 330), fill=(90, 70, 50))          # its door
+    draw.polygon([(40, 200), (240, 90), (440, 200)], fill=(170, 40, 40))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return evidence.store(out.getvalue(), f"{number}-{kind}.jpg").as_dict()
 
 
 def demo_accounts() -> dict[str, str]:
