@@ -59,6 +59,8 @@ def _command(name: str, label: str, roles: set[Role], states: set[State] | froze
 
 
 OFFICE, INSPECTOR, UNIT, LEADER = Role.OFFICE, Role.INSPECTOR, Role.UNIT, Role.LEADER
+
+
 def _responsibility(deadline_hint: str) -> tuple[Field, ...]:
     return (
         Field("lead_unit_id", "牵头单位", "unit", required=True,

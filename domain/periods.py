@@ -1,10 +1,12 @@
 """The cycle's periods in Beijing time: ISO weeks (2026-W48), months (2026-11) and days
 (2026-11-30). Each has one spelling, parsed here and nowhere else; anything else is refused in
-Chinese. A period knows its first and last day and the instants it starts and ends."""
+Chinese. A period knows its first (and a week or month its last) day; a week, the instants it
+starts and ends."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -24,6 +26,18 @@ def _shown(text: object) -> str:
     return str(text)[:20]
 
 
+def _two_numbers(pattern: re.Pattern, text: object, refusal: str,
+                 check: Callable[[int, int], object]) -> tuple[int, int]:
+    """The two numbers of a period's one spelling, when `check` (the calendar) accepts them."""
+    match = pattern.fullmatch(text) if isinstance(text, str) else None
+    try:
+        numbers = int(match[1]), int(match[2])
+        check(*numbers)
+    except (TypeError, ValueError):
+        raise InvalidInputError(refusal) from None
+    return numbers
+
+
 @dataclass(frozen=True, order=True)
 class Week:
     """An ISO week, Monday to Sunday."""
@@ -33,13 +47,8 @@ class Week:
 
     @classmethod
     def parse(cls, text: str) -> Week:
-        match = _WEEK.fullmatch(text) if isinstance(text, str) else None
-        try:
-            date.fromisocalendar(int(match[1]), int(match[2]), 1)
-        except (TypeError, ValueError):
-            raise InvalidInputError(
-                f"周次「{_shown(text)}」无效，应写成 2026-W48 这样的 ISO 周") from None
-        return cls(int(match[1]), int(match[2]))
+        return cls(*_two_numbers(_WEEK, text, f"周次「{_shown(text)}」无效，应写成 2026-W48 这样的 ISO 周",
+                                 lambda year, week: date.fromisocalendar(year, week, 1)))
 
     @classmethod
     def of(cls, day: date) -> Week:
@@ -80,12 +89,8 @@ class Month:
 
     @classmethod
     def parse(cls, text: str) -> Month:
-        match = _MONTH.fullmatch(text) if isinstance(text, str) else None
-        try:
-            date(int(match[1]), int(match[2]), 1)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"月份「{_shown(text)}」无效，应写成 2026-11") from None
-        return cls(int(match[1]), int(match[2]))
+        return cls(*_two_numbers(_MONTH, text, f"月份「{_shown(text)}」无效，应写成 2026-11",
+                                 lambda year, month: date(year, month, 1)))
 
     @classmethod
     def of(cls, day: date) -> Month:

@@ -126,7 +126,9 @@ def check_list(db: Database, week: str, warn_days: int, sight: Sight) -> list[di
         "EXISTS (SELECT 1 FROM weekly_checks c WHERE c.week = :week AND c.ticket_id = s.ticket_id) "
         "AS checked")
     clause, sight_params = sight.where()
-    where, params = f"{ON_CHECK_LIST} AND {clause}", _monday(week, warn_days) | sight_params
+    monday = Week.parse(week).start.date()
+    where = f"{ON_CHECK_LIST} AND {clause}"
+    params = _monday(week) | light_params(monday, warn_days) | sight_params
     cursor = db.execute(
         f"SELECT * FROM ({at_moment(columns, where)}) ORDER BY town_id, unit_id, "
         f"{red_first_sql()}, state = 'rectified', deadline, number", params)
@@ -140,13 +142,13 @@ def check_counts(db: Database, week: str) -> dict[str, int]:
         "SELECT count(*), count(c.ticket_id) FROM "
         f"({at_moment('s.ticket_id AS ticket_id', ON_CHECK_LIST, tickets=False)}) "
         "x LEFT JOIN weekly_checks c ON c.week = :week AND c.ticket_id = x.ticket_id",
-        {"at": moment_text(Week.parse(week).start), "week": week}).fetchone()
+        _monday(week)).fetchone()
     return {"total": total, "checked": checked}
 
 
-def _monday(week: str, warn_days: int) -> dict:
-    start = Week.parse(week).start
-    return {"at": moment_text(start), "week": week, **light_params(start.date(), warn_days)}
+def _monday(week: str) -> dict:
+    """The week's list is laid out as things stood at its Monday 00:00."""
+    return {"at": moment_text(Week.parse(week).start), "week": week}
 
 
 def recheck_counts(db: Database, month: str) -> dict[str, int]:

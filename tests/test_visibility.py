@@ -26,7 +26,8 @@ LEADERS = ["L1", "L2", "L3"]
 @st.composite
 def directories(draw) -> Directory:
     """A county of 1–3 towns, each with 0–3 schools, some schools right under the county, a few
-    departments, three leaders, and 包保 periods (some ended) on towns and schools."""
+    departments, heads appointed from a day, three leaders, and 包保 periods (some ended) on
+    towns and schools."""
     directory = Directory(county_code="SS", county_name="测试县", timestamp=AT)
     add = directory.add_unit
     add(code="SS", name="测试县", kind="county", parent=None, level=None, at=AT)
@@ -46,6 +47,11 @@ def directories(draw) -> Directory:
     for leader in LEADERS:
         directory.register_person(person_id=leader, name=leader, title="", unit_id="SS",
                                   email="", phone="", at=AT)
+    for code in draw(st.lists(st.sampled_from(units), unique=True, max_size=3)):
+        directory.register_person(person_id=f"H-{code}", name="校长", title="", unit_id=code,
+                                  email="", phone="", at=AT)
+        directory.appoint_head(unit_id=code, person_id=f"H-{code}", at=AT,
+                               on=START + timedelta(days=draw(st.integers(0, 30))))
     for leader, target, start, length in draw(st.lists(st.tuples(      # towns and schools
             st.sampled_from(LEADERS), st.sampled_from(units), st.integers(0, 20),
             st.one_of(st.none(), st.integers(1, 20))), max_size=6)):
@@ -65,7 +71,7 @@ def accounts(draw, directory: Directory) -> tuple:
     units = sorted(directory.units)
     roles = draw(st.sets(st.sampled_from(list(Role)), min_size=1, max_size=2))
     return (roles, draw(st.one_of(st.none(), st.sampled_from(units))),
-            draw(st.one_of(st.none(), st.sampled_from(LEADERS))))
+            draw(st.one_of(st.none(), st.sampled_from(sorted(directory.people)))))
 
 
 @st.composite

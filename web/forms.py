@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 
-from domain.commands import Field
+from domain.commands import VERDICTS, Field
 from domain.errors import InvalidInputError
 from domain.periods import parse_day
 from domain.values import Evidence
@@ -54,7 +54,7 @@ def _value(field: Field, raw: object) -> Any:
         raise InvalidInputError(f"{'请选择' if field.kind in CHOSEN else '请填写'}{field.label}")
     if field.kind == "verdict":
         if text not in ("1", "0"):
-            raise InvalidInputError(f"请选择{field.label}：通过或不通过")
+            raise InvalidInputError(f"请选择{field.label}：{VERDICTS['pass']}或{VERDICTS['fail']}")
         return text == "1"
     if field.kind == "date":
         return parse_day(text, field.label) if text else None
