@@ -64,7 +64,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Applicatio
     def __init__(
         self, env: dict[str, str] | None = None, *, clock: Clock | None = None,
         county_code: str = "SS", password_hasher: PasswordHasher | None = None,
-        reference_ttl: float = 1.0,
+        reference_ttl: float = 1.0, photo_distance_m: int = 1000,
     ) -> None:
         self.clock = clock or SystemClock()
         self.recent = RecentReads(reference_ttl)
@@ -73,6 +73,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Applicatio
         self._waiting_lock = threading.Lock()
         self._waiting: list = []
         self.county_code = county_code
+        self.photo_distance_m = photo_distance_m   # see domain/evidence_checks.py
         self.hasher = password_hasher or PasswordHasher()
         super().__init__(env)
 
@@ -137,7 +138,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Applicatio
         role = next((Role(r) for r in account.roles if Role(r) in spec.roles), None)
         if role is None:
             raise NotPermittedError(f"账号 {login} 无权{spec.label}")
-        directory = self.directory() if role is Role.LEADER else None
+        directory = self.directory() if role in (Role.LEADER, Role.UNIT) else None
         sight = sight_of([role], account.unit_id, account.person_id, directory, self.today())
         return Actor(account.login, account.name, role, account.unit_id, account.person_id, sight)
 
@@ -186,6 +187,24 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Applicatio
 
     def update_person(self, by: str, person_id: str, **changes: str) -> None:
         self._edit_directory(by, "update_person", person_id=person_id, changes=changes)
+
+    def locate_unit(self, by: str, *, code: str, latitude: float, longitude: float) -> None:
+        self._edit_directory(by, "locate_unit", code=code, latitude=latitude,
+                             longitude=longitude)
+
+    def choose_notification(self, by: str, mode: str, person_id: str | None = None) -> None:
+        """How a person is told (NOTIFY_MODES): an account chooses for its own person, the
+        office for anyone."""
+        account = self._account(by)
+        if person_id in (None, account.person_id):
+            if account.disabled or account.person_id is None:
+                raise NotPermittedError("此账号未关联人员，无法设置通知方式")
+            person_id = account.person_id
+        else:
+            self._require_office(by)
+        directory = self._get(directory_id(self.county_code), "目录尚未建立")
+        directory.update_person(person_id=person_id, changes={"notify": mode}, at=self.now())
+        self._save(directory)
 
     def appoint_head(self, by: str, *, unit_id: str, person_id: str, on: date) -> None:
         self._edit_directory(by, "appoint_head", unit_id=unit_id, person_id=person_id, on=on)

@@ -5,7 +5,8 @@ it; the README's "who may do what" table is checked against it.
 
 Field kinds: `line` (one line of text), `text` (a paragraph), `date`, `unit` / `units` (units of
 the directory), `person`, `leaders`, `verdict` (通过 / 不通过), `files` (evidence), `choice`
-(one of a vocabulary: category, severity, source) and `indicator`.
+(one of a vocabulary: category, severity, source), `indicator` and `instruction` (one of the
+ticket's 批示, by its number).
 """
 
 from __future__ import annotations
@@ -89,8 +90,12 @@ OPEN = _command("open", "登记问题", {INSPECTOR, OFFICE}, frozenset(), (
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     _command("assign", "交办", {OFFICE}, {State.OPENED}, (
         *_responsibility("（登记时已定的可不填）"), Field("note", "交办意见")), "已交办"),
+    _command("acknowledge", "签收", {UNIT}, {State.ASSIGNED}, (
+        Field("note", "签收意见", hint="（可不填）", limit=500),), "已签收"),
     _command("reassign", "改派", {OFFICE}, {State.ASSIGNED}, (
         *_responsibility("（不填则不变）"), Field("reason", "改派理由", required=True)), "已改派"),
+    _command("chase", "催办", {OFFICE}, {State.ASSIGNED}, (
+        Field("note", "催办意见", hint="（可不填）", limit=500),), "已催办"),
     _command("rectify", "提交整改", {UNIT}, {State.ASSIGNED}, (
         Field("measures", "整改措施", required=True, limit=5000),
         Field("completed_on", "整改完成日期", "date", hint="（不填为今天）"),
@@ -110,6 +115,9 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
         Field("evidence", "复查照片", "files")), "已记录复查结论"),
     _command("close", "销号", {OFFICE}, {State.VERIFIED}, (
         Field("note", "销号意见"),), "已销号", method="close_ticket"),
+    _command("hold", "回查巩固", {INSPECTOR, OFFICE}, {State.CLOSED}, (
+        Field("note", "回查情况", required=True),
+        Field("evidence", "回查照片", "files")), "已记录回查：整改成果巩固"),
     _command("reopen", "重新整改", {INSPECTOR, OFFICE}, {State.CLOSED}, (
         Field("findings", "回查发现", required=True, limit=5000),
         Field("deadline", "新的完成时限", "date", hint=f"（不填为 {REOPEN_DAYS} 天后）")),
@@ -117,8 +125,16 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     _command("check_progress", "检查进度", {INSPECTOR, OFFICE}, IN_RECTIFICATION, (
         Field("note", "检查情况", required=True),
         Field("evidence", "现场照片", "files")), "已记录检查"),
+    _command("add_evidence", "补充整改前照片", {UNIT, INSPECTOR, OFFICE},
+             {State.OPENED, State.ASSIGNED}, (
+        Field("evidence", "整改前照片或文件", "files", required=True),
+        Field("note", "说明", hint="（可不填）", limit=500)), "已补充整改前照片"),
     _command("give_instruction", "批示", {LEADER}, set(State) - {State.CANCELLED}, (
         Field("text", "批示内容", required=True),), "已批示"),
+    _command("reply_instruction", "回复批示", {UNIT, OFFICE}, set(State) - {State.CANCELLED}, (
+        Field("instruction", "回复哪条批示", "instruction", required=True,
+              prefill=("instructions",)),
+        Field("text", "落实情况", required=True)), "已回复批示落实情况"),
     _command("comment", "留言", {INSPECTOR, OFFICE, UNIT, LEADER}, set(State), (
         Field("text", "留言", required=True),), "已留言"),
     _command("cancel", "撤销", {OFFICE}, {State.OPENED, State.ASSIGNED}, (

@@ -32,7 +32,16 @@ def directory_id(county_code: str) -> UUID:
 PERSON_FIELDS = {
     "name": ("姓名", 50, True), "title": ("职务", 100, False), "unit_id": ("所属单位", 40, True),
     "email": ("邮箱", 200, False), "phone": ("电话", 40, False),
+    "notify": ("通知方式", 20, False),
 }
+# How a person is told of what happens to their tickets (assigned, returned, 批示…): each
+# message at once, or one digest a day. A person who never chose is told at once.
+NOTIFY_MODES = {"immediate": "即时通知", "daily": "每日汇总"}
+IMMEDIATE = "immediate"
+
+
+def notify_mode(person: dict | None) -> str:
+    return (person or {}).get("notify") or IMMEDIATE
 
 
 def _in_force(period: dict, day: date) -> bool:
@@ -94,6 +103,22 @@ class Directory(Aggregate):
         self.units[code] = {
             "code": code, "name": name, "kind": kind, "parent": parent, "level": level,
         }
+
+    def locate_unit(self, *, code: str, latitude: float, longitude: float, at: datetime) -> None:
+        """Where a school (or any unit) is, so that rectification photos can be checked."""
+        self.unit(code)
+        try:
+            latitude, longitude = float(latitude), float(longitude)
+        except (TypeError, ValueError):
+            raise InvalidInputError("经纬度必须是数字") from None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise InvalidInputError("纬度须在 -90 到 90 之间，经度须在 -180 到 180 之间")
+        self._unit_located(code, round(latitude, 6), round(longitude, 6), at)
+
+    @event("UnitLocated")
+    def _unit_located(self, code: str, latitude: float, longitude: float,
+                      timestamp: datetime) -> None:
+        self.units[code]["location"] = [latitude, longitude]
 
     def unit(self, code: str) -> dict:
         if not isinstance(code, str) or code not in self.units:
@@ -160,6 +185,8 @@ class Directory(Aggregate):
             self.unit(cleaned["unit_id"])
         if cleaned.get("email") and not valid_address(cleaned["email"]):
             raise InvalidInputError(f"邮箱地址无效：{cleaned['email']}")
+        if "notify" in cleaned and cleaned["notify"] not in NOTIFY_MODES:
+            raise InvalidInputError(f"通知方式只能是：{'、'.join(NOTIFY_MODES.values())}")
         return cleaned
 
     @event("PersonUpdated")

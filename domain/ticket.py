@@ -17,6 +17,7 @@ from domain.actor import Actor
 from domain.clock import beijing_date
 from domain.commands import COMMANDS, clean
 from domain.copying import CopiesContainersOnly
+from domain.evidence_checks import photo_flags
 from domain.errors import (
     IllegalTransitionError,
     InvalidInputError,
@@ -25,6 +26,7 @@ from domain.errors import (
 )
 from domain.lights import days_overdue
 from domain.values import Role, State, require_day
+from domain.visibility import responsible_units
 
 TICKET_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/ticket")
 
@@ -33,7 +35,8 @@ EVENT_LABELS = {
     "ExtensionRequested": "申请延期", "DeadlineExtended": "同意延期", "ExtensionRefused": "驳回延期",
     "Rectified": "提交整改", "ReInspected": "复查", "Closed": "销号", "Reopened": "重新整改",
     "Cancelled": "撤销", "Commented": "留言", "InstructionGiven": "领导批示",
-    "ProgressChecked": "检查进度",
+    "ProgressChecked": "检查进度", "Acknowledged": "签收", "Chased": "催办",
+    "RecheckHeld": "回查巩固", "EvidenceAdded": "补充照片", "InstructionReplied": "批示落实情况",
 }
 
 
@@ -81,6 +84,12 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.rectifications = 0
         self.returns = 0
         self.reopens = 0
+        self.extensions = 0
+        self.overdue_incurred = 0       # days overdue before the extensions granted so far
+        self.acknowledged: dict[str, str] = {}   # unit -> when it 签收 the current assignment
+        self.instructions: list[dict] = []       # 领导批示, each with its units' replies
+        self.photo_flags: list[dict] = []        # the current rectification's doubtful photos
+        self.held_on: date | None = None         # the monthly recheck found the fix held
 
     # -- checks shared by every command ------------------------------------------------------
 
@@ -94,10 +103,23 @@ class Ticket(CopiesContainersOnly, Aggregate):
             raise IllegalTransitionError(
                 f"问题 {self.number} 当前为「{State(self.state).label}」，不能{spec.label}"
             )
+        self._check_ready(command, actor)
+
+    def _check_ready(self, command: str, actor: Actor) -> None:
+        """What a command needs of the ticket beyond its state (so a page offers it only then)."""
+        refusal = {
+            "request_extension": self.pending_extension is not None and "已有待审批的延期申请",
+            "refuse_extension": self.pending_extension is None and "没有待审批的延期申请",
+            "acknowledge": actor.unit_id in self.acknowledged and "本单位已签收",
+            "hold": self.held_on is not None and f"已于 {self.held_on} 记录回查巩固",
+            "reply_instruction": not self.instructions and "还没有领导批示",
+        }.get(command)
+        if refusal:
+            raise IllegalTransitionError(f"问题 {self.number} {refusal}")
 
     def check_scope(self, actor: Actor) -> None:
-        """A unit or a leader acts only on a ticket it sees (domain/visibility.py)."""
-        if actor.sight.sees(self.__dict__):
+        """A unit or a leader acts only on a ticket it answers for (domain/visibility.py)."""
+        if actor.sight.acts_on(self.__dict__):
             return
         if actor.role is Role.UNIT:
             raise OutOfScopeError(f"问题 {self.number} 不属于本单位，无权操作")
@@ -131,6 +153,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
         leader_ids: list[str], deadline: date, note: str, by: dict, timestamp: datetime,
     ) -> None:
+        self.acknowledged = {}
         self._take_responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids, deadline)
         self.state = State.ASSIGNED
 
@@ -158,6 +181,8 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
         leader_ids: list[str], deadline: date,
     ) -> None:
+        still = {lead_unit_id, *co_unit_ids}
+        self.acknowledged = {u: at for u, at in self.acknowledged.items() if u in still}
         self.lead_unit_id = lead_unit_id
         self.co_unit_ids = list(co_unit_ids)
         self.person_id = person_id
@@ -168,8 +193,6 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self, actor: Actor, *, new_deadline: date, reason: str, at: datetime
     ) -> None:
         self.check("request_extension", actor)
-        if self.pending_extension is not None:
-            raise IllegalTransitionError(f"问题 {self.number} 已有待审批的延期申请")
         self._check_later(new_deadline)
         self._extension_requested(
             new_deadline, clean("request_extension", "reason", reason), actor.stamp(), at
@@ -192,20 +215,24 @@ class Ticket(CopiesContainersOnly, Aggregate):
             new_deadline = date.fromisoformat(self.pending_extension["new_deadline"])
         self._check_later(new_deadline)
         self._deadline_extended(
-            new_deadline, clean("extend_deadline", "reason", reason), actor.stamp(), at
+            new_deadline, clean("extend_deadline", "reason", reason), actor.stamp(), at,
+            overdue_days=self.days_overdue(beijing_date(at)),
         )
 
     @event("DeadlineExtended")
     def _deadline_extended(
-        self, new_deadline: date, reason: str, by: dict, timestamp: datetime
+        self, new_deadline: date, reason: str, by: dict, timestamp: datetime,
+        overdue_days: int = 0,
     ) -> None:
+        """`overdue_days`: how long the ticket was already overdue when the extension was
+        granted, which the extension does not erase."""
         self.deadline = new_deadline
         self.pending_extension = None
+        self.extensions += 1
+        self.overdue_incurred += overdue_days
 
     def refuse_extension(self, actor: Actor, *, reason: str, at: datetime) -> None:
         self.check("refuse_extension", actor)
-        if self.pending_extension is None:
-            raise IllegalTransitionError(f"问题 {self.number} 没有待审批的延期申请")
         self._extension_refused(clean("refuse_extension", "reason", reason), actor.stamp(), at)
 
     @event("ExtensionRefused")
@@ -219,25 +246,29 @@ class Ticket(CopiesContainersOnly, Aggregate):
 
     def rectify(
         self, actor: Actor, *, measures: str, completed_on: date, evidence: list[dict],
-        at: datetime,
+        place: tuple[float, float] | None, max_distance_m: int, at: datetime,
     ) -> None:
+        """`place`: the school's coordinates when the directory has them; photos taken before
+        the finding or farther than `max_distance_m` from it are flagged, not refused."""
         self.check("rectify", actor)
         if require_day(completed_on, "整改完成日期") > beijing_date(at):
             raise InvalidInputError(f"整改完成日期 {completed_on} 不能晚于今天")
         if completed_on < self.opened_on:
             raise InvalidInputError(f"整改完成日期 {completed_on} 早于发现日期 {self.opened_on}")
+        flags = photo_flags(evidence, self.opened_on, place, max_distance_m)
         self._rectified(
-            clean("rectify", "measures", measures), completed_on, evidence,
-            actor.stamp(), at,
+            clean("rectify", "measures", measures), completed_on, evidence, actor.stamp(), at,
+            flags=flags,
         )
 
     @event("Rectified")
     def _rectified(
         self, measures: str, completed_on: date, evidence: list[dict], by: dict,
-        timestamp: datetime,
+        timestamp: datetime, flags: list[dict] | None = None,
     ) -> None:
         self.measures = measures
         self.evidence_after = list(evidence)
+        self.photo_flags = list(flags or [])
         self.pending_extension = None
         self.rectifications += 1
         self.state = State.RECTIFIED
@@ -260,6 +291,12 @@ class Ticket(CopiesContainersOnly, Aggregate):
         else:
             self.returns += 1
             self.state = State.ASSIGNED
+            self._fix_no_longer_current()
+
+    def _fix_no_longer_current(self) -> None:
+        """A failed fix's photos stay in the record (its event) but are no longer current."""
+        self.evidence_after = []
+        self.photo_flags = []
 
     def close(self, actor: Actor, *, note: str, at: datetime) -> None:
         self.check("close", actor)
@@ -269,6 +306,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
     def _closed(self, note: str, by: dict, timestamp: datetime) -> None:
         self.state = State.CLOSED
         self.closed_on = beijing_date(timestamp)
+        self.held_on = None
 
     def reopen(self, actor: Actor, *, findings: str, deadline: date, at: datetime) -> None:
         self.check("reopen", actor)
@@ -281,6 +319,8 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.reopens += 1
         self.deadline = deadline
         self.state = State.ASSIGNED
+        self.acknowledged = {}
+        self._fix_no_longer_current()
 
     def cancel(self, actor: Actor, *, reason: str, at: datetime) -> None:
         self.check("cancel", actor)
@@ -306,7 +346,75 @@ class Ticket(CopiesContainersOnly, Aggregate):
 
     @event("InstructionGiven")
     def _instruction_given(self, text: str, by: dict, timestamp: datetime) -> None:
+        self.instructions.append({"n": len(self.instructions) + 1, "text": text, "by": by,
+                                  "at": timestamp, "replies": []})
+
+    def reply_instruction(self, actor: Actor, *, instruction: int, text: str,
+                          at: datetime) -> None:
+        """落实情况: a responsible unit or the office says what was done about a 批示."""
+        self.check("reply_instruction", actor)
+        if (isinstance(instruction, bool) or not isinstance(instruction, int)
+                or not 1 <= instruction <= len(self.instructions)):
+            raise InvalidInputError(f"问题 {self.number} 没有第 {instruction} 条批示")
+        self._instruction_replied(instruction, clean("reply_instruction", "text", text),
+                                  actor.stamp(), at)
+
+    @event("InstructionReplied")
+    def _instruction_replied(self, instruction: int, text: str, by: dict,
+                             timestamp: datetime) -> None:
+        self.instructions[instruction - 1]["replies"].append(
+            {"text": text, "by": by, "at": timestamp})
+
+    # -- being told, and saying so ---------------------------------------------------------
+
+    def acknowledge(self, actor: Actor, *, note: str, at: datetime) -> None:
+        """签收: a responsible unit confirms it has received the assignment."""
+        self.check("acknowledge", actor)
+        self._acknowledged(actor.unit_id, clean("acknowledge", "note", note), actor.stamp(), at)
+
+    @event("Acknowledged")
+    def _acknowledged(self, unit_id: str, note: str, by: dict, timestamp: datetime) -> None:
+        self.acknowledged[unit_id] = timestamp.isoformat()
+
+    def unacknowledged(self) -> list[str]:
+        """The responsible units that have not yet 签收 the current assignment."""
+        return [u for u in responsible_units(self.__dict__) if u not in self.acknowledged]
+
+    def chase(self, actor: Actor, *, note: str, at: datetime) -> None:
+        """催办: the office presses the units that have not 签收 (or, when all have, every
+        responsible unit) — a message, recorded like any other."""
+        self.check("chase", actor)
+        units = self.unacknowledged() or responsible_units(self.__dict__)
+        self._chased(units, clean("chase", "note", note), actor.stamp(), at)
+
+    @event("Chased")
+    def _chased(self, unit_ids: list[str], note: str, by: dict, timestamp: datetime) -> None:
         pass
+
+    # -- evidence and the monthly recheck --------------------------------------------------
+
+    def add_evidence(self, actor: Actor, *, evidence: list[dict], note: str,
+                     at: datetime) -> None:
+        """补充整改前照片: more photos of the problem as found, from the unit or the office."""
+        self.check("add_evidence", actor)
+        if not evidence:
+            raise InvalidInputError("请选择要补充的照片或文件")
+        self._evidence_added("before", evidence, clean("add_evidence", "note", note),
+                             actor.stamp(), at)
+
+    @event("EvidenceAdded")
+    def _evidence_added(self, round: str, evidence: list[dict], note: str, by: dict,
+                        timestamp: datetime) -> None:
+        self.evidence_before.extend(evidence)
+
+    def hold(self, actor: Actor, *, note: str, evidence: list[dict], at: datetime) -> None:
+        """回查巩固: the monthly recheck found the closed ticket's fix still holds."""
+        self.check("hold", actor)
+        self._held(clean("hold", "note", note), evidence, actor.stamp(), at)
+
+    @event("RecheckHeld")
+    def _held(self, note: str, evidence: list[dict], by: dict, timestamp: datetime) -> None:
+        self.held_on = beijing_date(timestamp)
 
     def check_progress(
         self, actor: Actor, *, note: str, evidence: list[dict], at: datetime

@@ -153,10 +153,6 @@ class TicketCommands:
                 ticket.check(command, self.actor(login, command))
             except DomainError:
                 continue
-            pending = ticket.pending_extension is not None
-            if (command == "request_extension" and pending) or (
-                    command == "refuse_extension" and not pending):
-                continue
             allowed.append(command)
         return allowed
 
@@ -210,8 +206,11 @@ class TicketCommands:
     def rectify(self, number: str, by: str, *, measures: str, completed_on: date | None = None,
                 evidence: Iterable[Evidence | dict] = (),
                 expected_version: int | None = None) -> int:
+        place = self.directory().units.get(self._ticket(number).unit_id, {}).get("location")
         return self._act(number, by, "rectify", expected_version, measures=measures,
-                         completed_on=completed_on or self.today(), evidence=_evidence(evidence))
+                         completed_on=completed_on or self.today(), evidence=_evidence(evidence),
+                         place=tuple(place) if place else None,
+                         max_distance_m=self.photo_distance_m)
 
     def reinspect(self, number: str, by: str, *, passed: bool, findings: str = "",
                   evidence: Iterable[Evidence | dict] = (),
@@ -229,6 +228,29 @@ class TicketCommands:
         deadline = deadline or self.today() + timedelta(days=REOPEN_DAYS)
         return self._act(number, by, "reopen", expected_version, findings=findings,
                          deadline=deadline)
+
+    def acknowledge(self, number: str, by: str, *, note: str = "",
+                    expected_version: int | None = None) -> int:
+        return self._act(number, by, "acknowledge", expected_version, note=note)
+
+    def chase(self, number: str, by: str, *, note: str = "",
+              expected_version: int | None = None) -> int:
+        return self._act(number, by, "chase", expected_version, note=note)
+
+    def hold(self, number: str, by: str, *, note: str, evidence: Iterable[Evidence | dict] = (),
+             expected_version: int | None = None) -> int:
+        return self._act(number, by, "hold", expected_version, note=note,
+                         evidence=_evidence(evidence))
+
+    def add_evidence(self, number: str, by: str, *, evidence: Iterable[Evidence | dict],
+                     note: str = "", expected_version: int | None = None) -> int:
+        return self._act(number, by, "add_evidence", expected_version, note=note,
+                         evidence=_evidence(evidence))
+
+    def reply_instruction(self, number: str, by: str, *, instruction: int, text: str,
+                          expected_version: int | None = None) -> int:
+        return self._act(number, by, "reply_instruction", expected_version,
+                         instruction=instruction, text=text)
 
     def cancel(self, number: str, by: str, *, reason: str,
                expected_version: int | None = None) -> int:
@@ -263,7 +285,11 @@ class TicketCommands:
             "measures": t.measures, "opened_on": t.opened_on, "returns": t.returns, "reopens": t.reopens,
             "pending_extension": t.pending_extension,
             "evidence_before": list(t.evidence_before), "evidence_after": list(t.evidence_after),
-            "days_overdue": t.days_overdue(self.today()),
+            "photo_flags": list(t.photo_flags), "days_overdue": t.days_overdue(self.today()),
+            "overdue_incurred": t.overdue_incurred, "extensions": t.extensions,
+            "acknowledged": dict(t.acknowledged), "unacknowledged": t.unacknowledged(),
+            "instructions": [dict(i, replies=list(i["replies"])) for i in t.instructions],
+            "held_on": t.held_on,
         }
 
     def ticket_history(self, number: str) -> list[dict]:

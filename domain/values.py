@@ -95,16 +95,21 @@ EVIDENCE_TYPES = {
     "application/pdf": "pdf",
 }
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_TAKEN_AT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """A file kept by content: the store holds it under its sha256."""
+    """A file kept by content: the store holds it under its sha256. A photo may also say when
+    and where it was taken (its EXIF, read when it was stored): `taken_at` as
+    "YYYY-MM-DD HH:MM:SS", `gps` as [latitude, longitude]."""
 
     sha256: str
     name: str
     content_type: str
     size: int
+    taken_at: str | None = None
+    gps: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.sha256, str) or not _SHA256.fullmatch(self.sha256):
@@ -114,9 +119,23 @@ class Evidence:
         if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size <= 0:
             raise InvalidInputError("证据文件大小无效")
         clean_text(self.name, "证据文件名", limit=255)
+        if self.taken_at is not None and not _TAKEN_AT.fullmatch(str(self.taken_at)):
+            raise InvalidInputError("照片拍摄时间无效")
+        if self.gps is not None:
+            try:
+                latitude, longitude = (float(v) for v in self.gps)
+            except (TypeError, ValueError):
+                raise InvalidInputError("照片拍摄地点无效") from None
+            if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+                raise InvalidInputError("照片拍摄地点无效")
+            object.__setattr__(self, "gps", (latitude, longitude))
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Its fields, leaving out the photo facts it does not have."""
+        fields = asdict(self)
+        if self.gps is not None:
+            fields["gps"] = list(self.gps)
+        return {k: v for k, v in fields.items() if v is not None}
 
     @classmethod
     def parse(cls, item: object) -> Evidence:
@@ -126,7 +145,8 @@ class Evidence:
         try:
             return cls(**item)
         except TypeError:
-            raise InvalidInputError("证据信息须包含 sha256、name、content_type、size 四项") from None
+            raise InvalidInputError("证据信息须包含 sha256、name、content_type、size 四项"
+                                    "（照片可另附 taken_at、gps）") from None
 
 
 def require_day(value: object, field: str) -> date:

@@ -14,15 +14,16 @@ from projections.base import Item, Projection
 
 class DirectoryProjection(Projection):
     name = "directory"
-    version = 4
+    version = 5
     topics = ("domain.directory:Directory.", "domain.account:Account.")
     tables = ("units", "people", "heads", "baobao", "accounts", "sign_ins")
 
     def create_tables(self, db: Database) -> None:
         db["units"].create({"code": str, "name": str, "kind": str, "parent": str,
-                            "level": str, "seq": int}, pk="code")
+                            "level": str, "seq": int, "latitude": float, "longitude": float},
+                           pk="code")
         db["people"].create({"id": str, "name": str, "title": str, "unit_id": str,
-                             "email": str, "phone": str}, pk="id")
+                             "email": str, "phone": str, "notify": str}, pk="id")
         # Keyed by the notification: a unit may change heads twice on one day, and a 包保 may
         # end and start again on one day.
         db["heads"].create({"seq": int, "unit_id": str, "person_id": str, "start": str,
@@ -45,12 +46,17 @@ class DirectoryProjection(Projection):
 
     def on_UnitAdded(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
-        conn.execute("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
                      (e.code, e.name, e.kind, e.parent, e.level, item.n))
+
+    def on_UnitLocated(self, conn: sqlite3.Connection, item: Item) -> None:
+        e = item.event
+        conn.execute("UPDATE units SET latitude = ?, longitude = ? WHERE code = ?",
+                     (e.latitude, e.longitude, e.code))
 
     def on_PersonRegistered(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
-        conn.execute("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, 'immediate')",
                      (e.person_id, e.name, e.title, e.unit_id, e.email, e.phone))
 
     def on_PersonUpdated(self, conn: sqlite3.Connection, item: Item) -> None:

@@ -64,13 +64,13 @@ def _rectified(row: dict, e: Any, item: Item) -> None:
 def _reinspected(row: dict, e: Any, item: Item) -> None:
     if e.passed:
         row.update(state="verified", verified_at=item.at)
-    else:
-        row.update(state="assigned", returns=row["returns"] + 1)
+    else:   # the failed fix's photos are no longer current
+        row.update(state="assigned", returns=row["returns"] + 1, evidence_after="[]")
 
 
 def _reopened(row: dict, e: Any, item: Item) -> None:
     row.update(state="assigned", reopens=row["reopens"] + 1, reopened_at=item.at,
-               deadline=e.deadline.isoformat())
+               deadline=e.deadline.isoformat(), evidence_after="[]")
 
 
 HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
@@ -90,12 +90,18 @@ HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
     "Commented": lambda row, e, item: None,
     "InstructionGiven": lambda row, e, item: None,
     "ProgressChecked": lambda row, e, item: row.update(last_checked_at=item.at),
+    "Acknowledged": lambda row, e, item: None,
+    "Chased": lambda row, e, item: None,
+    "RecheckHeld": lambda row, e, item: None,
+    "InstructionReplied": lambda row, e, item: None,
+    "EvidenceAdded": lambda row, e, item: row.update(evidence_before=json.dumps(
+        [*json.loads(row["evidence_before"]), *e.evidence], ensure_ascii=False)),
 }
 
 
 class TicketsProjection(Projection):
     name = "tickets"
-    version = 3
+    version = 4
     topics = ("domain.ticket:Ticket.",)
     tables = ("tickets", "ticket_units", "ticket_leaders", "tickets_fts")
     query_indexes = {

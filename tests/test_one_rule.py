@@ -134,9 +134,10 @@ def test_the_readme_table_is_the_catalogue():
 
 
 @pytest.mark.parametrize("login, offered", [
-    ("office", ["reassign", "extend_deadline", "check_progress", "comment", "cancel"]),
-    ("insp", ["check_progress", "comment"]),
-    ("school_a", ["rectify", "request_extension", "comment"]),
+    ("office", ["reassign", "chase", "extend_deadline", "check_progress", "add_evidence",
+                "comment", "cancel"]),
+    ("insp", ["check_progress", "add_evidence", "comment"]),
+    ("school_a", ["acknowledge", "rectify", "request_extension", "add_evidence", "comment"]),
     ("leader_a", ["give_instruction", "comment"]),
     ("school_b", []), ("leader_b", []),      # another school's, another town's
     ("audit", []),

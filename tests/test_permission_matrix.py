@@ -92,6 +92,14 @@ MATRIX = {
     ("POST", "/api/v1/tickets/{number}/comment"): (EVERYONE - {"audit"}, True, {
         "text": "已阅"}, 200),
     ("POST", "/api/v1/tickets/{number}/cancel"): ({"office"}, True, {"reason": "重复登记"}, 200),
+    ("POST", "/api/v1/tickets/{number}/acknowledge"): ({"school_a", "school_b"}, True, {}, 200),
+    ("POST", "/api/v1/tickets/{number}/chase"): ({"office"}, True, {"note": "请签收"}, 200),
+    ("POST", "/api/v1/tickets/{number}/hold"): ({"office", "insp"}, True, {
+        "note": "回查巩固"}, 409),                   # not closed: refused
+    ("POST", "/api/v1/tickets/{number}/add_evidence"): (
+        {"office", "insp", "school_a", "school_b"}, True, {"evidence": []}, 400),
+    ("POST", "/api/v1/tickets/{number}/reply_instruction"): (
+        {"office", "school_a", "school_b"}, True, {"instruction": 1, "text": "已落实"}, 400),
     ("POST", "/api/v1/evidence"): ({"office", "insp", "school_a", "school_b"}, False, "file", 201),
     ("GET", "/api/v1/directory/units"): (EVERYONE, False, None, 200),
     ("GET", "/api/v1/directory/people"): (EVERYONE, False, None, 200),

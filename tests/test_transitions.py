@@ -37,21 +37,29 @@ COMMANDS = {
     "comment": lambda app, n: app.comment(n, "office", text="请加快"),
     "give_instruction": lambda app, n: app.give_instruction(n, "leader_a", text="限期解决"),
     "check_progress": lambda app, n: app.check_progress(n, "insp", note="现场检查"),
+    "acknowledge": lambda app, n: app.acknowledge(n, "school_a"),
+    "chase": lambda app, n: app.chase(n, "office", note="请尽快签收"),
+    "hold": lambda app, n: app.hold(n, "insp", note="回查未反弹"),
+    "add_evidence": lambda app, n: app.add_evidence(n, "office", evidence=[PHOTO]),
 }
+PHOTO = {"sha256": "a" * 64, "name": "before.jpg", "content_type": "image/jpeg", "size": 10}
 
 # state -> {legal command: state afterwards}; everything else is illegal in that state.
 LEGAL = {
     "opened": {"assign": "assigned", "cancel": "cancelled", "comment": "opened",
-               "give_instruction": "opened", "check_progress": "opened"},
+               "give_instruction": "opened", "check_progress": "opened",
+               "add_evidence": "opened"},
     "assigned": {"reassign": "assigned", "request_extension": "assigned",
                  "extend_deadline": "assigned", "rectify": "rectified", "cancel": "cancelled",
                  "comment": "assigned", "give_instruction": "assigned",
-                 "check_progress": "assigned"},
+                 "check_progress": "assigned", "acknowledge": "assigned", "chase": "assigned",
+                 "add_evidence": "assigned"},
     "rectified": {"reinspect_pass": "verified", "reinspect_fail": "assigned",
                   "comment": "rectified", "give_instruction": "rectified",
                   "check_progress": "rectified"},
     "verified": {"close": "closed", "comment": "verified", "give_instruction": "verified"},
-    "closed": {"reopen": "assigned", "comment": "closed", "give_instruction": "closed"},
+    "closed": {"reopen": "assigned", "comment": "closed", "give_instruction": "closed",
+               "hold": "closed"},
     "cancelled": {"comment": "cancelled"},
 }
 
@@ -80,7 +88,7 @@ def test_command_in_state(memory_app, state, command):
         assert memory_app.ticket(number) == before   # nothing recorded
 
 
-UNIT_COMMANDS = {"request_extension", "rectify"}
+UNIT_COMMANDS = {"request_extension", "rectify", "acknowledge"}
 
 
 def expected_refusal(state: str, command: str) -> type[Exception]:
@@ -124,6 +132,10 @@ ALLOWED = {
     ("comment", "assigned"): {"office", "insp", "school_a", "leader_a"},
     ("give_instruction", "assigned"): {"leader_a"},
     ("check_progress", "assigned"): {"office", "insp"},
+    ("acknowledge", "assigned"): {"school_a"},
+    ("chase", "assigned"): {"office"},
+    ("hold", "closed"): {"office", "insp"},
+    ("add_evidence", "assigned"): {"office", "insp", "school_a"},
 }
 AS_LOGIN = {
     "assign": lambda app, n, who: app.assign(n, who, lead_unit_id="TA-P01",
@@ -141,6 +153,10 @@ AS_LOGIN = {
     "comment": lambda app, n, who: app.comment(n, who, text="留言"),
     "give_instruction": lambda app, n, who: app.give_instruction(n, who, text="批示"),
     "check_progress": lambda app, n, who: app.check_progress(n, who, note="检查"),
+    "acknowledge": lambda app, n, who: app.acknowledge(n, who),
+    "chase": lambda app, n, who: app.chase(n, who),
+    "hold": lambda app, n, who: app.hold(n, who, note="巩固"),
+    "add_evidence": lambda app, n, who: app.add_evidence(n, who, evidence=[PHOTO]),
 }
 
 

@@ -18,7 +18,7 @@ from web.config import EvidenceStore
 
 LISTS = {"units", "leaders"}
 OPTIONAL_IDS = {"unit", "person", "indicator"}
-CHOSEN = {"unit", "person", "indicator", "choice", "verdict"}   # picked, not typed
+CHOSEN = {"unit", "person", "indicator", "choice", "verdict", "instruction"}   # picked
 
 
 def read_fields(form: FormData, fields: Iterable[Field], evidence: EvidenceStore
@@ -58,6 +58,10 @@ def _value(field: Field, raw: object) -> Any:
         return text == "1"
     if field.kind == "date":
         return parse_day(text, field.label) if text else None
+    if field.kind == "instruction":
+        if not text.isdigit() or len(text) > 6:
+            raise InvalidInputError(f"请选择{field.label}")
+        return int(text)
     if field.kind in OPTIONAL_IDS:
         return text or None
     if field.kind == "choice":

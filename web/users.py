@@ -35,7 +35,7 @@ class User:
 
     def sight(self, app: XiaohaoApp) -> Sight:
         """What the user sees today."""
-        directory = app.directory() if self.has(Role.LEADER) else None
+        directory = app.directory() if self.has(Role.LEADER, Role.UNIT) else None
         return sight_of(self.roles, self.unit_id, self.person_id, directory, app.today())
 
     def visible_ticket(self, app: XiaohaoApp, db: Database, number: str,

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     secure_cookies: bool = False        # true when served over HTTPS
     warn_days: int = Field(default=3, ge=0, le=60)   # a deadline this close: a yellow light
+    # A rectification photo taken farther than this from its school is flagged (when the
+    # directory has the school's coordinates): domain/evidence_checks.py.
+    photo_distance_m: int = Field(default=1000, ge=50, le=100_000)
     upload_limit_mb: int = 20           # each evidence file
     # The cycle, Beijing time: weekly runs as "DAY HH:MM", the others "HH:MM".
     scheduler: bool = True              # `serve` runs the scheduler; false when it runs alone
@@ -176,7 +179,8 @@ class Settings(BaseSettings):
         with self._schema_lock():
             return XiaohaoApp(env=self.event_store_env(), clock=clock or self.clock(),
                               county_code=self.county_code, password_hasher=hasher,
-                              reference_ttl=self.reference_ttl_seconds)
+                              reference_ttl=self.reference_ttl_seconds,
+                              photo_distance_m=self.photo_distance_m)
 
     @contextmanager
     def _schema_lock(self) -> Iterator[None]:

@@ -33,7 +33,7 @@ KINDS: dict[str, tuple[Any, Any]] = {
     "line": (str, ""), "text": (str, ""), "choice": (str, None), "date": (date | None, None),
     "unit": (str | None, None), "person": (str | None, None), "indicator": (str | None, None),
     "units": (list[str], []), "leaders": (list[str], []), "verdict": (bool, ...),
-    "files": (list[str], []),
+    "files": (list[str], []), "instruction": (int | None, None),
 }
 
 
