@@ -1,9 +1,13 @@
 """The traffic light (红黄绿灯) and the groups of states the cycle counts, each stated once: in
 Python, and as the SQL that says the same over a read model's `state` and `deadline` columns.
 
-The light is derived for a day, never stored: red when a ticket not yet rectified is past its
-deadline, yellow when such a ticket is due within `warn_days` days, green otherwise (closed and
-cancelled tickets, and those without a deadline, included).
+The light is derived for a day, never stored, and only where a deadline still binds the
+responsible unit: a ticket not yet rectified (待交办 or 整改中) with a deadline is red when past
+it, yellow when due within `warn_days` days, green otherwise. Every other ticket shows no light
+("—"): once rectified (待复查, 复查通过) the unit has done its part and the rest is the inspector's
+and the office's; closed and cancelled tickets are finished; a ticket without a deadline has
+nothing to be late for. A green light on any of those would say "on schedule" where no schedule
+runs.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ class Light(Labelled):
     RED = "red", "红灯"
     YELLOW = "yellow", "黄灯"
     GREEN = "green", "绿灯"
+    NONE = "none", "—"        # no deadline binds the unit (see the module's docstring)
+
+
+SHOWN = (Light.RED, Light.YELLOW, Light.GREEN)   # the lights a ticket can show
 
 
 def days_overdue(state: str, deadline: date | None, today: date) -> int:
@@ -36,7 +44,7 @@ def days_overdue(state: str, deadline: date | None, today: date) -> int:
 
 def light(state: str, deadline: date | None, today: date, warn_days: int) -> Light:
     if deadline is None or state not in UNRECTIFIED:
-        return Light.GREEN
+        return Light.NONE
     if deadline < today:
         return Light.RED
     return Light.YELLOW if deadline <= today + timedelta(days=warn_days) else Light.GREEN
@@ -69,7 +77,12 @@ def _soon(state: str, deadline: str) -> str:
 def light_sql(state: str = "t.state", deadline: str = "t.deadline") -> str:
     """The light as a CASE expression."""
     return (f"CASE WHEN {_red(state, deadline)} THEN 'red' "
-            f"WHEN {_soon(state, deadline)} THEN 'yellow' ELSE 'green' END")
+            f"WHEN {_soon(state, deadline)} THEN 'yellow' "
+            f"WHEN {_lit(state, deadline)} THEN 'green' ELSE 'none' END")
+
+
+def _lit(state: str, deadline: str) -> str:
+    return f"{unrectified_sql(state)} AND {deadline} IS NOT NULL"
 
 
 def light_where(wanted: Light, state: str = "t.state", deadline: str = "t.deadline") -> str:
@@ -79,13 +92,15 @@ def light_where(wanted: Light, state: str = "t.state", deadline: str = "t.deadli
             return _red(state, deadline)
         case Light.YELLOW:
             return f"{_soon(state, deadline)} AND {deadline} >= :today"
+        case Light.GREEN:
+            return f"{unrectified_sql(state)} AND {deadline} > :soon"
         case _:
-            return f"NOT ({_soon(state, deadline)} AND {deadline} IS NOT NULL)"
+            return f"NOT ({_lit(state, deadline)})"
 
 
 def red_first_sql(light: str = "light") -> str:
-    """An order for a column holding lights: red, then yellow, then green."""
-    return f"CASE {light} WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END"
+    """An order for a column holding lights: red, then yellow, then green, then none."""
+    return f"CASE {light} WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 WHEN 'green' THEN 2 ELSE 3 END"
 
 
 def overdue_sql(state: str = "t.state", deadline: str = "t.deadline") -> str:

@@ -36,7 +36,12 @@ from projections.directory_views import names, units_of_kind
 ITEM_COLUMNS = ("t.number AS number, t.title AS title, s.state AS state, s.town_id AS town_id, "
                 "s.unit_id AS unit_id, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
                 "t.co_unit_ids AS co_unit_ids, t.person_id AS person_id, "
-                "t.leader_ids AS leader_ids")
+                "t.leader_ids AS leader_ids, t.overdue_incurred AS overdue_incurred")
+# What a town's or department's row says: this week's figures, the cumulative ones (each the
+# sum of the weekly), and the rates (domain/ranking.py).
+ROW_FIGURES = ("found", "closed", "cancelled", "reopened", "extended", "overdue",
+               "found_total", "closed_total", "cancelled_total", "reopened_total",
+               "extended_total", "due_total", "on_time_total", "closure_rate", "on_time_rate")
 
 
 def bulletin_content(db: Database, week: str, now: datetime) -> dict:
@@ -54,14 +59,13 @@ def bulletin_content(db: Database, week: str, now: datetime) -> dict:
                  at | {"monday": next_monday.isoformat(),
                        "sunday": (next_monday + timedelta(days=6)).isoformat()}, named, moment)
     friday = Week.parse(week).first_day + timedelta(days=4)
-    rows = figures.rows
+    rows, county = figures.rows, figures.county
     return {
         "week": week, "as_of": moment_text(moment),
         "totals": {
-            "found_week": sum(r["found"] for r in rows),
-            "closed_week": sum(r["closed"] for r in rows),
-            "found_total": sum(r["found_total"] for r in rows),
-            "closed_total": sum(r["closed_total"] for r in rows),
+            **{f"{f}_week": county[f] for f in ("found", "closed", "cancelled", "reopened",
+                                                 "extended")},
+            **{k: county[k] for k in ROW_FIGURES if k.endswith(("_total", "_rate"))},
             "in_rectification": _count(db, in_states(IN_RECTIFICATION, "s.state"), at),
             "overdue": len(overdue),
         },
@@ -74,7 +78,7 @@ def bulletin_content(db: Database, week: str, now: datetime) -> dict:
         "overdue": overdue,
         "due_next_week": due,
         "check_list": check_counts(db, week),
-        "rechecks": recheck_counts(db, str(Month.of(friday))),
+        "rechecks": recheck_counts(db, str(Month.of(friday)), moment),
         "trend": weekly_trend(db, week),
     }
 
@@ -98,8 +102,7 @@ def _items(db: Database, where: str, params: dict, named: dict[str, str],
 
 
 def _figures(r: dict) -> dict:
-    return {k: r[k] for k in ("found", "closed", "overdue", "found_total", "closed_total",
-                              "closure_rate")}
+    return {k: r[k] for k in ROW_FIGURES}
 
 
 def named_item(t: dict, named: dict[str, str], day: date, lists: dict | None = None) -> dict:
@@ -116,6 +119,7 @@ def named_item(t: dict, named: dict[str, str], day: date, lists: dict | None = N
         lists[leaders] = (ids, [named.get(p, p) for p in ids])
     return {"number": t["number"], "title": t["title"], "deadline": t["deadline"],
             "days_overdue": days_overdue(t["state"], date.fromisoformat(t["deadline"]), day),
+            "overdue_incurred": t["overdue_incurred"] or 0,
             "town_id": t["town_id"], "unit_id": t["unit_id"],
             "lead_unit_id": t["lead_unit_id"], "co_unit_ids": lists[co],
             "leader_ids": lists[leaders][0], "town": named.get(t["town_id"] or "", ""),
@@ -129,7 +133,7 @@ def open_items(db: Database, day: date, warn_days: int) -> list[dict]:
     named (the day's reminders)."""
     cursor = db.execute(
         "SELECT number, title, town_id, unit_id, state, deadline, lead_unit_id, co_unit_ids, "
-        f"person_id, leader_ids FROM tickets t WHERE {unrectified_sql()} "
+        f"person_id, leader_ids, overdue_incurred FROM tickets t WHERE {unrectified_sql()} "
         "AND lead_unit_id IS NOT NULL AND deadline <= :soon ORDER BY deadline, number",
         light_params(day, warn_days))
     columns, lists = [c[0] for c in cursor.description], {}

@@ -3,6 +3,7 @@ check list and the monthly recheck list, for any week or month."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,11 +20,15 @@ from domain.lights import (
     red_first_sql,
 )
 from domain.periods import Month, Week
-from domain.ranking import closure_rate, ranked
+from domain.ranking import closure_rate, on_time_rate, ranked
 from domain.visibility import EVERYTHING, Sight
 
-FIGURES = ("found", "rectified", "closed", "reopened", "returned", "checked", "overdue")
-TOTALS = ("found_total", "closed_total")   # cumulative up to the week's end
+FIGURES = ("found", "rectified", "closed", "reopened", "returned", "cancelled", "extended",
+           "checked", "overdue")
+# Cumulative up to the week's end (or now, for the running week): each the sum of its weekly
+# figure over the weeks, so that the columns add up (domain/ranking.py).
+SUMMED = ("found", "closed", "cancelled", "reopened", "extended")
+TOTALS = (*(f"{f}_total" for f in SUMMED), "due_total", "on_time_total")
 ON_CHECK_LIST = in_states(IN_RECTIFICATION, "s.state")
 
 
@@ -35,7 +40,8 @@ def moment_text(moment: datetime) -> str:
 class WeekFigures:
     week: str
     rows: list[dict]     # one per town × unit with any figure
-    towns: list[dict]    # one per town: this week's sums, cumulative closure rate, rank
+    towns: list[dict]    # one per town: sums of its units, rates, rank
+    county: dict         # the whole county: sums of every row, rates
 
 
 def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
@@ -55,12 +61,37 @@ def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
     return counts
 
 
+def _on_time_since(db: Database, week: Week, at: datetime) -> dict[tuple, Counter]:
+    """The running week's part of the on-time figures, per town and unit, as the weekly sums
+    would hold them once the week is over, but only for what has happened by `at`: tickets
+    whose first deadline fell this week and has passed, less those cancelled, and those
+    counted as on time (see projections/weekly.py)."""
+    counts: dict[tuple, Counter] = defaultdict(Counter)
+    params = {"monday": week.first_day.isoformat(), "today": beijing(at).date().isoformat(),
+              "start": moment_text(week.start), "at": moment_text(at)}
+    passed = "first_deadline < :today"
+    this_week = f"first_deadline >= :monday AND {passed}"
+    for figure, sign, where in (
+            ("due_total", 1, this_week),
+            ("due_total", -1, f"{this_week} AND cancelled_at <= :at"),
+            ("due_total", -1, f"cancelled_at >= :start AND cancelled_at <= :at "
+                              f"AND first_deadline < :monday"),
+            ("on_time_total", 1, f"{this_week} AND on_time_at <= :at"),
+            ("on_time_total", 1, "on_time_at >= :start AND on_time_at <= :at "
+                                 "AND first_deadline < :monday")):
+        for town, unit, n in db.execute(f"SELECT town_id, unit_id, count(*) FROM ticket_terms "
+                                        f"WHERE {where} GROUP BY 1, 2", params):
+            counts[(town, unit)][figure] += sign * n
+    return counts
+
+
 def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
-    """Found, rectified, closed, reopened, returned, checked and overdue at week end (or now,
-    for the running week) per town × unit, with the cumulative closure rate
-    ((closed − reopened) ÷ (found − cancelled) up to that week); and the same per town, ranked."""
-    end = Week.parse(week).end
-    ended = end <= now
+    """The week's figures per town × unit (found, rectified, closed, reopened, returned,
+    cancelled, extended, checked, and overdue at week end or now, for the running week), the
+    cumulative sums up to then, and the closure and on-time rates (domain/ranking.py); the same
+    per town, ranked, and for the county."""
+    this = Week.parse(week)
+    ended = this.end <= now
     rows: dict[tuple, dict] = {}
 
     def row(town: str, unit: str) -> dict:
@@ -68,39 +99,66 @@ def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
                                               **dict.fromkeys(FIGURES, 0),
                                               **dict.fromkeys(TOTALS, 0)})
 
-    for town, unit, found, closed, reopened, cancelled in db.execute(
-            "SELECT town_id, unit_id, sum(found), sum(closed), sum(reopened), sum(cancelled) "
-            "FROM weekly_counts WHERE week <= ? GROUP BY town_id, unit_id", (week,)):
-        row(town, unit).update(found_total=found - cancelled, closed_total=closed - reopened)
+    sums = ", ".join(f"sum({f})" for f in SUMMED)
     for town, unit, *values in db.execute(
-            "SELECT town_id, unit_id, found, rectified, closed, reopened, returned "
-            "FROM weekly_counts WHERE week = ?", (week,)):
-        row(town, unit).update({k: v or 0 for k, v in zip(FIGURES[:5], values, strict=True)})
+            f"SELECT town_id, unit_id, {sums} FROM weekly_counts WHERE week <= ? "
+            f"GROUP BY town_id, unit_id HAVING {' OR '.join(f'sum({f})' for f in SUMMED)}",
+            (week,)):
+        row(town, unit).update(zip(TOTALS[:len(SUMMED)], values, strict=True))
+    # Due and on time are written ahead (a deadline is known when set): up to a week that has
+    # ended they are final; within the running week only what has happened by now counts.
+    for town, unit, due, on_time in db.execute(
+            "SELECT town_id, unit_id, sum(due), sum(on_time) FROM weekly_counts WHERE week "
+            f"{'<=' if ended else '<'} ? GROUP BY 1, 2 HAVING sum(due) OR sum(on_time)", (week,)):
+        row(town, unit).update(due_total=due, on_time_total=on_time)
+    if not ended:
+        for (town, unit), counts in _on_time_since(db, this, now).items():
+            if any(counts.values()):
+                r = row(town, unit)
+                for figure, n in counts.items():
+                    r[figure] += n
+    weekly = FIGURES[:7]
+    for town, unit, *values in db.execute(
+            f"SELECT town_id, unit_id, {', '.join(weekly)} FROM weekly_counts WHERE week = ? "
+            f"AND ({' OR '.join(weekly)})", (week,)):
+        row(town, unit).update({k: v or 0 for k, v in zip(weekly, values, strict=True)})
     for town, unit, checked in db.execute(
             "SELECT town_id, unit_id, count(*) FROM weekly_checks WHERE week = ? GROUP BY 1, 2",
             (week,)):
         row(town, unit)["checked"] = checked
-    for (town, unit), overdue in _overdue(db, end if ended else now,
+    for (town, unit), overdue in _overdue(db, this.end if ended else now,
                                           week if ended else None).items():
         row(town, unit)["overdue"] = overdue
     for r in rows.values():
-        r["closure_rate"] = closure_rate(r["closed_total"], r["found_total"])
+        _rates(r)
     ordered = sorted(rows.values(), key=lambda r: (r["town_id"], r["unit_id"]))
-    return WeekFigures(week, ordered, _towns(ordered))
+    return WeekFigures(week, ordered, _towns(ordered), _summed(ordered, {}))
+
+
+def _rates(r: dict) -> dict:
+    r["closure_rate"] = closure_rate(r["closed_total"], r["reopened_total"], r["found_total"],
+                                     r["cancelled_total"])
+    r["on_time_rate"] = on_time_rate(r["on_time_total"], r["due_total"])
+    return r
+
+
+def _summed(rows: list[dict], into: dict) -> dict:
+    """The figures of `rows` added up into `into`, with its rates."""
+    into |= {f: into.get(f, 0) for f in FIGURES + TOTALS}
+    for r in rows:
+        for figure in FIGURES + TOTALS:
+            into[figure] += r[figure]
+    return _rates(into)
 
 
 def _towns(rows: list[dict]) -> list[dict]:
-    """Per town (county bodies aside): the sums of its units, its closure rate and its rank."""
-    towns: dict[str, dict] = {}
+    """Per town (county bodies aside): the sums of its units, its rates and its rank."""
+    towns: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         if r["town_id"]:
-            town = towns.setdefault(r["town_id"], {"town_id": r["town_id"],
-                                                   **dict.fromkeys(FIGURES + TOTALS, 0)})
-            for figure in FIGURES + TOTALS:
-                town[figure] += r[figure]
-    for town in towns.values():
-        town["closure_rate"] = closure_rate(town["closed_total"], town["found_total"])
-    return ranked(list(towns.values()), tiebreak=lambda t: t["town_id"])
+            towns[r["town_id"]].append(r)
+    return ranked([_summed(units, {"town_id": town}) for town, units in towns.items()],
+                  tiebreak=lambda t: t["town_id"])
 
 
 def at_moment(columns: str, where: str, *, tickets: bool = True) -> str:
@@ -151,12 +209,28 @@ def _monday(week: str) -> dict:
     return {"at": moment_text(Week.parse(week).start), "week": week}
 
 
-def recheck_counts(db: Database, month: str) -> dict[str, int]:
-    """How many tickets the month's recheck list holds, and how many of them held (巩固)."""
-    total, held = db.execute(
-        "SELECT count(*), count(*) - count(until) FROM ticket_states "
-        "WHERE state = 'closed' AND at >= ? AND at < ?", _previous_month(month)).fetchone()
-    return {"month": month, "total": total, "held": held}
+# A closing's recheck outcome as of :at: reopened (重新整改) if the closed interval has ended,
+# else held (巩固) if the recheck recorded so (RecheckHeld) while it stood, else not yet
+# rechecked (未回查).
+OUTCOMES = {"reopened": "重新整改", "held": "巩固", "pending": "未回查"}
+OUTCOME_SQL = (
+    "CASE WHEN s.until IS NOT NULL AND s.until <= :at THEN 'reopened' "
+    "WHEN EXISTS (SELECT 1 FROM recheck_holds h WHERE h.ticket_id = s.ticket_id "
+    "AND h.at > s.at AND h.at <= :at AND (s.until IS NULL OR h.at < s.until)) THEN 'held' "
+    "ELSE 'pending' END")
+LATEST = "9999-12-31"    # as of now: anything the read model holds
+
+
+def recheck_counts(db: Database, month: str, at: datetime | None = None) -> dict:
+    """How many tickets the month's recheck list holds, and of them how many held (巩固, a
+    recorded recheck), were reopened (重新整改) and are not yet rechecked (未回查), as of `at`."""
+    start, end = _previous_month(month)
+    counts = dict(db.execute(
+        f"SELECT {OUTCOME_SQL} AS outcome, count(*) FROM ticket_states s "
+        "WHERE s.state = 'closed' AND s.at >= :start AND s.at < :end GROUP BY outcome",
+        {"start": start, "end": end, "at": moment_text(at) if at else LATEST}).fetchall())
+    return {"month": month, "total": sum(counts.values()),
+            **{outcome: counts.get(outcome, 0) for outcome in OUTCOMES}}
 
 
 def _previous_month(month: str) -> tuple[str, str]:
@@ -167,30 +241,32 @@ def _previous_month(month: str) -> tuple[str, str]:
 
 def recheck_list(db: Database, month: str, sight: Sight) -> list[dict]:
     """The monthly recheck list for a month such as 2019-08: the tickets `sight` sees that
-    were closed in the month before, each with whether the closing still holds (巩固) or the
-    ticket was reopened."""
+    were closed in the month before, each with its outcome so far: 巩固 (the recheck found the
+    fix held), 重新整改 (reopened) or 未回查."""
     start, end = _previous_month(month)
     clause, params = sight.where()
     cursor = db.execute(
         "SELECT t.number, t.title, s.town_id, s.unit_id, s.at AS closed_at, "
-        "s.until AS reopened_at, t.state "
+        f"s.until AS reopened_at, t.state, {OUTCOME_SQL} AS outcome "
         "FROM ticket_states s JOIN tickets t ON t.id = s.ticket_id "
         f"WHERE s.state = 'closed' AND s.at >= :start AND s.at < :end AND {clause} "
-        "ORDER BY s.town_id, s.unit_id, s.at", params | {"start": start, "end": end})
+        "ORDER BY s.town_id, s.unit_id, s.at",
+        params | {"start": start, "end": end, "at": LATEST})
     columns = [c[0] for c in cursor.description]
     rows = [dict(zip(columns, r, strict=True)) for r in cursor]
     for r in rows:
-        r["result"] = "巩固" if r["reopened_at"] is None else "重新整改"
+        r["result"] = OUTCOMES[r["outcome"]]
     return rows
 
 
 def weekly_trend(db: Database, last_week: str, weeks: int = 12) -> list[dict]:
     """Found and closed per ISO week for the `weeks` weeks up to `last_week`, oldest first,
-    with zeros for quiet weeks (the county as a whole)."""
+    with zeros for quiet weeks (the county as a whole). Counted as the cumulative figures are,
+    so that they add up to them: cancelled and reopened are figures of their own."""
     last = Week.parse(last_week)
     labels = [str(last.shifted(-i)) for i in reversed(range(weeks))]
     counts = {week: (found, closed) for week, found, closed in db.execute(
-        "SELECT week, sum(found) - sum(cancelled), sum(closed) - sum(reopened) FROM weekly_counts "
+        "SELECT week, sum(found), sum(closed) FROM weekly_counts "
         "WHERE week BETWEEN ? AND ? GROUP BY week", (labels[0], labels[-1]))}
     return [{"week": w, "found": counts.get(w, (0, 0))[0], "closed": counts.get(w, (0, 0))[1]}
             for w in labels]

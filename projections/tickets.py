@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlite_utils import Database
 
+from domain.clock import beijing_date
+from domain.lights import days_overdue
 from projections.base import Item, Projection, ProjectionError
 
 COLUMNS = {
@@ -25,6 +28,7 @@ COLUMNS = {
     "opened_at": str, "opened_by": str, "assigned_at": str, "rectified_at": str,
     "verified_at": str, "closed_at": str, "cancelled_at": str, "reopened_at": str,
     "last_checked_at": str, "returns": int, "reopens": int, "rectifications": int,
+    "extensions": int, "overdue_incurred": int,
     "evidence_before": str, "evidence_after": str, "version": int,
 }
 NAMES = list(COLUMNS)
@@ -40,7 +44,8 @@ def _opened(row: dict, e: Any, item: Item) -> None:
         indicator_id=e.indicator_id, severity=e.severity, source=e.source, state="opened",
         co_unit_ids="[]", leader_ids=json.dumps(e.leader_ids),
         deadline=e.deadline.isoformat() if e.deadline else None, opened_at=item.at,
-        opened_by=e.by["login"], returns=0, reopens=0, rectifications=0,
+        opened_by=e.by["login"], returns=0, reopens=0, rectifications=0, extensions=0,
+        overdue_incurred=0,
         evidence_before=json.dumps(e.evidence, ensure_ascii=False), evidence_after="[]")
 
 
@@ -68,6 +73,18 @@ def _reinspected(row: dict, e: Any, item: Item) -> None:
         row.update(state="assigned", returns=row["returns"] + 1, evidence_after="[]")
 
 
+def _extended(row: dict, e: Any, item: Item) -> None:
+    """The new deadline sets the light; the days already overdue stay on the record (#11).
+    Events from before the aggregate recorded them are worked out the same way."""
+    overdue = getattr(e, "overdue_days", None)
+    if overdue is None:
+        overdue = days_overdue(row["state"], date.fromisoformat(row["deadline"]),
+                               beijing_date(e.timestamp))
+    row.update(deadline=e.new_deadline.isoformat(), pending_deadline=None,
+               extensions=row["extensions"] + 1,
+               overdue_incurred=row["overdue_incurred"] + overdue)
+
+
 def _reopened(row: dict, e: Any, item: Item) -> None:
     row.update(state="assigned", reopens=row["reopens"] + 1, reopened_at=item.at,
                deadline=e.deadline.isoformat(), evidence_after="[]")
@@ -79,8 +96,7 @@ HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
     "Reassigned": _responsible,
     "ExtensionRequested": lambda row, e, item: row.update(
         pending_deadline=e.new_deadline.isoformat()),
-    "DeadlineExtended": lambda row, e, item: row.update(
-        deadline=e.new_deadline.isoformat(), pending_deadline=None),
+    "DeadlineExtended": _extended,
     "ExtensionRefused": lambda row, e, item: row.update(pending_deadline=None),
     "Rectified": _rectified,
     "ReInspected": _reinspected,
@@ -101,7 +117,7 @@ HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
 
 class TicketsProjection(Projection):
     name = "tickets"
-    version = 4
+    version = 5
     topics = ("domain.ticket:Ticket.",)
     tables = ("tickets", "ticket_units", "ticket_leaders", "tickets_fts")
     query_indexes = {

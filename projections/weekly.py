@@ -1,9 +1,15 @@
 """The `weekly` read models: counts per ISO week × town × unit, which tickets were checked in a
-week, and each ticket's state history (for "overdue at week end" and past check lists).
+week, each ticket's state history (for "overdue at week end" and past check lists), each
+ticket's terms for the on-time rate, and the monthly recheck's recorded holds.
 
 A ticket is overdue at a week's end (Monday 00:00 Beijing) when it is not yet rectified and its
 deadline is before that Monday. Intervals of a ticket's life are written out week by week when
 they end; the interval still open is counted at query time (projections/cycle.py).
+
+The on-time rate (domain/ranking.py) is kept per ticket (`ticket_terms`: the deadline set at
+assignment, the last rectification's completion day, the moment a rectification completed by
+that deadline passed re-inspection, the moment of cancelling) and as weekly sums (`due`,
+`on_time`), which a week may hold ahead of time (a deadline is known when it is set).
 """
 
 from __future__ import annotations
@@ -21,14 +27,18 @@ from sqlite_utils import Database
 from domain.clock import beijing
 from domain.lights import UNRECTIFIED, unrectified_sql
 from domain.periods import iso_week, week_ends
+from domain.ranking import rectified_on_time
 from domain.ticket import EVENT_LABELS
 from projections.base import Item, Projection, ProjectionError
 
-COUNTS = ("found", "rectified", "closed", "reopened", "returned", "cancelled", "overdue")
+COUNTS = ("found", "rectified", "closed", "reopened", "returned", "cancelled", "overdue",
+          "extended", "due", "on_time")
+TERMS = ("ticket_id", "town_id", "unit_id", "first_deadline", "completed_on", "on_time_at",
+         "cancelled_at")
 STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectified",
                "Closed": "closed", "Reopened": "assigned", "Cancelled": "cancelled"}
 COUNTED = {"Opened": "found", "Rectified": "rectified", "Closed": "closed",
-           "Reopened": "reopened", "Cancelled": "cancelled"}
+           "Reopened": "reopened", "Cancelled": "cancelled", "DeadlineExtended": "extended"}
 
 
 def week_of_end(moment: datetime) -> str:
@@ -37,9 +47,9 @@ def week_of_end(moment: datetime) -> str:
 
 class WeeklyProjection(Projection):
     name = "weekly"
-    version = 6
+    version = 7
     topics = ("domain.ticket:Ticket.",)
-    tables = ("weekly_counts", "weekly_checks", "ticket_states")
+    tables = ("weekly_counts", "weekly_checks", "ticket_states", "ticket_terms", "recheck_holds")
     query_indexes = {
         "weekly_checks_place": "CREATE INDEX IF NOT EXISTS weekly_checks_place "
                                "ON weekly_checks (week, town_id, unit_id)",
@@ -55,6 +65,10 @@ class WeeklyProjection(Projection):
                                  "ON ticket_states (state, deadline) WHERE until IS NULL",
         "ticket_states_until": "CREATE INDEX IF NOT EXISTS ticket_states_until "
                                "ON ticket_states (until) WHERE until IS NOT NULL",
+        # The running week's part of the on-time rate (cycle._on_time_since).
+        **{f"ticket_terms_{c}": f"CREATE INDEX IF NOT EXISTS ticket_terms_{c} ON ticket_terms "
+           f"({c}) WHERE {c} IS NOT NULL"
+           for c in ("first_deadline", "on_time_at", "cancelled_at")},
     }
 
     def create_tables(self, db: Database) -> None:
@@ -68,6 +82,9 @@ class WeeklyProjection(Projection):
              "until": str, "state": str, "deadline": str}, pk="n")
         db.execute("CREATE INDEX ticket_states_open ON ticket_states (ticket_id) "
                    "WHERE until IS NULL")
+        db["ticket_terms"].create(dict.fromkeys(TERMS, str), pk="ticket_id")
+        db["recheck_holds"].create({"n": int, "ticket_id": str, "at": str}, pk="n")
+        db.execute("CREATE INDEX recheck_holds_ticket ON recheck_holds (ticket_id, at)")
         self.create_query_indexes(db)
 
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
@@ -94,6 +111,7 @@ class WeeklyProjection(Projection):
                 "returned" if item.name == "ReInspected" and not event.passed else None)
             if column:
                 batch.counts[(_week(item.at), *place)][column] += 1
+            batch.terms_follow(item, place)
         batch.write()
 
 
@@ -132,6 +150,40 @@ class _Batch:
         self.ended: list[tuple[str, int]] = []       # (until, n) of intervals already stored
         self.counts: dict[tuple, Counter] = defaultdict(Counter)
         self.checks: set[tuple] = set()
+        cursor = conn.execute(f"SELECT {', '.join(TERMS)} FROM ticket_terms WHERE ticket_id IN "
+                              "(SELECT value FROM json_each(?))", (json.dumps(list(tickets)),))
+        self.terms: dict[str, dict] = {r[0]: dict(zip(TERMS, r, strict=True)) for r in cursor}
+        self.holds: list[tuple] = []
+
+    def terms_follow(self, item: Item, place: tuple) -> None:
+        """Keep the ticket's on-time terms (domain/ranking.py) and the weekly sums of them. A
+        ticket is due in the week of its first deadline; it counts as on time in that week or
+        the week of its passing re-inspection, whichever is later; a cancellation takes it out
+        of the count from then (or from its deadline's week, if later)."""
+        e = item.event
+        if item.name == "Opened":
+            self.terms[item.aggregate] = dict.fromkeys(TERMS) | {
+                "ticket_id": item.aggregate, "town_id": place[0], "unit_id": place[1]}
+            return
+        terms = self.terms[item.aggregate]
+        deadline = terms["first_deadline"]
+        match item.name:
+            case "Assigned" if deadline is None:
+                terms["first_deadline"] = e.deadline.isoformat()
+                self.counts[(_day_week(terms["first_deadline"]), *place)]["due"] += 1
+            case "Rectified":
+                terms["completed_on"] = e.completed_on.isoformat()
+            case "ReInspected" if e.passed and terms["on_time_at"] is None and rectified_on_time(
+                    date.fromisoformat(terms["completed_on"]),
+                    deadline and date.fromisoformat(deadline)):
+                terms["on_time_at"] = item.at
+                self.counts[(max(_week(item.at), _day_week(deadline)), *place)]["on_time"] += 1
+            case "Cancelled":
+                terms["cancelled_at"] = item.at
+                if deadline:     # never rectified, so never on time: out of the count
+                    self.counts[(max(_week(item.at), _day_week(deadline)), *place)]["due"] -= 1
+            case "RecheckHeld":
+                self.holds.append((item.n, item.aggregate, item.at))
 
     def change(self, item: Item, place: tuple, state: str, deadline: str | None) -> None:
         """End the ticket's open interval, counting the week ends it was overdue at, and
@@ -164,3 +216,8 @@ class _Batch:
             [(*key, *(counter[c] for c in COUNTS)) for key, counter in self.counts.items()])
         self.conn.executemany("INSERT OR IGNORE INTO weekly_checks VALUES (?, ?, ?, ?)",
                               self.checks)
+        self.conn.executemany(
+            f"INSERT OR REPLACE INTO ticket_terms ({', '.join(TERMS)}) "
+            f"VALUES ({', '.join('?' * len(TERMS))})",
+            [[t[c] for c in TERMS] for t in self.terms.values()])
+        self.conn.executemany("INSERT INTO recheck_holds VALUES (?, ?, ?)", self.holds)

@@ -39,23 +39,40 @@ def history(tmp_path_factory):
     return app, read, histories, weeks
 
 
+COUNTED = {"Opened": "found", "Closed": "closed", "Cancelled": "cancelled",
+           "Reopened": "reopened", "DeadlineExtended": "extended"}
+
+
 def expected_totals(histories: dict, week: str, moment) -> dict:
-    """The bulletin's totals worked out from each ticket's events alone."""
+    """The bulletin's totals worked out from each ticket's events alone: this week's and the
+    cumulative counts (each cumulative the sum of the weekly), the closure rate, and the on-time
+    rate (deadline set at assignment passed; rectified by then with a fix that passed) (#11)."""
     end = Week.parse(week).end
-    totals = dict.fromkeys(["found_week", "closed_week", "found_total", "closed_total",
-                            "in_rectification", "overdue"], 0)
+    totals = dict.fromkeys([*(f"{c}_week" for c in COUNTED.values()),
+                            *(f"{c}_total" for c in COUNTED.values()),
+                            "due_total", "on_time_total", "in_rectification", "overdue"], 0)
     overdue, due = set(), set()
     next_monday = end.date()
     for number, (_, steps) in histories.items():
+        first_deadline = completed = None
+        on_time = cancelled = False
         for step in steps:
             name, at = step["event"], step["at"]
-            if at >= end:
+            if at >= end or at > moment:
                 break
-            this_week = iso_week(beijing(at).date()) == week
-            totals["found_week"] += name == "Opened" and this_week
-            totals["closed_week"] += name == "Closed" and this_week
-            totals["found_total"] += (name == "Opened") - (name == "Cancelled")
-            totals["closed_total"] += (name == "Closed") - (name == "Reopened")
+            if name in COUNTED:
+                totals[f"{COUNTED[name]}_total"] += 1
+                totals[f"{COUNTED[name]}_week"] += iso_week(beijing(at).date()) == week
+            if name == "Assigned" and first_deadline is None:
+                first_deadline = step["details"]["deadline"]
+            if name == "Rectified":
+                completed = step["details"]["completed_on"]
+            if name == "ReInspected" and step["details"]["passed"]:
+                on_time = on_time or completed <= first_deadline
+            cancelled = cancelled or name == "Cancelled"
+        if first_deadline and first_deadline < moment.date() and not cancelled:
+            totals["due_total"] += 1
+            totals["on_time_total"] += on_time
         state, deadline = as_of(steps, moment)
         totals["in_rectification"] += state in (*UNRECTIFIED, "rectified")
         if state in UNRECTIFIED and deadline and deadline < moment.date():
@@ -64,11 +81,17 @@ def expected_totals(histories: dict, week: str, moment) -> dict:
                 next_monday <= deadline <= next_monday + timedelta(days=6):
             due.add(number)
     totals["overdue"] = len(overdue)
+    standing = totals["found_total"] - totals["cancelled_total"]
+    totals["closure_rate"] = round(
+        (totals["closed_total"] - totals["reopened_total"]) / standing, 4) if standing else None
+    totals["on_time_rate"] = round(totals["on_time_total"] / totals["due_total"], 4) \
+        if totals["due_total"] else None
     return {"totals": totals, "overdue": overdue, "due": due}
 
 
 def test_every_bulletin_says_what_the_events_say(history):
     app, read, histories, weeks = history
+    printed: list[dict] = []
     for week in weeks:
         run, issued = issue(app, read, "bulletin", week, warn_days=3)
         assert issued
@@ -79,15 +102,26 @@ def test_every_bulletin_says_what_the_events_say(history):
         assert {i["number"] for i in content["overdue"]["items"]} == expected["overdue"], week
         assert {i["number"] for i in content["due_next_week"]["items"]} == expected["due"], week
         assert content["overdue"]["more"] == content["due_next_week"]["more"] == 0
-        towns = content["towns"]
-        assert sum(t["found_total"] for t in towns) + sum(
-            d["found_total"] for d in content["departments"]) <= expected["totals"]["found_total"]
-        assert [t["rank"] for t in towns] == sorted(t["rank"] for t in towns)
+        towns, departments = content["towns"], content["departments"]
+        rows = towns + departments
+        for figure in ("found", "closed", "cancelled", "reopened", "extended"):
+            # the rows add up to no more than the county (county-level bodies aside), and the
+            # cumulative figures printed are the sums of the weekly ones printed (#11)
+            assert sum(r[f"{figure}_total"] for r in rows) <= content["totals"][f"{figure}_total"]
+            assert content["totals"][f"{figure}_total"] == sum(
+                c["totals"][f"{figure}_week"] for c in [*printed, content]), (week, figure)
+        ranks = [t["rank"] for t in towns if t["rank"] is not None]
+        assert ranks == sorted(ranks)
+        assert all(t["rank"] is None for t in towns[len(ranks):])   # unranked last
+        assert all((t["rank"] is None) == (t["found_total"] == t["cancelled_total"])
+                   for t in towns)
         checks = check_list(read.db, week, 3, EVERYTHING)
         assert content["check_list"] == {"total": len(checks),
                                          "checked": sum(bool(c["checked"]) for c in checks)}
         assert content["trend"][-1]["week"] == week and len(content["trend"]) == 12
+        assert content["trend"][-1]["found"] == content["totals"]["found_week"]
         assert run["number"] == weeks.index(week) + 1
+        printed.append(content)
 
 
 def test_an_overdue_item_is_named_with_its_people(history):

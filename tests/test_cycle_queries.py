@@ -41,7 +41,8 @@ def test_week_figures_match_the_events(history):
                     continue
                 name = step["event"]
                 figure = {"Opened": "found", "Rectified": "rectified", "Closed": "closed",
-                          "Reopened": "reopened"}.get(name)
+                          "Reopened": "reopened", "Cancelled": "cancelled",
+                          "DeadlineExtended": "extended"}.get(name)
                 if name == "ReInspected" and not step["details"]["passed"]:
                     figure = "returned"
                 if figure:
@@ -61,33 +62,43 @@ def test_week_figures_match_the_events(history):
 
 
 def test_closure_rates_count_what_was_found_and_closed_up_to_the_week(history):
+    """Cumulative figures are the sums of the weekly ones, cancelled and reopened counted in
+    their own columns; the rate is (closed − reopened) ÷ (found − cancelled) (#11)."""
     app, db, histories = history
     week = iso_week(app.today() - timedelta(days=30))
     end = Week.parse(week).end
-    found: Counter = Counter()
-    closed: Counter = Counter()
+    totals: dict[tuple, Counter] = defaultdict(Counter)
+    names = {"Opened": "found", "Closed": "closed", "Cancelled": "cancelled",
+             "Reopened": "reopened", "DeadlineExtended": "extended"}
     for ticket, steps in histories.values():
         place = (ticket["town_id"] or "", ticket["unit_id"])
         for step in steps:
             if step["at"] >= end:
                 break
-            found[place] += {"Opened": 1, "Cancelled": -1}.get(step["event"], 0)
-            closed[place] += {"Closed": 1, "Reopened": -1}.get(step["event"], 0)
+            if step["event"] in names:
+                totals[place][names[step["event"]]] += 1
     rows = week_figures(db, week, app.now()).rows
-    assert {(r["town_id"], r["unit_id"]): (r["found_total"], r["closed_total"]) for r in rows} \
-        == {p: (found[p], closed[p]) for p in found}
+    columns = ("found", "closed", "cancelled", "reopened", "extended")
+    assert {(r["town_id"], r["unit_id"]): tuple(r[f"{c}_total"] for c in columns)
+            for r in rows if r["found_total"]} \
+        == {p: tuple(totals[p][c] for c in columns) for p in totals}
     for r in rows:
-        assert r["closure_rate"] == (round(closed[(r["town_id"], r["unit_id"])] / found[
-            (r["town_id"], r["unit_id"])], 4) if found[(r["town_id"], r["unit_id"])] else 0.0)
+        t = totals[(r["town_id"], r["unit_id"])]
+        standing = t["found"] - t["cancelled"]
+        assert r["closure_rate"] == (
+            round((t["closed"] - t["reopened"]) / standing, 4) if standing else None)
 
 
 def test_towns_are_ranked_by_closure_rate(history):
     app, db, _ = history
     towns = week_figures(db, iso_week(app.today()), app.now()).towns
-    assert [t["town_id"] for t in towns] and all(0 <= t["closure_rate"] <= 1 for t in towns)
-    rates = [t["closure_rate"] for t in towns]
+    rated = [t for t in towns if t["closure_rate"] is not None]
+    assert rated and all(0 <= t["closure_rate"] <= 1 for t in rated)
+    rates = [t["closure_rate"] for t in rated]
     assert rates == sorted(rates, reverse=True)
     assert towns[0]["rank"] == 1
+    assert towns[:len(rated)] == rated       # the unranked (nothing found) come last
+    assert all(t["rank"] is None for t in towns[len(rated):])
 
 
 def test_the_check_list_is_what_was_open_on_monday(history):
@@ -122,9 +133,11 @@ def test_the_recheck_list_is_last_months_closures(history):
         assert Counter(r["number"] for r in got) == expected, month
         for r in got:
             steps = histories[r["number"]][1]
-            reopened = any(s["event"] == "Reopened" and s["at"].isoformat() > r["closed_at"]
-                           for s in steps)
-            assert (r["result"] == "重新整改") == reopened
+            after = [s["event"] for s in steps if s["at"].isoformat() > r["closed_at"]]
+            outcome = after[after.index("Reopened") - 1::-1] if "Reopened" in after else after
+            expected_result = ("重新整改" if "Reopened" in after
+                               else "巩固" if "RecheckHeld" in outcome else "未回查")
+            assert r["result"] == expected_result
 
 
 @pytest.mark.parametrize(("fraction", "overdue"), [(0, 0), (500_000, 1)])
@@ -181,4 +194,6 @@ def test_the_counts_agree_with_the_lists(history):
         rows = recheck_list(db, month, EVERYTHING)
         assert recheck_counts(db, month) == {
             "month": month, "total": len(rows),
-            "held": sum(r["result"] == "巩固" for r in rows)}
+            "held": sum(r["result"] == "巩固" for r in rows),
+            "reopened": sum(r["result"] == "重新整改" for r in rows),
+            "pending": sum(r["result"] == "未回查" for r in rows)}

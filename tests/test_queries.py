@@ -23,7 +23,7 @@ def as_office(**narrowed) -> TicketFilter:
 def expected_light(ticket: dict, today: date) -> str:
     """The rule of domain/lights.py, written again here on purpose."""
     if ticket["state"] not in ("opened", "assigned") or ticket["deadline"] is None:
-        return "green"
+        return "none"       # no deadline binds the unit: no light (#11)
     if ticket["deadline"] < today:
         return "red"
     return "yellow" if ticket["deadline"] <= today + timedelta(days=3) else "green"
@@ -49,10 +49,10 @@ def test_lights_and_overdue_days_for_any_day(history, offset):
     counts = light_counts(db, as_office(), today, 3)
     live = [t for t in tickets.values() if t["state"] != "cancelled"]
     assert counts == {light: sum(expected_light(t, today) == light for t in live)
-                      for light in ("red", "yellow", "green")}
+                      for light in ("red", "yellow", "green", "none")}
 
 
-@pytest.mark.parametrize("light", ["red", "yellow", "green"])
+@pytest.mark.parametrize("light", ["red", "yellow", "green", "none"])
 @pytest.mark.parametrize("offset", [0, 9])
 def test_the_light_filter_keeps_exactly_that_light(history, light, offset):
     app, db, tickets = history
@@ -165,7 +165,7 @@ def test_descending_reverses_the_whole_order(history, sort):
                                             per_page=500).rows]
     down = list_tickets(db, as_office(), app.today(), 3, sort=sort, descending=True,
                         per_page=500).rows
-    key = {"light": lambda r: ({"red": 0, "yellow": 1, "green": 2}[r["light"]],),
+    key = {"light": lambda r: ({"red": 0, "yellow": 1, "green": 2, "none": 3}[r["light"]],),
            "town": lambda r: (r["town_id"] or "", r["unit_id"]),
            "deadline": lambda r: (r["deadline"] or "",)}[sort]
     assert [key(r) for r in down] == sorted((key(r) for r in down), reverse=True)
@@ -188,10 +188,10 @@ def test_bad_week_labels_are_refused(history, week):
 
 
 def _light(row: dict, today: date) -> int:
-    """0 red, 1 yellow, 2 green, worked out here from the state and the deadline."""
+    """0 red, 1 yellow, 2 green, 3 none, worked out here from the state and the deadline."""
     deadline = row["deadline"] and date.fromisoformat(row["deadline"])
     if row["state"] not in ("opened", "assigned") or not deadline:
-        return 2
+        return 3
     return 0 if deadline < today else 1 if deadline <= today + timedelta(days=3) else 2
 
 

@@ -38,9 +38,15 @@ def test_the_light_in_python_and_in_sql_agree(state, deadline, today, warn_days)
     (State.ASSIGNED, date(2026, 11, 1), Light.RED),       # past the deadline, not rectified
     (State.OPENED, date(2026, 11, 5), Light.YELLOW),      # within three days
     (State.ASSIGNED, date(2026, 11, 6), Light.GREEN),     # four days off
-    (State.RECTIFIED, date(2026, 11, 1), Light.GREEN),    # rectified: the deadline is met
-    (State.CLOSED, date(2026, 10, 1), Light.GREEN),
-    (State.ASSIGNED, None, Light.GREEN),
+    (State.ASSIGNED, date(2026, 11, 20), Light.GREEN),
+    # (#11) no light where no deadline binds the unit: rectified (the unit's part is done),
+    # verified, closed, cancelled, or no deadline at all
+    (State.RECTIFIED, date(2026, 11, 1), Light.NONE),
+    (State.VERIFIED, date(2026, 11, 1), Light.NONE),
+    (State.CLOSED, date(2026, 10, 1), Light.NONE),
+    (State.CANCELLED, date(2026, 11, 3), Light.NONE),
+    (State.ASSIGNED, None, Light.NONE),
+    (State.OPENED, None, Light.NONE),
 ])
 def test_the_light_as_the_office_reads_it(state, deadline, light_then):
     assert light(state, deadline, date(2026, 11, 2), 3) is light_then

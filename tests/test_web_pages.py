@@ -35,9 +35,10 @@ def test_the_dashboard_counts_lights_for_what_one_may_see(web_app):
     number = open_at_school_a(app)
     assign_to_school_a(app, number)
     open_at_school_a(app, unit_id="TB-J01", title="乙镇中学问题")
-    lights = {li["class"][0]: int(li.strong.text) for li in
-              page(Browser(web, "office").get("/")).select(".lights li")}
-    assert sum(lights.values()) == 2
+    board = page(Browser(web, "office").get("/"))
+    lights = {li["class"][0]: int(li.strong.text) for li in board.select(".lights li")}
+    assert sum(lights.values()) == 1     # the one without a deadline shows no light (#11)
+    assert "另有 1 项不亮灯" in board.select_one(".lights + .hint").text
     mine = {li["class"][0]: int(li.strong.text) for li in
             page(Browser(web, "school_a").get("/")).select(".lights li")}
     assert sum(mine.values()) == 1

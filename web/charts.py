@@ -10,7 +10,9 @@ BAR_WIDTH = 260
 
 
 def town_bars(rows: list[tuple[str, float]], title: str = "各镇街累计销号率") -> Markup:
-    """Horizontal bars of a rate between 0 and 1, one per (label, rate), as inline SVG."""
+    """Horizontal bars of a rate between 0 and 1, one per (label, rate), as inline SVG; a rate
+    of None (nothing to measure: domain/ranking.py) has no bar."""
+    rows = [(label, rate) for label, rate in rows if rate is not None]
     height = BAR_HEIGHT * len(rows) + 8
     width = LABEL_WIDTH + BAR_WIDTH + 60
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from domain.commands import COMMANDS, OPEN
 from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
+from domain.lights import Light
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
@@ -37,8 +38,8 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Conf
     """The tickets one may see, filtered, sorted and a page at a time."""
     chosen = {"town": town, "unit": unit, "state": state, "light": light,
               "indicator": indicator, "severity": severity, "source": source, "leader": leader}
-    if light and light not in ("red", "yellow", "green"):
-        raise InvalidInputError("红黄绿灯只能是 red、yellow 或 green")
+    if light and light not in {x.value for x in Light}:
+        raise InvalidInputError("红黄绿灯只能是 red、yellow、green 或 none（无灯）")
     if sort not in SORTS:
         raise InvalidInputError(f"无法按 {sort[:20]} 排序")
     f = TicketFilter(**{k: v or None for k, v in chosen.items()}, text=q or None,
