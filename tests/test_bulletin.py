@@ -122,6 +122,9 @@ def test_every_bulletin_says_what_the_events_say(history):
         assert content["trend"][-1]["found"] == content["totals"]["found_week"]
         assert run["number"] == weeks.index(week) + 1
         printed.append(content)
+    # the history exercises every figure: some met deadlines, some missed, some extended
+    assert any(0 < c["totals"]["on_time_total"] < c["totals"]["due_total"] for c in printed)
+    assert printed[-1]["totals"]["extended_total"] and printed[-1]["totals"]["cancelled_total"]
 
 
 def test_an_overdue_item_is_named_with_its_people(history):
