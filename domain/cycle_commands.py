@@ -10,7 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.clock import beijing_date
 from domain.cycle import KINDS, CycleRun, bulletin_number, period_start, run_id
-from domain.delivery import Delivery, message_id
+from domain.delivery import Delivery, delivery_id, message_id
 from domain.errors import InvalidInputError, UnknownReferenceError
 
 MAX_BACKOFF = timedelta(days=1)
@@ -68,6 +68,32 @@ class CycleCommands:
         if key not in self.repository:
             return None
         return self._get(key, f"{KINDS[kind]} {period} 不存在").as_dict()
+
+    def queue_notices(self, event: UUID, period: str, notices: list[dict]) -> int:
+        """Queue what one recorded event tells (domain/notices.py), keyed by the event
+        (`domain.delivery.event_key`) and each recipient, so that however many followers read
+        the event, however often, each person is told once. Returns how many this call queued."""
+        fresh = [n for n in notices
+                 if delivery_id(event, n["recipient"]["key"]) not in self.repository]
+        try:
+            self.save(*(self._notice(event, period, n) for n in fresh))
+        except IntegrityError:   # another follower queued some of them first: the rest, alone
+            return sum(self._queue_alone(event, period, n) for n in fresh)
+        return len(fresh)
+
+    def _notice(self, event: UUID, period: str, notice: dict) -> Delivery:
+        key = notice["recipient"]["key"]
+        return Delivery(run=event, recipient=notice["recipient"], kind="notice", period=period,
+                        subject=notice["subject"], payload=notice["payload"],
+                        held=notice["held"], timestamp=self.now(),
+                        message_id=message_id(self.county_code, "notice", period, key))
+
+    def _queue_alone(self, event: UUID, period: str, notice: dict) -> int:
+        try:
+            self.save(self._notice(event, period, notice))
+        except IntegrityError:
+            return 0
+        return 1
 
     # -- delivery --------------------------------------------------------------------------
 

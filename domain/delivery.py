@@ -1,8 +1,8 @@
-"""A digest or reminder on its way to one person, kept as events: queued with the
-run that made it, then attempted, delivered, or failed and retried with backoff, until it
-fails for good and waits for the office's 重发. Its id (and so its Message-ID) comes from the
-run and the recipient: the same digest is never queued twice, and a retry after a crash
-mid-send carries the same Message-ID."""
+"""A digest, reminder or notice on its way to one person, kept as events: queued with the
+run (or, for a notice, the ticket's event) that made it, then attempted, delivered, or failed
+and retried with backoff, until it fails for good and waits for the office's 重发. Its id (and
+so its Message-ID) comes from the run (or event) and the recipient: the same message is never
+queued twice, and a retry after a crash mid-send carries the same Message-ID."""
 
 from __future__ import annotations
 
@@ -14,11 +14,22 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 DELIVERY_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/delivery")
-STATES = {"queued": "待发送", "sending": "发送中", "delivered": "已送达", "failed": "发送失败"}
+NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/notice")
+# "held": a notice kept for its recipient's daily digest (never sent alone); "gathered" is how
+# the outbox shows it once that digest has been queued (projections/runs.py).
+STATES = {"queued": "待发送", "sending": "发送中", "delivered": "已送达", "failed": "发送失败",
+          "held": "待汇总", "gathered": "已汇总"}
 
 
 def delivery_id(run: UUID, recipient_key: str) -> UUID:
     return uuid5(DELIVERY_NAMESPACE, f"{run}|{recipient_key}")
+
+
+def event_key(originator_id: UUID, version: int) -> UUID:
+    """What a notice's delivery is keyed by in place of a run: the event that made it. With
+    the recipient's key it gives the delivery's id, so an event tells each person once,
+    however many followers read it, however often."""
+    return uuid5(NOTICE_NAMESPACE, f"{originator_id}|{version}")
 
 
 def message_id(county_code: str, kind: str, period: str, recipient_key: str) -> str:
@@ -37,7 +48,10 @@ class Delivery(Aggregate):
 
     @event("Queued")
     def __init__(self, run: UUID, recipient: dict, kind: str, period: str, subject: str,
-                 message_id: str, payload: dict, timestamp: datetime) -> None:
+                 message_id: str, payload: dict, timestamp: datetime,
+                 held: bool = False) -> None:
+        """`run`: the run that queued it, or for a notice the event's key (`event_key`);
+        `held`: kept for the recipient's daily digest instead of being sent."""
         self.run = run
         self.recipient = recipient      # key, name, address (or None), role
         self.kind = kind
@@ -45,7 +59,7 @@ class Delivery(Aggregate):
         self.subject = subject
         self.message_id = message_id
         self.payload = payload
-        self.state = "queued"
+        self.state = "held" if held else "queued"
         self.attempts = 0
         self.failures = 0               # since it was queued or last requeued by the office
         self.next_attempt_at = timestamp

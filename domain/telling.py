@@ -1,7 +1,8 @@
 """Who is told what by the cycle: a pure policy over the directory and the items the read models
 name. Each 包保 leader gets the county's totals and ranking with the items they see (weekly), and
-the overdue ones as an escalation (daily, when there are any); each responsible unit's head gets
-the items their unit sees (its overdue and coming items). Who sees an item is decided by
+the overdue ones as an escalation (daily, on a day when some are new to them); each responsible
+unit's head gets the items their unit sees (its overdue and coming items: all of them weekly,
+what is new since their last reminder daily). Who sees an item is decided by
 domain/visibility.py, as on every page.
 
 A digest is a recipient (key, name, address, role, person), a subject, and the data its mail
@@ -51,41 +52,92 @@ def unit_weekly(directory: Directory, bulletin: dict, number: int, county: str,
     return _unit_digests(directory, coming, day, county, f"周通报 第{number}期", "下周到期")
 
 
-def daily(directory: Directory, items: list[dict], day: date, warn_days: int,
-          county: str) -> list[dict]:
+def daily(directory: Directory, items: list[dict], day: date, warn_days: int, county: str,
+          last: dict[str, dict] | None = None) -> list[dict]:
     """The day's reminders from the open items due by `day` + `warn_days`: 到期提醒 to each
-    unit that sees any (its own list, to the person heading it), and 逾期督办 to each leader
-    who sees overdue ones."""
+    unit that sees any (to the person heading it), and 逾期督办 to each leader who sees
+    overdue ones. Each names only what is new since that recipient's last reminder (`last`:
+    recipient key -> what that mail knew, as `known`), and says how many are still open; a
+    recipient with nothing new is not written to that day."""
     coming = {"overdue": [i for i in items if i["days_overdue"] > 0],
               "due_soon": [i for i in items if i["days_overdue"] == 0]}
-    return (_unit_digests(directory, coming, day, county, "到期提醒", f"{warn_days} 天内到期")
-            + _escalations(directory, coming["overdue"], day, county))
+    last = last or {}
+    return (_unit_reminders(directory, coming, day, county, f"{warn_days} 天内到期", last)
+            + _escalations(directory, coming["overdue"], day, county, last))
 
 
-def _escalations(directory: Directory, overdue: list[dict], day: date,
-                 county: str) -> list[dict]:
+def known(overdue: list[dict], due_soon: list[dict] = ()) -> dict:
+    """What a reminder leaves its recipient knowing: the numbers open, by part."""
+    return {"overdue": [i["number"] for i in overdue], "due_soon": [i["number"] for i in due_soon]}
+
+
+def _new(items: list[dict], before: set[str]) -> list[dict]:
+    return [i for i in items if i["number"] not in before]
+
+
+def _unit_reminders(directory: Directory, coming: dict[str, list[dict]], day: date, county: str,
+                    due_label: str, last: dict[str, dict]) -> list[dict]:
     digests = []
-    for leader, sight, _, units in _leaders(directory, day):
-        theirs = [i for i in overdue if sight.sees(i)]
-        if theirs:
-            digests.append(_digest(
-                directory, f"leader-{leader}", leader, "包保领导",
-                f"【逾期督办】{county}问题销号：包保镇街逾期 {len(theirs)} 项（{day}）",
-                {"kind": "leader_escalation", "day": day.isoformat(), "county": county,
-                 "units": units, "overdue": theirs}))
+    for code, theirs in _by_unit(coming).items():
+        key = f"unit-{code}"
+        before = last.get(key, {})
+        told_overdue = set(before.get("overdue", []))
+        overdue = _new(theirs["overdue"], told_overdue)
+        due_soon = _new(theirs["due_soon"], told_overdue | set(before.get("due_soon", [])))
+        if not overdue and not due_soon:
+            continue   # nothing new for them since their last reminder
+        name = _unit_name(directory, code)
+        digests.append(_digest(
+            directory, key, directory.head_on(code, day), "责任单位负责人",
+            f"【到期提醒】{county}问题销号：{name}新增逾期 {len(overdue)} 项、"
+            f"{due_label} {len(due_soon)} 项（{day}）",
+            {"kind": "unit_daily", "day": day.isoformat(), "county": county, "unit": name,
+             "label": "到期提醒", "due_label": due_label, "since": before.get("day"),
+             "overdue": overdue, "due_soon": due_soon,
+             "open": {"overdue": len(theirs["overdue"]), "due_soon": len(theirs["due_soon"])},
+             "known": known(theirs["overdue"], theirs["due_soon"])},
+            fallback=f"{name}负责人"))
     return digests
 
 
-def _unit_digests(directory: Directory, coming: dict[str, list[dict]], day: date, county: str,
-                  label: str, due_label: str) -> list[dict]:
+def _escalations(directory: Directory, overdue: list[dict], day: date, county: str,
+                 last: dict[str, dict]) -> list[dict]:
+    digests = []
+    for leader, sight, _, units in _leaders(directory, day):
+        key = f"leader-{leader}"
+        before = last.get(key, {})
+        theirs = [i for i in overdue if sight.sees(i)]
+        new = _new(theirs, set(before.get("overdue", [])))
+        if new:
+            digests.append(_digest(
+                directory, key, leader, "包保领导",
+                f"【逾期督办】{county}问题销号：包保镇街新增逾期 {len(new)} 项，"
+                f"共逾期 {len(theirs)} 项（{day}）",
+                {"kind": "leader_daily", "day": day.isoformat(), "county": county,
+                 "units": units, "since": before.get("day"), "overdue": new,
+                 "open": len(theirs), "known": known(theirs)}))
+    return digests
+
+
+def _by_unit(coming: dict[str, list[dict]]) -> dict[str, dict[str, list]]:
+    """Each unit that leads or shares an item, with its own items by part."""
     by_unit: dict[str, dict[str, list]] = {}
     for part, items in coming.items():
         for item in items:
             for unit in responsible_units(item):
                 by_unit.setdefault(unit, {"overdue": [], "due_soon": []})[part].append(item)
+    return dict(sorted(by_unit.items()))
+
+
+def _unit_name(directory: Directory, code: str) -> str:
+    return directory.units[code]["name"] if code in directory.units else code
+
+
+def _unit_digests(directory: Directory, coming: dict[str, list[dict]], day: date, county: str,
+                  label: str, due_label: str) -> list[dict]:
     digests = []
-    for code, theirs in sorted(by_unit.items()):
-        name = directory.units[code]["name"] if code in directory.units else code
+    for code, theirs in _by_unit(coming).items():
+        name = _unit_name(directory, code)
         digests.append(_digest(
             directory, f"unit-{code}", directory.head_on(code, day), "责任单位负责人",
             f"【{label}】{county}问题销号：{name}待办事项（{day}）",
@@ -106,10 +158,17 @@ def _leaders(directory: Directory, day: date):
         yield leader, sight, towns, names
 
 
-def _digest(directory: Directory, key: str, person_id: str | None, role: str, subject: str,
-            payload: dict, fallback: str = "") -> dict:
+def recipient(directory: Directory, key: str, person_id: str | None, role: str,
+              fallback: str = "") -> dict:
+    """Who a message goes to: the person's name and address as the directory has them (a unit
+    with no head: `fallback` as the name, and no address)."""
     person = directory.people.get(person_id) if person_id else None
     name, address = (person["name"], person["email"]) if person else (fallback, None)
-    return {"recipient": {"key": key, "name": name, "address": address or None, "role": role,
-                          "person_id": person_id},
+    return {"key": key, "name": name, "address": address or None, "role": role,
+            "person_id": person_id}
+
+
+def _digest(directory: Directory, key: str, person_id: str | None, role: str, subject: str,
+            payload: dict, fallback: str = "") -> dict:
+    return {"recipient": recipient(directory, key, person_id, role, fallback),
             "subject": subject, "payload": payload}

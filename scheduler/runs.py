@@ -9,19 +9,21 @@ from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import beijing, beijing_date
 from domain.cycle import bulletin_number, period_start
 from domain.errors import DomainError
+from domain.notices import gather
 from domain.periods import Day, Week
 from domain.telling import daily, leader_weekly, unit_weekly
 from projections.bulletin import bulletin_content, for_issue, open_items
 from projections.cycle import checklist_content, recheck_content
 from projections.readmodels import ReadModels
+from projections.runs import held_notices, last_reminders, previous_run
 
 READ = ("directory", "tickets", "weekly", "runs")   # the read models the runs are built from
 
 
 def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_days: int,
-          by: str = SYSTEM) -> tuple[dict, bool]:
+          by: str = SYSTEM, base_url: str = "") -> tuple[dict, bool]:
     """The run of `kind` for `period`, issued now with its digests unless it already was;
-    and whether this call issued it."""
+    and whether this call issued it. `base_url`, when given, makes the reminders' items links."""
     period_start(kind, period)
     existing = app.cycle_run(kind, period)
     if existing is not None:
@@ -32,12 +34,12 @@ def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_day
     if broken:
         raise DomainError(f"读模型 {'、'.join(broken)} 出错停止，周期任务的数字会不准，暂不执行；"
                           "请先运行 xiaohao projections status 查看")
-    content, deliveries = BUILDERS[kind](app, db, period, warn_days)
+    content, deliveries = BUILDERS[kind](app, db, period, warn_days, base_url.rstrip("/"))
     return app.issue_run(by, kind, period, content, min(s.position for s in statuses),
                          deliveries)
 
 
-def _bulletin(app, db, week, warn_days):
+def _bulletin(app, db, week, warn_days, base_url):
     now = app.now()
     content = bulletin_content(db, week, now)
     end = Week.parse(week).end
@@ -50,25 +52,37 @@ def _bulletin(app, db, week, warn_days):
     return for_issue(content), digests
 
 
-def _checklist(app, db, week, warn_days):
+def _checklist(app, db, week, warn_days, base_url):
     return checklist_content(db, week, warn_days), []
 
 
-def _recheck(app, db, month, warn_days):
+def _recheck(app, db, month, warn_days, base_url):
     return recheck_content(db, month), []
 
 
-def _reminders(app, db, period, warn_days):
+def _reminders(app, db, period, warn_days, base_url):
+    """到期提醒 and 逾期督办, each naming what is new since that recipient's last reminder
+    (as recorded), and the daily digest of each person who chose one: the notices held for
+    them since the last day's run gathered its own."""
     day = Day.parse(period).day
     directory = app.directory()
-    digests = daily(directory, open_items(db, day, warn_days), day, warn_days,
-                    directory.county_name)
-    units = [d for d in digests if d["payload"]["kind"] == "unit_list"]
+    county = directory.county_name
+    digests = daily(directory, open_items(db, day, warn_days), day, warn_days, county,
+                    last_reminders(db, period))
+    for d in digests:
+        d["payload"]["base_url"] = base_url
+    units = [d for d in digests if d["payload"]["kind"] == "unit_daily"]
+    before = previous_run(db, "reminders", period)
+    after = (before or {}).get("content", {}).get("gathered_upto", 0)
+    held = held_notices(db, after)
+    gathered = gather([app.delivery(id) for id, _ in held], day, county)
     content = {"day": period,
                "due_soon": sum(len(d["payload"]["due_soon"]) for d in units),
                "overdue": sum(len(d["payload"]["overdue"]) for d in units),
-               "units": len(units), "leaders": len(digests) - len(units)}
-    return content, digests
+               "units": len(units), "leaders": len(digests) - len(units),
+               "notices": len(held), "digests": len(gathered),
+               "gathered_upto": held[-1][1] if held else after}
+    return content, digests + gathered
 
 
 BUILDERS = {"bulletin": _bulletin, "checklist": _checklist, "recheck": _recheck,

@@ -1,4 +1,5 @@
-"""The cycle running itself. APScheduler ticks every `scheduler_tick_seconds`; each tick issues
+"""The cycle running itself. APScheduler ticks every `scheduler_tick_seconds`; each tick queues
+the notices the ticket events recorded since the last tick send (scheduler/notices.py), issues
 every run that has fallen due by the application's clock (the schedule's cron triggers say
 when) and has not been issued, oldest first, then sends what is queued. So a run missed while
 the server was down is made up at the next start, in order (back to `missed_runs_days`), and
@@ -18,6 +19,7 @@ from domain.clock import BEIJING, beijing_date
 from domain.errors import DomainError, UnknownReferenceError
 from domain.workdays import uncovered_years
 from projections.readmodels import ReadModels
+from scheduler.notices import Notices
 from scheduler.runs import issue
 from scheduler.schedule import Schedule
 from scheduler.sender import Sender
@@ -29,8 +31,11 @@ class Cycle:
     """The cycle over its own read models, built by the composition root (xiaohao/wiring.py)."""
 
     def __init__(self, app: XiaohaoApp, read: ReadModels, schedule: Schedule, sender: Sender,
-                 *, warn_days: int, missed_runs_days: int, tick_seconds: float) -> None:
+                 notices: Notices, *, warn_days: int, missed_runs_days: int,
+                 tick_seconds: float, base_url: str) -> None:
         self.app, self.read, self.schedule, self.sender = app, read, schedule, sender
+        self.notices = notices
+        self.base_url = base_url
         self.missed = timedelta(days=missed_runs_days)
         self.warn_days = warn_days
         self.tick_seconds = tick_seconds
@@ -42,12 +47,21 @@ class Cycle:
     def tick(self) -> list[dict]:
         """Issue what has fallen due, then send; returns the runs this call issued. A run
         that cannot be issued now (say a read model has stopped) is logged and tried again
-        next tick, with those after it, so that runs stay in order; sending goes on."""
+        next tick, with those after it, so that runs stay in order; sending goes on. Notices
+        are queued first, so that a day's digest gathers what was held up to its run."""
         with self._lock:
             try:
+                self._follow()
                 return self._issue_due()
             finally:
                 self.sender.send_due(self._stopping)
+
+    def _follow(self) -> None:
+        try:
+            if queued := self.notices.follow():
+                log.info("queued %d notices", queued)
+        except Exception:   # the runs and sending go on; the next tick reads from where it was
+            log.exception("following the log for notices failed")
 
     def _issue_due(self) -> list[dict]:
         now = self.app.now()
@@ -62,11 +76,13 @@ class Cycle:
             if (due.kind, due.period) in self._done:
                 continue
             if due.kind == "reminders" and due.at.date() < beijing_date(now):
+                # A missed day's digests are not lost: the next day's run gathers from where
+                # the last run that was issued stopped.
                 log.info("reminders of %s were missed and are not sent late", due.period)
             else:
                 try:
                     run, new = issue(self.app, self.read, due.kind, due.period,
-                                     warn_days=self.warn_days)
+                                     warn_days=self.warn_days, base_url=self.base_url)
                 except DomainError as error:
                     log.error("%s %s could not be issued: %s", due.kind, due.period, error)
                     break

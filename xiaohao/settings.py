@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     delivery_timeout_seconds: float = Field(default=10, gt=0)
     delivery_max_failures: int = Field(default=5, ge=1, le=50)
     delivery_backoff_seconds: float = Field(default=60, ge=0)   # doubled after each failure
+    # Where the system is reached from a reader's mail: links to a ticket are this + /tickets/N.
+    base_url: str = Field(default="http://127.0.0.1:8000", validate_default=True)
+    # A ticket event older than this is not told (a first start does not tell old history).
+    notice_max_age_days: int = Field(default=7, ge=1, le=60)
 
     @field_validator("checklist_at", "bulletin_at")
     @classmethod
@@ -99,6 +103,14 @@ class Settings(BaseSettings):
                                                                                "https://")):
             raise ValueError("邮件渠道为 webhook 时须给出 http:// 或 https:// 开头的地址")
         return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("XIAOHAO_BASE_URL 须以 http:// 或 https:// 开头，"
+                             "如 https://xiaohao.sishui.gov.cn")
+        return value.rstrip("/")
 
     @property
     def outbox_dir(self) -> Path:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from domain.application import XiaohaoApp
 from projections.readmodels import ReadModels
+from scheduler.notices import Notices
 from scheduler.sender import Channel, Sender
 from scheduler.service import Cycle
 from web.app import create_app
@@ -52,12 +53,19 @@ def sender(settings: Settings, app: XiaohaoApp, read: ReadModels) -> Sender:
                   backoff=timedelta(seconds=settings.delivery_backoff_seconds))
 
 
+def notices(settings: Settings, app: XiaohaoApp, read: ReadModels) -> Notices:
+    """The follower that queues what ticket events tell, with links to XIAOHAO_BASE_URL."""
+    return Notices(app, read, base_url=settings.base_url,
+                   max_age=timedelta(days=settings.notice_max_age_days))
+
+
 def cycle(settings: Settings, app: XiaohaoApp, read: ReadModels | None = None) -> Cycle:
     """The cycle, over read models of its own unless `read` is given."""
     read = read or read_models(settings, app)
     return Cycle(app, read, settings.schedule(), sender(settings, app, read),
-                 warn_days=settings.warn_days, missed_runs_days=settings.missed_runs_days,
-                 tick_seconds=settings.scheduler_tick_seconds)
+                 notices(settings, app, read), warn_days=settings.warn_days,
+                 missed_runs_days=settings.missed_runs_days,
+                 tick_seconds=settings.scheduler_tick_seconds, base_url=settings.base_url)
 
 
 def web_config(settings: Settings) -> WebConfig:

@@ -23,7 +23,7 @@ _text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
 def bodies(delivery: dict) -> tuple[str, str]:
     """The delivery's plain text and HTML."""
     payload = delivery["payload"]
-    context = {**payload, "name": delivery["recipient"]["name"]}
+    context = {**payload, "payload": payload, "name": delivery["recipient"]["name"]}
     return (_text.get_template(f"{payload['kind']}.txt").render(context),
             _html.get_template(f"{payload['kind']}.html").render(context))
 
