@@ -99,18 +99,16 @@ def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
                                               **dict.fromkeys(FIGURES, 0),
                                               **dict.fromkeys(TOTALS, 0)})
 
-    sums = ", ".join(f"sum({f})" for f in SUMMED)
-    for town, unit, *values in db.execute(
-            f"SELECT town_id, unit_id, {sums} FROM weekly_counts WHERE week <= ? "
-            f"GROUP BY town_id, unit_id HAVING {' OR '.join(f'sum({f})' for f in SUMMED)}",
-            (week,)):
-        row(town, unit).update(zip(TOTALS[:len(SUMMED)], values, strict=True))
     # Due and on time are written ahead (a deadline is known when set): up to a week that has
     # ended they are final; within the running week only what has happened by now counts.
-    for town, unit, due, on_time in db.execute(
-            "SELECT town_id, unit_id, sum(due), sum(on_time) FROM weekly_counts WHERE week "
-            f"{'<=' if ended else '<'} ? GROUP BY 1, 2 HAVING sum(due) OR sum(on_time)", (week,)):
-        row(town, unit).update(due_total=due, on_time_total=on_time)
+    ahead = "1" if ended else "week < :week"
+    sums = ", ".join([*(f"sum({f})" for f in SUMMED),
+                      *(f"sum(CASE WHEN {ahead} THEN {f} ELSE 0 END)" for f in ("due", "on_time"))])
+    for town, unit, *values in db.execute(
+            f"SELECT town_id, unit_id, {sums} FROM weekly_counts WHERE week <= :week "
+            "GROUP BY town_id, unit_id", {"week": week}):
+        if any(values):
+            row(town, unit).update(zip(TOTALS, values, strict=True))
     if not ended:
         for (town, unit), counts in _on_time_since(db, this, now).items():
             if any(counts.values()):
