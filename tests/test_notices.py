@@ -268,6 +268,13 @@ def test_the_outbox_shows_the_notices_and_who_was_told(tmp_path):
         link = page(office.get("/outbox")).select_one("tbody tr a")["href"]
         message = office.get(link)
         assert message.status_code == 200 and f"{BASE}/tickets/{number}" in message.text
+        # The day's digest gathers the held one; the outbox links the two.
+        issue(app, tell.read, "reminders", START.isoformat(), warn_days=3, base_url=BASE)
+        rows = page(office.get("/outbox")).select("tbody tr")
+        mine = next(r for r in rows if "甲校长" in r.text and "【交办】" in r.text)
+        assert "已汇总" in mine.text
+        digest = office.get(mine.find("a", string="已并入当日汇总")["href"])
+        assert "【每日汇总】" in digest.text and f"{BASE}/tickets/{number}" in digest.text
     app.close()
 
 
