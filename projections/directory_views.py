@@ -15,8 +15,10 @@ def _rows(db: Database, sql: str, params: tuple = ()) -> list[dict]:
 
 
 def unit_tree(db: Database) -> list[dict]:
-    """The county with its bodies, towns and schools nested under `children`, in seed order."""
-    units = _rows(db, "SELECT code, name, kind, parent, level FROM units ORDER BY seq")
+    """The county with its bodies, towns and schools nested under `children`, in seed order
+    (with where each is, when the office has said so: `latitude`, `longitude`)."""
+    units = _rows(db, "SELECT code, name, kind, parent, level, latitude, longitude FROM units "
+                 "ORDER BY seq")
     by_code = {u["code"]: {**u, "children": []} for u in units}
     roots = []
     for unit in by_code.values():

@@ -25,7 +25,15 @@ def summary(e: Any) -> str:
     if name == "DeadlineExtended":
         return f"时限延至 {e.new_deadline}：{e.reason}"
     if name == "Rectified":
-        return e.measures
+        return e.measures + _doubts(getattr(e, "flags", None) or [])
+    if name == "Acknowledged":
+        return f"{e.unit_id} 已签收" + (f"：{e.note}" if e.note else "")
+    if name == "Chased":
+        return f"催办 {'、'.join(e.unit_ids)}" + (f"：{e.note}" if e.note else "")
+    if name == "EvidenceAdded":
+        return f"补充整改前照片 {len(e.evidence)} 份" + (f"：{e.note}" if e.note else "")
+    if name == "InstructionReplied":
+        return f"回复第{e.instruction}条批示：{e.text}"
     if name == "ReInspected":
         return "复查通过" + (f"：{e.findings}" if e.findings else "") if e.passed else (
             f"复查未通过，退回：{e.findings}")
@@ -37,9 +45,16 @@ def summary(e: Any) -> str:
     return ""
 
 
+def _doubts(flags: list[dict]) -> str:
+    """A rectification's doubtful photos, said in its line of the record."""
+    if not flags:
+        return ""
+    return "（⚠ 照片存疑：" + "；".join(f"{f['name']} {f['reason']}" for f in flags) + "）"
+
+
 class TimelineProjection(Projection):
     name = "timeline"
-    version = 2
+    version = 3     # 3: a rectification's doubtful photos, 签收, 催办, 补充照片, 批示落实 worded
     topics = ("domain.ticket:Ticket.",)
     tables = ("timeline",)
     query_indexes = {"timeline_ticket": "CREATE UNIQUE INDEX IF NOT EXISTS timeline_ticket "

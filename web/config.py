@@ -20,7 +20,8 @@ class EvidenceStore(Protocol):
     limit_bytes: int     # the largest file it keeps
 
     def store(self, data: bytes, name: str) -> Evidence:
-        """Check an upload by content and size, keep it, and say what it is."""
+        """Check an upload by content and size, keep it, and say what it is: for a photo also
+        when and where it says it was taken (`taken_at`, `gps`), which the ticket checks."""
 
     def path(self, sha256: str) -> Path: ...
 
@@ -28,7 +29,7 @@ class EvidenceStore(Protocol):
         """A small JPEG of a photo; None for other files."""
 
     def facts(self, sha256: str) -> dict:
-        """When and where a photo says it was taken."""
+        """When and where a stored photo says it was taken ({"taken_at", "gps"}, as known)."""
 
 
 class LedgerFiles(Protocol):

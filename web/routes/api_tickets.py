@@ -45,6 +45,8 @@ class EvidenceRef(BaseModel):
     name: str
     content_type: str
     size: int
+    taken_at: str | None = Field(None, description="照片自带的拍摄时间（EXIF），如有")
+    gps: tuple[float, float] | None = Field(None, description="照片自带的拍摄地点 [纬度, 经度]，如有")
 
 
 class Body(BaseModel):
@@ -84,7 +86,8 @@ def _signer(request: Request) -> URLSafeTimedSerializer:
 
 def _evidence(request: Request, user: User, refs: list[str]) -> list[dict]:
     """The files behind `ref`s this user received from POST /api/v1/evidence: nobody can name
-    a file someone else uploaded, nor say what it is (its type and size were measured)."""
+    a file someone else uploaded, nor say what it is (its type and size, and a photo's EXIF
+    time and place, were measured when it was stored, and the ref is signed)."""
     files = []
     for ref in refs:
         try:

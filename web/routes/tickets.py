@@ -12,6 +12,7 @@ from starlette.responses import Response
 from domain.commands import COMMANDS, OPEN
 from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
 from domain.lights import Light
+from projections.evidence_rounds import evidence_rounds, ticket_file
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
@@ -92,11 +93,18 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
     return render(request, "ticket.html", {
         "t": ticket, "events": timeline(db, ticket["id"]), "names": look.names,
         "actions": [COMMANDS[name] for name in actions], "error": error, "notice": notice,
-        "look": look, "facts": {
-            e["sha256"]: config.evidence.facts(e["sha256"])
-            for e in ticket["evidence_before"] + ticket["evidence_after"]
-            if e["content_type"].startswith("image/")},
+        "look": look, **_evidence(config, db, ticket),
     }, fragment="_ticket.html", status_code=status_code)
+
+
+def _evidence(config, db, ticket: dict) -> dict:
+    """Every round's files (projections/evidence_rounds.py), and what the store reads from
+    the photos recorded before their references carried their EXIF facts."""
+    rounds = evidence_rounds(db, ticket["id"])
+    files = [f for r in rounds for e in r["entries"] for f in e["files"]]
+    return {"rounds": rounds, "facts": {
+        f["sha256"]: config.evidence.facts(f["sha256"]) for f in files
+        if f["content_type"].startswith("image/") and not ("taken_at" in f or "gps" in f)}}
 
 
 @router.post("/tickets/bulk-assign")
@@ -159,8 +167,7 @@ def _evidence_item(request: Request, app, db, user: User, number: str, sha256: s
     """One evidence file of a ticket the user may see; never any other file."""
     config = request.app.state.config
     ticket = user.visible_ticket(app, db, number, config.warn_days)
-    item = {e["sha256"]: e for e in ticket["evidence_before"] + ticket["evidence_after"]
-            }.get(sha256)
+    item = ticket_file(db, ticket["id"], sha256)     # from any round, current or not
     if item is None or not config.evidence.path(sha256).is_file():
         raise UnknownReferenceError("未找到该证据文件")
     return item

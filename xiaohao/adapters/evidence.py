@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import tempfile
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -40,7 +41,8 @@ def store_file(path: Path, evidence_dir: Path, max_bytes: int) -> Evidence:
 
 def store_bytes(data: bytes, name: str, evidence_dir: Path, max_bytes: int) -> Evidence:
     """The same for an upload: `name` is kept as a label only (its folders are dropped), the
-    file itself is stored under its sha256."""
+    file itself is stored under its sha256. A photo's reference carries when and where it says
+    it was taken, so that the ticket can flag a doubtful one (domain/evidence_checks.py)."""
     label = PureWindowsPath(PurePosixPath(name or "").name).name.strip() or "未命名文件"
     if len(data) > max_bytes:
         raise InvalidInputError(f"文件 {label} 超过 {max_bytes // (1024 * 1024)} MB")
@@ -51,7 +53,9 @@ def store_bytes(data: bytes, name: str, evidence_dir: Path, max_bytes: int) -> E
     target = evidence_path(evidence_dir, digest)
     if not target.exists():
         _write_whole(target, data)
-    return Evidence(sha256=digest, name=label[:255], content_type=content_type, size=len(data))
+    facts = photo_facts(evidence_dir, digest) if content_type.startswith("image/") else {}
+    return Evidence(sha256=digest, name=label[:255], content_type=content_type, size=len(data),
+                    **facts)
 
 
 def _write_whole(target: Path, data: bytes) -> None:
@@ -105,8 +109,10 @@ def thumbnail(evidence_dir: Path, digest: str) -> Path | None:
 
 @lru_cache(maxsize=4096)
 def photo_facts(evidence_dir: Path, digest: str) -> dict:
-    """When and where a photo says it was taken (EXIF), when it says so: {"taken_at": text,
-    "gps": (latitude, longitude)}; empty for files without such data."""
+    """When and where a photo says it was taken (EXIF), when it says so: {"taken_at":
+    "YYYY-MM-DD HH:MM:SS", "gps": (latitude, longitude)}; empty for files without such data.
+    A value no real moment or place could have (a camera's "0000:00:00", a latitude of 300) is
+    left out rather than refused: the photo is kept, only the fact is unknown."""
     facts: dict = {}
     _heif()
     try:
@@ -116,13 +122,18 @@ def photo_facts(evidence_dir: Path, digest: str) -> dict:
         return facts
     taken = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) or exif.get(
         ExifTags.Base.DateTime)
-    if isinstance(taken, str) and len(taken) >= 19:
-        facts["taken_at"] = f"{taken[:4]}-{taken[5:7]}-{taken[8:10]} {taken[11:19]}"
+    if isinstance(taken, str):
+        try:
+            moment = datetime.strptime(taken.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+            facts["taken_at"] = moment.isoformat(sep=" ")
+        except ValueError:
+            pass
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
     try:
         latitude = _degrees(gps[ExifTags.GPS.GPSLatitude], gps[ExifTags.GPS.GPSLatitudeRef])
         longitude = _degrees(gps[ExifTags.GPS.GPSLongitude], gps[ExifTags.GPS.GPSLongitudeRef])
-        facts["gps"] = (round(latitude, 6), round(longitude, 6))
+        if abs(latitude) <= 90 and abs(longitude) <= 180:
+            facts["gps"] = (round(latitude, 6), round(longitude, 6))
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         pass
     return facts
