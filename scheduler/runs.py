@@ -39,7 +39,7 @@ def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_day
                          deliveries)
 
 
-def _bulletin(app, db, week, warn_days, base_url):
+def _bulletin(app, db, week, warn_days, base_url=""):
     now = app.now()
     content = bulletin_content(db, week, now)
     end = Week.parse(week).end
@@ -52,15 +52,15 @@ def _bulletin(app, db, week, warn_days, base_url):
     return for_issue(content), digests
 
 
-def _checklist(app, db, week, warn_days, base_url):
+def _checklist(app, db, week, warn_days, base_url=""):
     return checklist_content(db, week, warn_days), []
 
 
-def _recheck(app, db, month, warn_days, base_url):
+def _recheck(app, db, month, warn_days, base_url=""):
     return recheck_content(db, month), []
 
 
-def _reminders(app, db, period, warn_days, base_url):
+def _reminders(app, db, period, warn_days, base_url=""):
     """到期提醒 and 逾期督办, each naming what is new since that recipient's last reminder
     (as recorded), and the daily digest of each person who chose one: the notices held for
     them since the last day's run gathered its own."""
