@@ -246,3 +246,16 @@ def test_the_unit_tree_in_the_api_says_where_schools_are(web_app):
                                    ).json()
     school = county["children"][1]["children"][0]
     assert (school["code"], school["latitude"], school["longitude"]) == ("TA-P01", 35.65, 117.27)
+
+
+def test_a_photo_whose_exif_no_moment_could_have_is_kept_without_it(web_app):
+    web, app = web_app
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    school = Browser(web, "school_a")
+    school.get(f"/tickets/{number}")
+    response = school.post(f"/tickets/{number}/add_evidence", {}, files=[
+        ("evidence", ("旧相机.jpg", jpeg_photo(taken_at="0000:00:00 00:00:00"), "image/jpeg"))])
+    assert response.status_code == 303
+    [kept] = app.ticket(number)["evidence_before"]
+    assert kept["name"] == "旧相机.jpg" and "taken_at" not in kept
