@@ -30,11 +30,11 @@ BASE = "https://xiaohao.sishui.example"
 DEADLINE = START + timedelta(days=20)
 
 
-def county(tmp_path, store: str = "sqlite", **changes):
+def county(tmp_path, store: str = "sqlite", schema: str = "", **changes):
     """The small county with mail addresses, school A's head, town A's head (张镇长) and the
     office's person (王主任, linked to the office account): (app, settings, clock)."""
     clock = ManualClock(at_beijing(START, 9))
-    settings = settings_for(store, tmp_path, base_url=BASE, **changes)
+    settings = settings_for(store, tmp_path, schema, base_url=BASE, **changes)
     app = settings.build_app(clock=clock)
     seed_small_county(app)
     with_contacts(app)
@@ -205,8 +205,10 @@ def _run_deliveries(read, day: str) -> list[dict]:
     return [{"id": i, "recipient_key": k} for i, k in rows]
 
 
-def test_following_twice_restarting_or_racing_never_queues_one_twice(tmp_path):
-    app, settings, clock = county(tmp_path)
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_following_twice_restarting_or_racing_never_queues_one_twice(tmp_path, store, request):
+    schema = request.getfixturevalue("pg_schema") if store == "postgres" else ""
+    app, settings, clock = county(tmp_path, store, schema)
     numbers = [assigned(app) for _ in range(3)]
     for number in numbers:
         app.give_instruction(number, "leader_a", text="抓紧")
@@ -234,6 +236,8 @@ def test_following_twice_restarting_or_racing_never_queues_one_twice(tmp_path):
     assert sum(counts) == len(more) * 2
     ids = [n["id"] for n in notices(read)]
     assert len(ids) == len(set(ids)) == queued + len(more) * 2
+    for racer in racers:
+        racer.app.close()
     again.close()
     app.close()
 
