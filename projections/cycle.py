@@ -239,14 +239,23 @@ def _previous_month(month: str) -> tuple[str, str]:
 
 def recheck_list(db: Database, month: str, sight: Sight) -> list[dict]:
     """The monthly recheck list for a month such as 2019-08: the tickets `sight` sees that
-    were closed in the month before, each with its outcome so far: 巩固 (the recheck found the
-    fix held), 重新整改 (reopened) or 未回查."""
+    were closed in the month before, each with its outcome so far: 巩固 (the recheck recorded
+    that the fix held: `held_at`, `held_by`, `held_note`), 重新整改 (reopened: `reopened_at`,
+    `reopened_by`, `findings`) or 未回查, which stays on the list until one of them is recorded."""
     start, end = _previous_month(month)
     clause, params = sight.where()
+    held = ("(SELECT h.n FROM recheck_holds h WHERE h.ticket_id = s.ticket_id AND h.at > s.at "
+            "AND (s.until IS NULL OR h.at < s.until) ORDER BY h.at LIMIT 1)")
     cursor = db.execute(
         "SELECT t.number, t.title, s.town_id, s.unit_id, s.at AS closed_at, "
-        f"s.until AS reopened_at, t.state, {OUTCOME_SQL} AS outcome "
+        f"s.until AS reopened_at, t.state, t.version, {OUTCOME_SQL} AS outcome, "
+        "held.at AS held_at, held.by_name AS held_by, held.summary AS held_note, "
+        "reopened.by_name AS reopened_by, reopened.summary AS findings "
         "FROM ticket_states s JOIN tickets t ON t.id = s.ticket_id "
+        f"LEFT JOIN timeline held ON held.notification_id = {held} "
+        "LEFT JOIN timeline reopened ON s.until IS NOT NULL "
+        "AND reopened.notification_id = (SELECT n FROM ticket_states x "
+        "WHERE x.ticket_id = s.ticket_id AND x.at = s.until) "
         f"WHERE s.state = 'closed' AND s.at >= :start AND s.at < :end AND {clause} "
         "ORDER BY s.town_id, s.unit_id, s.at",
         params | {"start": start, "end": end, "at": LATEST})
