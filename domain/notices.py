@@ -59,29 +59,7 @@ def tell(name: str, event: Mapping[str, Any], ticket: Mapping[str, Any], directo
     the 批示 a reply answers."""
     if not told(name, event):
         return []
-    people: dict[str, dict] = {}        # recipient key -> recipient and the units it answers for
-
-    def add(person: str | None, unit: str | None, role: str) -> None:
-        fallback = f"{_unit_name(directory, unit)}负责人" if unit else ""
-        key = f"person-{person}" if person else f"unit-{unit}"
-        entry = people.setdefault(key, {"recipient": recipient(directory, key, person, role,
-                                                               fallback), "units": []})
-        if unit and unit not in entry["units"]:
-            entry["units"].append(unit)
-
-    if name == "InstructionReplied":
-        if author:
-            add(author, None, LEADER_ROLE)
-    else:
-        units = event["unit_ids"] if name == "Chased" else responsible_units(ticket)
-        for unit in units:
-            add(directory.head_on(unit, day), unit, UNIT_ROLE)
-        if name == "InstructionGiven":
-            for person, unit in office:
-                if person or (unit and directory.head_on(unit, day)):
-                    add(person or directory.head_on(unit, day), None, OFFICE_ROLE)
-                elif unit:
-                    add(None, unit, OFFICE_ROLE)
+    people = _recipients(name, event, ticket, directory, day, office, author)
     base = _base(name, event, ticket, directory, link, county)
     notices = []
     for entry in people.values():
@@ -94,6 +72,37 @@ def tell(name: str, event: Mapping[str, Any], ticket: Mapping[str, Any], directo
                                                    entry["units"])},
             "held": person is not None and notify_mode(person) == "daily"})
     return notices
+
+
+def _recipients(name: str, event: Mapping[str, Any], ticket: Mapping[str, Any],
+                directory: Directory, day: date, office: Iterable[tuple[str | None, str | None]],
+                author: str | None) -> dict[str, dict]:
+    """Recipient key -> the recipient and the ticket's units they are told for; a person
+    heading two of the units is one recipient."""
+    people: dict[str, dict] = {}
+
+    def add(person: str | None, unit: str | None, role: str) -> None:
+        fallback = f"{_unit_name(directory, unit)}负责人" if unit else ""
+        key = f"person-{person}" if person else f"unit-{unit}"
+        entry = people.setdefault(key, {"recipient": recipient(directory, key, person, role,
+                                                               fallback), "units": []})
+        if unit and unit not in entry["units"]:
+            entry["units"].append(unit)
+
+    if name == "InstructionReplied":
+        if author:
+            add(author, None, LEADER_ROLE)
+        return people
+    for unit in event["unit_ids"] if name == "Chased" else responsible_units(ticket):
+        add(directory.head_on(unit, day), unit, UNIT_ROLE)
+    if name == "InstructionGiven":
+        for person, unit in office:     # the account's person, else the head of its unit
+            head = directory.head_on(unit, day) if unit else None
+            if person or head:
+                add(person or head, None, OFFICE_ROLE)
+            elif unit:
+                add(None, unit, OFFICE_ROLE)
+    return people
 
 
 def _base(name: str, event: Mapping[str, Any], ticket: Mapping[str, Any],
