@@ -9,6 +9,7 @@ from eventsourcing.application import Application
 from sqlite_utils import Database
 
 from projections.base import Projection
+from projections.dealings import DealingsProjection
 from projections.directory import DirectoryProjection
 from projections.runner import ProjectionRunner, Status
 from projections.runs import RunsProjection
@@ -20,7 +21,7 @@ from projections.weekly import WeeklyProjection
 
 def all_projections() -> list[Projection]:
     return [DirectoryProjection(), TicketsProjection(), TimelineProjection(), WeeklyProjection(),
-            RunsProjection()]
+            RunsProjection(), DealingsProjection()]
 
 
 class ReadModels:

@@ -29,6 +29,7 @@ MATRIX = {
     ("GET", "/password"): (EVERYONE, False, None, 200),
     ("POST", "/password"): (EVERYONE, False, {"current": "wrong"}, 400),
     ("GET", "/"): (EVERYONE, False, None, 200),
+    ("GET", "/queues"): (EVERYONE, False, None, 200),
     ("GET", "/tickets"): (EVERYONE, False, None, 200),
     ("GET", "/tickets/new"): ({"office", "insp"}, False, None, 200),
     ("POST", "/tickets/new"): ({"office", "insp"}, False, {

@@ -201,7 +201,7 @@ def test_a_stopped_projection_neither_slows_pages_nor_marks_them_behind(web_app)
     insert_raw(app, "domain.ticket:Ticket.FromTheFuture", b"{}")
     office = Browser(web, "office")
     assert not page(office.get("/")).select(".notice")
-    assert [s.name for s in reads.models.status() if s.error] == ["tickets", "timeline", "weekly"]
+    assert [s.name for s in reads.models.status() if s.error] == ["dealings", "tickets", "timeline", "weekly"]
     assert reads._seen == app.recorder.max_notification_id() and reads.catch_up() is False
 
 

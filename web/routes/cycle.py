@@ -9,16 +9,20 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from domain.commands import COMMANDS, VERDICTS
-from domain.errors import DomainError, InvalidInputError
+from domain.errors import DomainError, InvalidInputError, NotPermittedError
 from domain.periods import Month, Week
 from domain.values import Role
 from projections.cycle import check_list, recheck_list
 from web.deps import App, Config, Look, ReadDb, allow
+from web.homes import is_town_account
 from web.templating import flash, is_htmx, render
 from web.users import User
 
 router = APIRouter()
-Viewer = Annotated[User, Depends(allow(Role.INSPECTOR, Role.OFFICE, Role.LEADER, Role.AUDITOR))]
+VIEWERS = (Role.INSPECTOR, Role.OFFICE, Role.LEADER, Role.AUDITOR)
+Viewer = Annotated[User, Depends(allow(*VIEWERS))]
+# A town's (镇街) account also reads its week's check list: its own and its schools' rows (#11).
+CheckViewer = Annotated[User, Depends(allow(*VIEWERS, Role.UNIT))]
 CHECKERS = COMMANDS["check_progress"].roles
 Checker = Annotated[User, Depends(allow(*CHECKERS))]
 
@@ -29,9 +33,11 @@ def _week(label: str, app) -> Week:
 
 @router.get("/checks")
 def weekly_check(request: Request, app: App, db: ReadDb, look: Look, config: Config,
-                 user: Viewer, week: str = ""):
+                 user: CheckViewer, week: str = ""):
     """The week's check list: every open ticket by town and school, red first, and every
     rectified one waiting for re-inspection; with how much has been checked."""
+    if not user.has(*VIEWERS) and not is_town_account(app, user):
+        raise NotPermittedError("您的角色无权访问此页面")
     shown = _week(week, app)
     rows = check_list(db, str(shown), config.warn_days, user.sight(app))
     return render(request, "checks.html", {

@@ -14,6 +14,7 @@ from projections.queries import TicketFilter, light_counts, list_tickets, state_
 from projections.runs import outbox_counts
 from web.charts import town_bars, weekly_columns
 from web.deps import App, Config, Look, ReadDb, SignedIn, public
+from web.homes import home_queues, one_queue
 from web.templating import render
 
 router = APIRouter()
@@ -40,7 +41,20 @@ def dashboard(request: Request, app: App, db: ReadDb, look: Look, config: Config
                             for t in week.towns]),
         "trend": weekly_columns(weekly_trend(db, week.week)),
         **(_office_notes(db, today) if user.has(Role.OFFICE) else {}),
+        **home_queues(app, db, look, config, user, week),
     })
+
+
+@router.get("/queues")
+def queues(request: Request, app: App, db: ReadDb, look: Look, config: Config, user: SignedIn,
+           name: str = ""):
+    """待办: one of the user's queues in full, or (without a name) all of them as on 工作台."""
+    if name:
+        return render(request, "queues.html", {"queue": one_queue(app, db, config, user, name),
+                                               "names": look.names})
+    week = week_figures(db, iso_week(app.today()), app.now())
+    return render(request, "queues.html", {**home_queues(app, db, look, config, user, week),
+                                           "names": look.names, "week": week})
 
 
 def _office_notes(db, today) -> dict:

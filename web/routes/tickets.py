@@ -14,6 +14,7 @@ from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
 from domain.lights import Light
 from projections.evidence_rounds import evidence_rounds, ticket_file
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
+from projections.queues import ticket_dealings
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
 from web.forms import expected_version, read_fields
@@ -91,7 +92,8 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
     look = request.app.state.reads.lookups(db)
     actions = app.allowed_commands(number, user.login)
     return render(request, "ticket.html", {
-        "t": ticket, "events": timeline(db, ticket["id"]), "names": look.names,
+        "t": ticket | ticket_dealings(db, ticket), "events": timeline(db, ticket["id"]),
+        "names": look.names,
         "actions": [COMMANDS[name] for name in actions], "error": error, "notice": notice,
         "look": look, **_evidence(config, db, ticket),
     }, fragment="_ticket.html", status_code=status_code)
