@@ -100,7 +100,7 @@ MATRIX = {
     ("POST", "/api/v1/tickets/{number}/add_evidence"): (
         {"office", "insp", "school_a", "school_b"}, True, {"evidence": []}, 400),
     ("POST", "/api/v1/tickets/{number}/reply_instruction"): (
-        {"office", "school_a", "school_b"}, True, {"instruction": 1, "text": "已落实"}, 400),
+        {"office", "school_a", "school_b"}, True, {"instruction": 1, "text": "已落实"}, 409),   # no 批示 yet
     ("POST", "/api/v1/evidence"): ({"office", "insp", "school_a", "school_b"}, False, "file", 201),
     ("GET", "/api/v1/directory/units"): (EVERYONE, False, None, 200),
     ("GET", "/api/v1/directory/people"): (EVERYONE, False, None, 200),
