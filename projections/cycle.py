@@ -174,10 +174,11 @@ def check_list(db: Database, week: str, warn_days: int, sight: Sight) -> list[di
     """The week's check list as laid out on its Monday: every ticket not yet rectified and
     every one waiting for re-inspection that `sight` sees, by town and school, red first
     (lights as on that Monday); with whether it has been checked (visited or re-inspected)
-    during the week."""
+    during the week, and the state it is in now (`state_now`)."""
     columns = (
         "t.number AS number, t.title AS title, s.town_id AS town_id, s.unit_id AS unit_id, "
         "s.state AS state, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
+        "t.state AS state_now, "      # what a page may offer on the item today
         f"{light_sql('s.state', 's.deadline')} AS light, "
         "EXISTS (SELECT 1 FROM weekly_checks c WHERE c.week = :week AND c.ticket_id = s.ticket_id) "
         "AS checked")
