@@ -159,3 +159,27 @@ def week_ends(start: datetime, end: datetime) -> list[datetime]:
         ends.append(moment)
         moment += timedelta(days=7)
     return ends
+
+
+def day_label(day: date, *, year: bool = False) -> str:
+    """A day as a 通报 writes it: 11月27日 (2026年11月27日 with `year`)."""
+    return f"{f'{day.year}年' if year else ''}{day.month}月{day.day}日"
+
+
+def moment_label(moment: datetime, *, year: bool = False) -> str:
+    """An instant as a 通报 writes it, Beijing time, to the minute: 11月27日16:00; midnight
+    is the end of the day before (11月29日24:00), as a week issued at its end reads."""
+    moment = beijing(moment)
+    if moment.time() == datetime.min.time():
+        return f"{day_label(moment.date() - timedelta(days=1), year=year)}24:00"
+    return f"{day_label(moment.date(), year=year)}{moment:%H:%M}"
+
+
+def span_label(since: datetime | date, until: datetime) -> str:
+    """From an instant (or the start of a day) to an instant: 11月20日16:00—11月27日16:00,
+    with the years when the two lie in different years."""
+    first = since if isinstance(since, datetime) else _midnight(since)
+    year = beijing(first).year != beijing(until).year
+    start = moment_label(since, year=year) if isinstance(since, datetime) \
+        else day_label(since, year=year)
+    return f"{start}—{moment_label(until, year=year)}"

@@ -2,8 +2,10 @@
 defined once here and in the README:
 
 - **found** (发现), **closed** (销号), **cancelled** (撤销), **reopened** (重新整改) are counts of
-  events (Opened, Closed, Cancelled, Reopened) in a week; a cumulative figure is the sum of the
-  weekly ones, so the columns of any bulletin add up. Nothing is netted silently.
+  events (Opened, Closed, Cancelled, Reopened): in a calendar week (工作台), or in a bulletin's
+  本期, from the previous bulletin's moment to its own (projections/bulletin.py); a cumulative
+  figure counts them all up to the moment, so it is the sum of the weekly ones and of the 本期
+  ones of the bulletins issued. Nothing is netted silently.
 - **closure rate** (销号率) = (closed − reopened) ÷ (found − cancelled): the tickets closed now
   (a reopened ticket is closed again only by a new 销号) over the tickets that stand (a
   cancelled finding was withdrawn). None ("—") where nothing stands.

@@ -41,7 +41,7 @@ def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_day
 
 def _bulletin(app, db, week, warn_days, base_url=""):
     now = app.now()
-    content = bulletin_content(db, week, now)
+    content = bulletin_content(db, week, now, app.campaign_start())
     end = Week.parse(week).end
     day = beijing_date(min(end - timedelta(microseconds=1), beijing(now)))
     number = bulletin_number(app.campaign_start(), week)

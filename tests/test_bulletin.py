@@ -3,25 +3,31 @@ per week however many schedulers try (#5)."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from domain.application import SYSTEM
 from domain.clock import ManualClock, at_beijing, beijing
 from domain.cycle import bulletin_number
-from domain.errors import InvalidInputError
+from domain.errors import DomainError, InvalidInputError
 from domain.periods import Week, iso_week
 from domain.telling import NAMED_LIMIT
 from domain.visibility import EVERYTHING
-from projections.bulletin import for_issue
+from projections.bulletin import PERIOD, for_issue
 from projections.cycle import check_list
 from projections.readmodels import ReadModels
+from projections.runs import outbox
 from scheduler.runs import issue
-from tests.conftest import START, seed_small_county, settings_for
-from tests.scenario import as_of, run_scenario
+from scheduler.schedule import Schedule
+from tests.conftest import START, open_at_school_a, seed_small_county, settings_for
+from tests.scenario import SCHOOLS, as_of, moves, run_scenario
 from tests.test_numbering_and_restart import ROOT, durable_settings, env_for  # noqa: F401
+from tests.web_client import Browser, page
+from xiaohao.adapters.mail import bodies
 
 UNRECTIFIED = ("opened", "assigned")
 
@@ -43,12 +49,18 @@ COUNTED = {"Opened": "found", "Closed": "closed", "Cancelled": "cancelled",
            "Reopened": "reopened", "DeadlineExtended": "extended"}
 
 
-def expected_totals(histories: dict, week: str, moment) -> dict:
-    """The bulletin's totals worked out from each ticket's events alone: this week's and the
-    cumulative counts (each cumulative the sum of the weekly), the closure rate, and the on-time
-    rate (deadline set at assignment passed; rectified by then with a fix that passed) (#11)."""
+def counted_by(at, week: str, moment) -> bool:
+    """Is an event at `at` in the cumulative figures of `week`'s bulletin as of `moment`?"""
+    return at < Week.parse(week).end and at <= moment
+
+
+def expected_totals(histories: dict, week: str, moment, before=None) -> dict:
+    """The bulletin's totals worked out from each ticket's events alone: this issue's counts
+    (本期: counted now and not by the bulletin `before`, a (week, moment)), the cumulative
+    counts, the closure rate, and the on-time rate (deadline set at assignment passed;
+    rectified by then with a fix that passed) (#11)."""
     end = Week.parse(week).end
-    totals = dict.fromkeys([*(f"{c}_week" for c in COUNTED.values()),
+    totals = dict.fromkeys([*(f"{c}_period" for c in COUNTED.values()),
                             *(f"{c}_total" for c in COUNTED.values()),
                             "due_total", "on_time_total", "in_rectification", "overdue"], 0)
     overdue, due = set(), set()
@@ -58,11 +70,11 @@ def expected_totals(histories: dict, week: str, moment) -> dict:
         on_time = cancelled = False
         for step in steps:
             name, at = step["event"], step["at"]
-            if at >= end or at > moment:
+            if not counted_by(at, week, moment):
                 break
             if name in COUNTED:
                 totals[f"{COUNTED[name]}_total"] += 1
-                totals[f"{COUNTED[name]}_week"] += iso_week(beijing(at).date()) == week
+                totals[f"{COUNTED[name]}_period"] += not (before and counted_by(at, *before))
             if name == "Assigned" and first_deadline is None:
                 first_deadline = step["details"]["deadline"]
             if name == "Rectified":
@@ -89,6 +101,20 @@ def expected_totals(histories: dict, week: str, moment) -> dict:
     return {"totals": totals, "overdue": overdue, "due": due}
 
 
+def adds_up(bulletins: list[dict]) -> None:
+    """The last bulletin's cumulative figures are the sums of the 本期 figures of all the
+    bulletins issued, for the county, each town and each department (#11)."""
+    last = bulletins[-1]
+    for figure in PERIOD:
+        assert last["totals"][f"{figure}_total"] == sum(
+            b["totals"][f"{figure}_period"] for b in bulletins), (last["week"], figure)
+        for part, key in (("towns", "town_id"), ("departments", "unit_id")):
+            for row in last[part]:
+                assert row[f"{figure}_total"] == sum(
+                    r[figure] for b in bulletins for r in b[part] if r[key] == row[key]), \
+                    (last["week"], figure, row[key])
+
+
 def test_every_bulletin_says_what_the_events_say(history):
     app, read, histories, weeks = history
     printed: list[dict] = []
@@ -97,19 +123,21 @@ def test_every_bulletin_says_what_the_events_say(history):
         assert issued
         content = run["content"]
         moment = min(Week.parse(week).end, beijing(app.now()))
-        expected = expected_totals(histories, week, moment)
-        assert content["totals"] == expected["totals"], week
+        before = (printed[-1]["week"], datetime.fromisoformat(printed[-1]["as_of"])) \
+            if printed else None
+        expected = expected_totals(histories, week, moment, before)
+        assert {k: v for k, v in content["totals"].items() if k != "period"} == \
+            expected["totals"], week
         assert {i["number"] for i in content["overdue"]["items"]} == expected["overdue"], week
         assert {i["number"] for i in content["due_next_week"]["items"]} == expected["due"], week
         assert content["overdue"]["more"] == content["due_next_week"]["more"] == 0
         towns, departments = content["towns"], content["departments"]
         rows = towns + departments
-        for figure in ("found", "closed", "cancelled", "reopened", "extended"):
-            # the rows add up to no more than the county (county-level bodies aside), and the
-            # cumulative figures printed are the sums of the weekly ones printed (#11)
+        for figure in PERIOD:
+            # the rows add up to no more than the county (county-level bodies aside)
             assert sum(r[f"{figure}_total"] for r in rows) <= content["totals"][f"{figure}_total"]
-            assert content["totals"][f"{figure}_total"] == sum(
-                c["totals"][f"{figure}_week"] for c in [*printed, content]), (week, figure)
+        printed.append(content)
+        adds_up(printed)
         ranks = [t["rank"] for t in towns if t["rank"] is not None]
         assert ranks == sorted(ranks)
         assert all(t["rank"] is None for t in towns[len(ranks):])   # unranked last
@@ -119,12 +147,179 @@ def test_every_bulletin_says_what_the_events_say(history):
         assert content["check_list"] == {"total": len(checks),
                                          "checked": sum(bool(c["checked"]) for c in checks)}
         assert content["trend"][-1]["week"] == week and len(content["trend"]) == 12
-        assert content["trend"][-1]["found"] == content["totals"]["found_week"]
         assert run["number"] == weeks.index(week) + 1
-        printed.append(content)
+    # issued after their weeks ended, each 本期 is its calendar week, from the campaign's start
+    assert printed[0]["totals"]["period"] == "11月2日—11月8日24:00"
+    assert printed[1]["totals"]["period"] == "11月8日24:00—11月15日24:00"
     # the history exercises every figure: some met deadlines, some missed, some extended
     assert any(0 < c["totals"]["on_time_total"] < c["totals"]["due_total"] for c in printed)
     assert printed[-1]["totals"]["extended_total"] and printed[-1]["totals"]["cancelled_total"]
+
+
+# Weeks of the Friday history whose run is missed, and when it is made up: (week index, day of
+# the week, hour) -> the weeks issued then, oldest first, as a scheduler starting then would.
+MADE_UP = {(5, 5, 10): [4, 5], (9, 0, 9): [8]}
+NEVER = 10                     # missed and never made up: week 11's 本期 spans two weeks
+FRIDAY_WEEKS = 12
+
+
+def act(app, rng, numbers: list[str], *, find: bool = False) -> None:
+    """One step of a random history (tests/scenario.py's moves): a finding, or a ticket moved."""
+    if find or not numbers or rng.random() < 0.12:
+        numbers.append(app.open_ticket(
+            rng.choice(["insp", "office"]), title=f"问题{len(numbers) + 1}：功能教室不足",
+            description="周检查发现", unit_id=rng.choice(list(SCHOOLS)), category="功能教室",
+            severity="一般", source="周检查", indicator_id=None))
+        return
+    try:
+        rng.choice(moves(app, rng.choice(numbers), rng))()
+    except DomainError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def fridays(tmp_path_factory):
+    """Twelve weeks of work with the bulletins issued as the scheduler issues them: on Friday
+    at 16:00 (after what was recorded at that very instant), some weeks missed and made up
+    later (after their week's end, or within the next week), one never; with findings and
+    other changes every day, Friday evenings and weekends included. Returns the app, the
+    bulletins in the order issued, and each ticket's events."""
+    rng = random.Random(17)
+    clock = ManualClock(at_beijing(START, 9))
+    app = settings_for("memory", tmp_path_factory.mktemp("f")).build_app(clock=clock)
+    seed_small_county(app)
+    read = ReadModels(app, ":memory:")
+    numbers: list[str] = []
+    issued: list[dict] = []
+
+    def issue_week(index: int) -> None:
+        run, new = issue(app, read, "bulletin", iso_week(START + timedelta(weeks=index)),
+                         warn_days=3)
+        assert new
+        issued.append(run)
+
+    for i in range(FRIDAY_WEEKS):
+        monday = Week.of(START + timedelta(weeks=i)).start
+        friday = Schedule().bulletin_due(str(Week.of(monday.date())))
+        moments = sorted({monday + timedelta(minutes=rng.randint(8 * 60, 7 * 24 * 60 - 1),
+                                             seconds=rng.random() * 60) for _ in range(40)}
+                         | {friday, friday + timedelta(hours=3, seconds=rng.random()),
+                            monday + timedelta(days=5, hours=11),
+                            monday + timedelta(days=7, microseconds=-1)})
+        for made_up in [k for k in MADE_UP if k[0] == i]:
+            moments.append(monday + timedelta(days=made_up[1], hours=made_up[2]))
+        for moment in sorted(moments):
+            clock.set(moment)
+            act(app, rng, numbers, find=moment.weekday() >= 4 and moment >= friday)
+            if moment == friday and i not in (NEVER, *(w for ws in MADE_UP.values() for w in ws)):
+                issue_week(i)
+            for week in MADE_UP.get((i, moment.weekday(), moment.hour), []) \
+                    if moment.minute == moment.second == 0 else []:
+                issue_week(week)
+    histories = {n: app.ticket_history(n) for n in numbers}
+    return app, read, issued, histories
+
+
+def test_bulletins_issued_on_fridays_add_up_to_their_cumulative_figures(fridays):
+    """#11: 本期 runs from the previous bulletin's moment to this one's, so findings on a
+    Friday evening or a weekend are in the next bulletin's 本期, and the cumulative figures
+    are the sums of the 本期 figures of the bulletins issued, however they were issued."""
+    app, read, issued, histories = fridays
+    assert [r["number"] for r in issued] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12]
+    printed, after_friday = [], 0
+    for run in issued:
+        content = run["content"]
+        moment = datetime.fromisoformat(content["as_of"])
+        assert moment == min(Week.parse(run["period"]).end, beijing(run["issued_at"]))
+        before = (printed[-1]["week"], datetime.fromisoformat(printed[-1]["as_of"])) \
+            if printed else None
+        expected = expected_totals({n: (None, h) for n, h in histories.items()},
+                                   run["period"], moment, before)["totals"]
+        assert {k: content["totals"][k] for k in expected} == expected, run["period"]
+        printed.append(content)
+        adds_up(printed)
+        after_friday += sum(1 for steps in histories.values() for step in steps
+                            if step["event"] == "Opened"
+                            and moment < step["at"] < Week.parse(run["period"]).end)
+    # findings after a bulletin and before its week ended, which a week's line would drop
+    assert after_friday >= 10
+    assert all(b["totals"]["found_period"] for b in printed)
+    assert printed[-1]["totals"]["closed_total"] and printed[-1]["totals"]["cancelled_total"]
+    labels = [b["totals"]["period"] for b in printed]
+    assert labels[:2] == ["11月2日—11月6日16:00", "11月6日16:00—11月13日16:00"]
+    # week 4 made up on week 5's Saturday, as of its end; week 5 as of that Saturday morning
+    assert labels[4:7] == ["11月27日16:00—12月6日24:00", "12月6日24:00—12月12日10:00",
+                           "12月12日10:00—12月18日16:00"]
+    # week 8 (across the new year) made up on the Monday after it
+    assert labels[8] == "2026年12月25日16:00—2027年1月3日24:00"
+    # week 10 never issued: week 11's 本期 runs on from week 9's Friday
+    assert labels[10] == "1月8日16:00—1月22日16:00"
+
+
+def test_a_week_earlier_than_a_bulletin_issued_is_refused(fridays):
+    """Week 10 was never issued; week 11's 本期 has counted it, so it cannot be issued now."""
+    app, read, _, _ = fridays
+    before = app.recorder.max_notification_id()
+    week = iso_week(START + timedelta(weeks=NEVER))
+    with pytest.raises(InvalidInputError, match="已发布第12期周通报.*不能再补发更早的"):
+        issue(app, read, "bulletin", week, warn_days=3)
+    assert app.recorder.max_notification_id() == before
+    assert app.cycle_run("bulletin", week) is None
+
+
+def test_after_a_bulletin_issued_before_its_figures_were_sums_本期_is_counted_anew(
+        memory_app, clock):
+    """A bulletin issued by an earlier version printed net cumulative figures (found less
+    cancelled) and no 本期: the next one counts the events after its moment again (#11)."""
+    app = memory_app
+    read = ReadModels(app, ":memory:")
+    first = open_at_school_a(app)
+    clock.set(at_beijing(START + timedelta(days=2), 10))
+    app.cancel(first, "office", reason="重复登记")
+    friday = at_beijing(START + timedelta(days=4), 16)
+    clock.set(friday)
+    app.issue_run(SYSTEM, "bulletin", iso_week(START), {
+        "week": iso_week(START), "as_of": friday.isoformat(timespec="microseconds"),
+        "totals": {"found_week": 1, "closed_week": 0, "found_total": 0, "closed_total": 0},
+        "towns": [{"town_id": "TA", "found_total": 0, "closed_total": 0}],
+        "departments": []}, app.recorder.max_notification_id())
+    clock.set(friday + timedelta(hours=4))
+    open_at_school_a(app)                       # a Friday evening finding
+    clock.set(friday + timedelta(days=7))
+    open_at_school_a(app)
+    run, _ = issue(app, read, "bulletin", iso_week(START + timedelta(days=7)), warn_days=3)
+    totals = run["content"]["totals"]
+    assert (totals["found_period"], totals["cancelled_period"]) == (2, 0)
+    assert (totals["found_total"], totals["cancelled_total"]) == (3, 1)
+    assert totals["period"] == "11月6日16:00—11月13日16:00"
+    assert [(t["town_id"], t["found"]) for t in run["content"]["towns"]] == [("TA", 2)]
+
+
+def test_the_page_and_the_leaders_mail_say_本期_with_its_dates(web_app, clock, tmp_path):
+    """#11: a Saturday's finding, after the first bulletin, is the second's 本期, so labelled
+    with the dates it covers, on the page and in a 包保 leader's weekly mail."""
+    web, app = web_app
+    read = ReadModels(app, tmp_path / "read.sqlite3")
+    clock.set(at_beijing(START + timedelta(days=1), 9))
+    open_at_school_a(app)
+    clock.set(at_beijing(START + timedelta(days=4), 16))
+    issue(app, read, "bulletin", iso_week(START), warn_days=3)
+    clock.set(at_beijing(START + timedelta(days=5), 10))
+    open_at_school_a(app)                                        # on the Saturday
+    clock.set(at_beijing(START + timedelta(days=11), 16))
+    week = iso_week(START + timedelta(days=7))
+    issue(app, read, "bulletin", week, warn_days=3)
+    doc = page(Browser(web, "office").get(f"/bulletins/{week}"))
+    text = doc.select_one(".bulletin").text
+    assert "本期（11月6日16:00—11月13日16:00）全县新发现问题 1 项" in text
+    assert "累计发现问题 2 项" in text and "本周（" not in text
+    assert [th.text for th in doc.select("table.plain thead th")][2:4] == ["本期发现", "本期销号"]
+    read.fresh()
+    mail = next(d for d in outbox(read.db) if d["recipient_key"] == "leader-L1"
+                and d["period"] == week)
+    plain, html = bodies(app.delivery(mail["id"]))
+    assert "本期（11月6日16:00—11月13日16:00）全县新发现问题 1 项" in plain
+    assert "本期（11月6日16:00—11月13日16:00）全县新发现问题 <b>1</b> 项" in html
 
 
 def test_an_overdue_item_is_named_with_its_people(history):
