@@ -4,7 +4,13 @@ the leaders (#11): which responsible units have 签收 the current assignment, e
 (projections/queues.py).
 
 Acknowledgements follow the ticket (domain/ticket.py): a new assignment or a reopening starts
-them afresh, and a reassignment keeps those of the units still responsible.
+them afresh, and a reassignment keeps those of the units still responsible. `dealing` keeps per
+ticket what the office's queues ask of many tickets at once, so that they read only the tickets
+waiting (partial indexes): how many responsible units have not yet signed while it is with them
+(`unsigned`), and whether an extension is waiting for an answer (`asking`).
+
+A batch is applied in memory: the tickets it touches are read once, changed event by event,
+and written back at the end.
 """
 
 from __future__ import annotations
@@ -12,18 +18,37 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
 from domain.ticket import EVENT_LABELS
-from projections.base import Item, Projection
+from projections.base import Item, Projection, ProjectionError
+
+
+@dataclass
+class _Dealing:
+    units: list[str] = field(default_factory=list)     # lead and co-responsible units
+    assigned: bool = False                               # with the units (整改中)
+    assigned_at: str | None = None
+    asking: bool = False                                 # an extension waits for an answer
+    acknowledged: dict[str, str] = field(default_factory=dict)   # unit -> when it signed
+
+    @property
+    def unsigned(self) -> int:
+        return sum(u not in self.acknowledged for u in self.units) if self.assigned else 0
 
 
 class DealingsProjection(Projection):
     name = "dealings"
+    version = 2     # 2: `dealing`, the office's waiting tickets
     topics = ("domain.ticket:Ticket.",)
-    tables = ("acknowledgements", "chases", "instructions", "instruction_replies")
+    tables = ("dealing", "acknowledgements", "chases", "instructions", "instruction_replies")
     query_indexes = {
+        "dealing_unsigned": "CREATE INDEX IF NOT EXISTS dealing_unsigned ON dealing "
+                            "(assigned_at) WHERE unsigned > 0",
+        "dealing_asking": "CREATE INDEX IF NOT EXISTS dealing_asking ON dealing (ticket_id) "
+                          "WHERE asking",
         "chases_ticket": "CREATE INDEX IF NOT EXISTS chases_ticket ON chases (ticket_id)",
         "instructions_by": "CREATE INDEX IF NOT EXISTS instructions_by "
                            "ON instructions (by_login, at)",
@@ -32,6 +57,9 @@ class DealingsProjection(Projection):
     }
 
     def create_tables(self, db: Database) -> None:
+        db["dealing"].create({"ticket_id": str, "units": str, "assigned": int,
+                              "assigned_at": str, "unsigned": int, "asking": int},
+                             pk="ticket_id")
         db["acknowledgements"].create({"ticket_id": str, "unit_id": str, "at": str},
                                       pk=("ticket_id", "unit_id"))
         db["chases"].create({"n": int, "ticket_id": str, "at": str, "by_name": str,
@@ -44,46 +72,96 @@ class DealingsProjection(Projection):
         self.create_query_indexes(db)
 
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
+        dealings = _load(conn, {i.aggregate for i in items if i.name in CHANGING})
+        changed: set[str] = set()
         for item in items:
             if item.name not in EVENT_LABELS:
                 raise self.unknown(item)
-            handler = getattr(self, f"_{item.name}", None)
-            if handler is not None:
-                handler(conn, item, item.event)
+            if item.name == "Opened":
+                dealings[item.aggregate] = _Dealing()
+            elif item.name in CHANGING:
+                d = dealings.get(item.aggregate)
+                if d is None:
+                    raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
+                _follow(d, item)
+            else:
+                _record(conn, item)
+                continue
+            changed.add(item.aggregate)
+        _write(conn, {t: dealings[t] for t in changed})
 
-    @staticmethod
-    def _Assigned(conn: sqlite3.Connection, item: Item, e) -> None:
-        conn.execute("DELETE FROM acknowledgements WHERE ticket_id = ?", (item.aggregate,))
 
-    _Reopened = _Assigned
+# The events that change a ticket's dealing; the others leave it as it is.
+CHANGING = frozenset({"Assigned", "Reopened", "Reassigned", "Acknowledged", "ReInspected",
+                      "Rectified", "Cancelled", "ExtensionRequested", "DeadlineExtended",
+                      "ExtensionRefused"})
 
-    @staticmethod
-    def _Reassigned(conn: sqlite3.Connection, item: Item, e) -> None:
-        still = json.dumps([e.lead_unit_id, *e.co_unit_ids])
-        conn.execute("DELETE FROM acknowledgements WHERE ticket_id = ? AND unit_id NOT IN "
-                     "(SELECT value FROM json_each(?))", (item.aggregate, still))
 
-    @staticmethod
-    def _Acknowledged(conn: sqlite3.Connection, item: Item, e) -> None:
-        conn.execute("INSERT OR REPLACE INTO acknowledgements VALUES (?, ?, ?)",
-                     (item.aggregate, e.unit_id, item.at))
+def _follow(d: _Dealing, item: Item) -> None:
+    """One event's change to the ticket's dealing."""
+    e = item.event
+    match item.name:
+        case "Assigned" | "Reopened":
+            if item.name == "Assigned":
+                d.units = [e.lead_unit_id, *e.co_unit_ids]
+            d.assigned, d.assigned_at, d.acknowledged = True, item.at, {}
+        case "Reassigned":
+            d.units = [e.lead_unit_id, *e.co_unit_ids]
+            d.acknowledged = {u: at for u, at in d.acknowledged.items() if u in d.units}
+        case "Acknowledged":
+            d.acknowledged[e.unit_id] = item.at
+        case "ReInspected" if not e.passed:
+            d.assigned = True
+        case "Rectified" | "Cancelled":
+            d.assigned = d.asking = False
+        case "ExtensionRequested":
+            d.asking = True
+        case "DeadlineExtended" | "ExtensionRefused":
+            d.asking = False
 
-    @staticmethod
-    def _Chased(conn: sqlite3.Connection, item: Item, e) -> None:
-        conn.execute("INSERT INTO chases VALUES (?, ?, ?, ?, ?, ?)",
-                     (item.n, item.aggregate, item.at, e.by["name"], json.dumps(e.unit_ids),
-                      e.note))
 
-    @staticmethod
-    def _InstructionGiven(conn: sqlite3.Connection, item: Item, e) -> None:
-        conn.execute("INSERT INTO instructions SELECT ?, coalesce(max(n), 0) + 1, ?, ?, ?, ? "
-                     "FROM instructions WHERE ticket_id = ?",
-                     (item.aggregate, e.text, e.by["login"], e.by["name"], item.at,
-                      item.aggregate))
+def _record(conn: sqlite3.Connection, item: Item) -> None:
+    """A 催办, a 批示 or a reply, as a row of its own."""
+    e = item.event
+    match item.name:
+        case "Chased":
+            conn.execute("INSERT INTO chases VALUES (?, ?, ?, ?, ?, ?)",
+                         (item.n, item.aggregate, item.at, e.by["name"], json.dumps(e.unit_ids),
+                          e.note))
+        case "InstructionGiven":
+            conn.execute("INSERT INTO instructions SELECT ?, coalesce(max(n), 0) + 1, ?, ?, ?, "
+                         "? FROM instructions WHERE ticket_id = ?",
+                         (item.aggregate, e.text, e.by["login"], e.by["name"], item.at,
+                          item.aggregate))
+        case "InstructionReplied":
+            conn.execute("INSERT INTO instruction_replies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (item.n, item.aggregate, e.instruction, e.text, e.by["login"],
+                          e.by["name"], e.by["role"], e.by.get("unit_id"), item.at))
 
-    @staticmethod
-    def _InstructionReplied(conn: sqlite3.Connection, item: Item, e) -> None:
-        by = e.by
-        conn.execute("INSERT INTO instruction_replies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (item.n, item.aggregate, e.instruction, e.text, by["login"], by["name"],
-                      by["role"], by.get("unit_id"), item.at))
+
+def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, _Dealing]:
+    if not ids:
+        return {}
+    chosen = json.dumps(sorted(ids))
+    found = {t: _Dealing(json.loads(units), bool(assigned), at, bool(asking))
+             for t, units, assigned, at, asking in conn.execute(
+                 "SELECT ticket_id, units, assigned, assigned_at, asking FROM dealing "
+                 "WHERE ticket_id IN (SELECT value FROM json_each(?))", (chosen,))}
+    for t, unit, at in conn.execute("SELECT ticket_id, unit_id, at FROM acknowledgements "
+                                    "WHERE ticket_id IN (SELECT value FROM json_each(?))",
+                                    (chosen,)):
+        found[t].acknowledged[unit] = at
+    return found
+
+
+def _write(conn: sqlite3.Connection, dealings: dict[str, _Dealing]) -> None:
+    if not dealings:
+        return
+    conn.executemany(
+        "INSERT OR REPLACE INTO dealing VALUES (?, ?, ?, ?, ?, ?)",
+        [(t, json.dumps(d.units), int(d.assigned), d.assigned_at, d.unsigned, int(d.asking))
+         for t, d in dealings.items()])
+    conn.execute("DELETE FROM acknowledgements WHERE ticket_id IN "
+                 "(SELECT value FROM json_each(?))", (json.dumps(sorted(dealings)),))
+    conn.executemany("INSERT INTO acknowledgements VALUES (?, ?, ?)",
+                     [(t, u, at) for t, d in dealings.items() for u, at in d.acknowledged.items()])

@@ -21,19 +21,26 @@ from domain.visibility import Sight
 
 NOT_ACKNOWLEDGED = ("NOT EXISTS (SELECT 1 FROM acknowledgements a WHERE a.ticket_id = t.id "
                     "AND a.unit_id = {unit})")
-RESPONSIBLE = "t.id IN (SELECT ticket_id FROM ticket_units WHERE unit_id = :me)"
 RED_FIRST = f"{red_first_sql()}, t.deadline, t.number"
+TICKETS = "tickets t"
+# A unit's own queues start from the tickets it leads or shares (`ticket_units`, a handful of a
+# large county's), not from every ticket in a state.
+OWN = "ticket_units me CROSS JOIN tickets t ON t.id = me.ticket_id AND me.unit_id = :me"
+# The office's queues of tickets waiting for someone start from the few that are
+# (projections/dealings.py keeps them).
+WAITING = "dealing d CROSS JOIN tickets t ON t.id = d.ticket_id"
 
 
 @dataclass(frozen=True)
 class Queue:
-    """One queue: its title, which tickets, their order, whether it is a unit's own (`:me`),
-    and where the whole of it is listed."""
+    """One queue: its title, which tickets (`source` and `where`), their order, whether it is a
+    unit's (reading `:me`), and where the whole of it is listed."""
 
     name: str
     title: str
     where: str
     order: str
+    source: str = TICKETS
     mine: bool = False
     full: str | None = None      # a /tickets filter that lists the same tickets, if any
 
@@ -42,29 +49,26 @@ QUEUES = {q.name: q for q in (
     # The office's
     Queue("new", "新发现待交办", "t.state = 'opened'", "t.opened_at, t.number",
           full="/tickets?state=opened"),
-    Queue("extensions", "延期申请待审批",
-          "t.state = 'assigned' AND t.pending_deadline IS NOT NULL", "t.deadline, t.number"),
+    Queue("extensions", "延期申请待审批", "d.asking", "t.deadline, t.number", WAITING),
     Queue("reinspection", "已整改待复查", "t.state = 'rectified'", "t.rectified_at, t.number",
           full="/tickets?state=rectified"),
-    Queue("unacknowledged", "交办后未签收",
-          "t.state = 'assigned' AND EXISTS (SELECT 1 FROM ticket_units u WHERE "
-          f"u.ticket_id = t.id AND {NOT_ACKNOWLEDGED.format(unit='u.unit_id')})",
-          "t.assigned_at, t.number"),
-    # A unit's own
+    Queue("unacknowledged", "交办后未签收", "d.unsigned > 0", "d.assigned_at, t.number",
+          WAITING),
+    # A unit's own: what it leads or shares
     Queue("to_acknowledge", "待签收",
-          f"t.state = 'assigned' AND {RESPONSIBLE} AND {NOT_ACKNOWLEDGED.format(unit=':me')}",
-          "t.assigned_at, t.number", mine=True),
-    Queue("to_rectify", "待整改", f"t.state = 'assigned' AND t.rectifications = 0 AND {RESPONSIBLE}",
-          RED_FIRST, mine=True),
-    Queue("returned", "退回重新整改",
-          f"t.state = 'assigned' AND t.rectifications > 0 AND {RESPONSIBLE}", RED_FIRST,
-          mine=True),
+          f"t.state = 'assigned' AND {NOT_ACKNOWLEDGED.format(unit=':me')}",
+          "t.assigned_at, t.number", OWN, mine=True),
+    Queue("to_rectify", "待整改", "t.state = 'assigned' AND t.rectifications = 0", RED_FIRST,
+          OWN, mine=True),
+    Queue("returned", "退回重新整改", "t.state = 'assigned' AND t.rectifications > 0",
+          RED_FIRST, OWN, mine=True),
     Queue("my_extensions", "延期申请待批复",
-          f"t.state = 'assigned' AND t.pending_deadline IS NOT NULL AND {RESPONSIBLE}",
-          "t.deadline, t.number", mine=True),
+          "t.state = 'assigned' AND t.pending_deadline IS NOT NULL", "t.deadline, t.number",
+          OWN, mine=True),
     # A town's schools: seen, not its own to act on
     Queue("schools", "本镇学校的问题（只读）",
-          f"t.state NOT IN ('closed', 'cancelled') AND NOT {RESPONSIBLE}", RED_FIRST, mine=True),
+          "t.state NOT IN ('closed', 'cancelled') AND t.id NOT IN "
+          "(SELECT ticket_id FROM ticket_units WHERE unit_id = :me)", RED_FIRST, mine=True),
 )}
 
 
@@ -87,16 +91,17 @@ def ticket_queue(db: Database, name: str, today: date, warn_days: int, *, sight:
     queue = QUEUES[name]
     if queue.mine and not unit:
         raise ValueError(f"queue {name!r} is a unit's: name the unit")
-    clause, params = sight.where()
+    # A unit sees what it leads or shares: its own queues need no other condition.
+    clause, params = sight.where() if queue.source != OWN else ("1", {})
     params |= light_params(today, warn_days) | {"me": unit, "limit": -1 if limit is None else limit}
-    where = f"{queue.where} AND {clause}"
-    total = db.execute(f"SELECT count(*) FROM tickets t WHERE {where}", params).fetchone()[0]
+    matching = f"FROM {queue.source} WHERE {queue.where} AND {clause}"
+    total = db.execute(f"SELECT count(*) {matching}", params).fetchone()[0]
     rows = _rows(db.execute(
         "SELECT t.id, t.number, t.title, t.town_id, t.unit_id, t.lead_unit_id, t.co_unit_ids, "
         "t.state, t.deadline, t.pending_deadline, t.assigned_at, t.rectified_at, t.opened_at, "
         "t.returns, t.reopens, t.version, "
-        f"{light_sql()} AS light, {overdue_sql()} AS days_overdue FROM tickets t "
-        f"WHERE {where} ORDER BY {queue.order} LIMIT :limit", params))
+        f"{light_sql()} AS light, {overdue_sql()} AS days_overdue "
+        f"{matching} ORDER BY {queue.order} LIMIT :limit", params)) if total else []
     _add_acknowledgements(db, rows)
     return Rows(rows, total)
 
