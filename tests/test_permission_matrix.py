@@ -44,6 +44,8 @@ MATRIX = {
     ("POST", "/checks/{week}/{number}"): ({"office", "insp"}, False,
                                           {"result": "visit", "note": "巡查"}, 303),
     ("GET", "/rechecks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
+    ("POST", "/rechecks/{month}/{number}/{command}"): ({"office", "insp"}, False,
+                                                       {"note": "巩固"}, 404),   # comment: none
     ("GET", "/bulletins"): (EVERYONE, False, None, 200),
     ("GET", "/bulletins/{week}"): (EVERYONE, False, None, 200),
     ("GET", "/outbox"): ({"office", "audit"}, False, None, 200),
@@ -175,6 +177,7 @@ def test_the_matrix(web_app, ticket, method, path):
     allowed, scoped, data, success = MATRIX[(method, path)]
     number, sha = ticket
     url = path.format(number=number, command="comment", sha256=sha, week="2026-W45",
+                      month="2026-11",
                       login="target", change="password", token_id="00000000",
                       what="baobao", delivery=delivery_id(run_id("SS", "bulletin", "2026-W45"),
                                                           "leader-L1"))

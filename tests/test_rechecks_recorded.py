@@ -40,7 +40,7 @@ def test_each_item_stays_unrechecked_until_an_outcome_is_recorded(web_app, clock
     for number, row in rows_of(listing).items():
         assert row.select_one(".outcome").text.strip() == "未回查", number
         actions = [f["action"] for f in row.select("form")]
-        assert actions == [f"/tickets/{number}/hold", f"/tickets/{number}/reopen"]
+        assert actions == [f"/rechecks/2026-12/{number}/hold", f"/rechecks/2026-12/{number}/reopen"]
 
     # 巩固, recorded from the list with a note and a photo.
     form = rows_of(listing)[held].select_one('form[action$="/hold"]')

@@ -187,7 +187,8 @@ def test_the_office_assigns_several_tickets_at_once(web_app):
     assert response.status_code == 303
     assert app.ticket(first)["lead_unit_id"] == "TA-P01"     # each to where its problem is
     assert app.ticket(second)["lead_unit_id"] == "TB-J01"
-    notice = page(office.get("/tickets")).select_one("#messages .flash").text
+    assert response.headers["location"] == "/tickets?state=opened#bulk-assign"
+    notice = page(office.get("/tickets?state=opened")).select_one("#bulk-assign .flash").text
     assert notice.startswith("已交办 2 项；未能交办 1 项：" + done)
     assert not page(Browser(web, "insp").get("/tickets")).select('input[name="numbers"]')
 

@@ -36,6 +36,14 @@ def read_fields(form: FormData, fields: Iterable[Field], evidence: EvidenceStore
     return values
 
 
+def typed(form: FormData, fields: Iterable[Field]) -> dict[str, Any]:
+    """What was typed into a refused form, by field, to draw it again as it was sent (files
+    aside: a browser never lets a page choose them)."""
+    return {f.name: [v for v in form.getlist(f.name) if isinstance(v, str)] if f.kind in LISTS
+            else form.get(f.name) for f in fields
+            if f.kind not in ("files", "instruction") and f.name in form}
+
+
 def expected_version(form: FormData) -> int | None:
     raw = form.get("expected_version")
     if raw in (None, ""):

@@ -6,16 +6,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
 
 from domain.commands import COMMANDS, VERDICTS
-from domain.errors import DomainError, InvalidInputError, NotPermittedError
+from domain.errors import (
+    DomainError,
+    InvalidInputError,
+    NotPermittedError,
+    UnknownReferenceError,
+)
 from domain.periods import Month, Week
 from domain.values import Role
 from projections.cycle import check_list, recheck_list
-from web.deps import App, Config, Look, ReadDb, allow
+from web.deps import App, Config, Look, PostedForm, ReadDb, allow
+from web.errors import status_of
+from web.feedback import tell, told
+from web.forms import expected_version, read_fields, typed
 from web.homes import is_town_account
-from web.templating import flash, is_htmx, render
+from web.templating import is_htmx, render
 from web.users import User
 
 router = APIRouter()
@@ -31,6 +38,35 @@ def _week(label: str, app) -> Week:
     return Week.parse(label) if label else Week.of(app.today())
 
 
+def _offer(user: User, state: str) -> str | None:
+    """The command an item of the week's list offers this user in the state it is in now:
+    复查 for one waiting for it, else 检查进度; none where the user may give neither."""
+    for name in ("reinspect", "check_progress"):
+        command = COMMANDS[name]
+        if state in command.states and user.has(*command.roles):
+            return name
+    return None
+
+
+def _check_context(request: Request, app, db, look, config, user: User, shown: Week,
+                   said: dict | None) -> dict:
+    """The week's list; actions are offered on the current week's list only, as a check is
+    recorded when it is made and counts in the week it was made."""
+    rows = check_list(db, str(shown), config.warn_days, user.sight(app))
+    is_current = shown == Week.of(app.today())
+    for r in rows:
+        r["offer"] = _offer(user, r["state_now"]) if is_current else None
+    if said:        # an item not on the list has its message said above the list
+        said = said | {"off_list": all(f"check-{r['number']}" != said["at"] for r in rows)}
+    return {
+        "week": str(shown), "rows": rows, "names": look.names,
+        "checked": sum(1 for r in rows if r["checked"]),
+        "previous": str(shown.shifted(-1)), "next": str(shown.shifted(1)),
+        "may_check": user.has(*CHECKERS), "is_current": is_current,
+        "current": str(Week.of(app.today())), "said": said,
+    }
+
+
 @router.get("/checks")
 def weekly_check(request: Request, app: App, db: ReadDb, look: Look, config: Config,
                  user: CheckViewer, week: str = ""):
@@ -39,23 +75,21 @@ def weekly_check(request: Request, app: App, db: ReadDb, look: Look, config: Con
     if not user.has(*VIEWERS) and not is_town_account(app, user):
         raise NotPermittedError("您的角色无权访问此页面")
     shown = _week(week, app)
-    rows = check_list(db, str(shown), config.warn_days, user.sight(app))
-    return render(request, "checks.html", {
-        "week": str(shown), "rows": rows, "names": look.names,
-        "checked": sum(1 for r in rows if r["checked"]),
-        "previous": str(shown.shifted(-1)), "next": str(shown.shifted(1)),
-        "may_check": user.has(*CHECKERS),
-        "is_current": shown == Week.of(app.today()),
-    })
+    return render(request, "checks.html",
+                  _check_context(request, app, db, look, config, user, shown, told(request)))
 
 
 @router.post("/checks/{week}/{number}")
 def check_item(request: Request, app: App, db: ReadDb, look: Look, config: Config,
                user: Checker, week: str, number: str,
                result: Annotated[str, Form()] = "", note: Annotated[str, Form()] = ""):
-    """Record a visit (检查) or a re-inspection (复查通过 / 退回) against one item of the list."""
-    week = str(_week(week, app))
+    """Record a visit (检查) or a re-inspection (复查通过 / 退回) against one item of this
+    week's list; the item is drawn again with what became of it."""
+    shown, current = _week(week, app), Week.of(app.today())
     try:
+        if shown != current:
+            raise InvalidInputError(f"只能在本周（{current}）的检查清单上记录检查；"
+                                    f"{shown} 的清单只供查看")
         if result == "visit":
             app.check_progress(number, user.login, note=note)
         elif result in ("pass", "fail"):
@@ -64,20 +98,45 @@ def check_item(request: Request, app: App, db: ReadDb, look: Look, config: Confi
             raise InvalidInputError(f"请选择：{COMMANDS['check_progress'].label}、"
                                     f"{VERDICTS['pass']}或{VERDICTS['fail']}")
     except DomainError as error:
-        if is_htmx(request):
-            raise
-        flash(request, f"{number}：{error.message}")
-        return RedirectResponse(f"/checks?week={week}", status_code=303)
+        said = {"at": f"check-{number}", "text": error.message, "error": True, "typed": note}
+        return _check_answer(request, app, db, look, config, user, shown, said,
+                             status_of(error))
     done = {"visit": COMMANDS["check_progress"].done, "pass": VERDICTS["pass"],
             "fail": f"已{VERDICTS['fail']}"}[result]
+    said = {"at": f"check-{number}", "text": done}
     if is_htmx(request):
-        request.app.state.reads.catch_up()     # the row as the command left it
-        row = next((r for r in check_list(db, week, config.warn_days, user.sight(app))
-                    if r["number"] == number), None)
-        return render(request, "_check_row.html", {"r": row, "week": week, "done": done,
-                                                   "names": look.names, "may_check": True})
-    flash(request, f"{number}：{done}")
-    return RedirectResponse(f"/checks?week={week}", status_code=303)
+        return _check_answer(request, app, db, look, config, user, shown, said, 200)
+    return tell(request, f"/checks?week={shown}", said["at"], done)
+
+
+def _check_answer(request: Request, app, db, look, config, user: User, shown: Week,
+                  said: dict, status: int):
+    """The item again with what was said (htmx: the row alone, and the week's count in
+    place), or the whole list again for a refused plain form."""
+    request.app.state.reads.catch_up()     # the row as the command left it
+    context = _check_context(request, app, db, look, config, user, shown, said)
+    if not is_htmx(request):
+        return render(request, "checks.html", context, status_code=status)
+    row = next((r for r in context["rows"] if f"check-{r['number']}" == said["at"]), None)
+    if row is None:        # checked from elsewhere than the list: not counted in it
+        ticket = user.visible_ticket(app, db, said["at"].removeprefix("check-"), config.warn_days)
+        row = ticket | {"state_now": ticket["state"], "checked": False, "offer": None}
+    return render(request, "_check_row.html", context | {"r": row, "oob": True},
+                  status_code=status)
+
+
+RECHECKS = ("hold", "reopen")     # what an item of the month's list may record
+Rechecker = Annotated[User, Depends(allow(*{r for c in RECHECKS for r in COMMANDS[c].roles}))]
+
+
+def _recheck_context(app, db, look, user: User, shown: Month, said: dict | None) -> dict:
+    rows = recheck_list(db, str(shown), user.sight(app))
+    for r in rows:     # an item is recorded once: while it is 未回查 and still closed
+        waiting = r["outcome"] == "pending" and r["state"] in COMMANDS["hold"].states
+        r["offers"] = [COMMANDS[c] for c in RECHECKS
+                       if waiting and user.has(*COMMANDS[c].roles)]
+    return {"month": str(shown), "rows": rows, "names": look.names,
+            "previous": str(shown.shifted(-1)), "next": str(shown.shifted(1)), "said": said}
 
 
 @router.get("/rechecks")
@@ -85,10 +144,43 @@ def monthly_recheck(request: Request, app: App, db: ReadDb, look: Look, user: Vi
                     month: str = ""):
     """The month's recheck list: tickets closed in the month before, holding or reopened."""
     shown = Month.parse(month) if month else Month.of(app.today())
-    rows = recheck_list(db, str(shown), user.sight(app))
-    return render(request, "rechecks.html", {
-        "month": str(shown), "rows": rows, "names": look.names,
-        "previous": str(shown.shifted(-1)), "next": str(shown.shifted(1)),
-        "may_reopen": user.has(*COMMANDS["reopen"].roles),
-    })
+    return render(request, "rechecks.html",
+                  _recheck_context(app, db, look, user, shown, told(request)))
 
+
+@router.post("/rechecks/{month}/{number}/{command}")
+def recheck_item(request: Request, app: App, db: ReadDb, look: Look, config: Config,
+                 user: Rechecker, form: PostedForm, month: str, number: str, command: str):
+    """Record an item's recheck, 回查巩固 or 重新整改, from the month's list; the item is
+    drawn again with what became of it."""
+    shown = Month.parse(month)
+    if command not in RECHECKS:
+        raise UnknownReferenceError("没有这个操作")
+    spec, at = COMMANDS[command], f"recheck-{number}"
+    try:
+        if number not in {r["number"] for r in recheck_list(db, str(shown), user.sight(app))}:
+            raise UnknownReferenceError(f"{number[:40]} 不在 {shown} 的回查清单上")
+        getattr(app, spec.method)(number, user.login, expected_version=expected_version(form),
+                                  **read_fields(form, spec.fields, config.evidence))
+    except DomainError as error:
+        said = {"at": at, "text": error.message, "error": True, "command": command,
+                "typed": typed(form, spec.fields)}
+        return _recheck_answer(request, app, db, look, user, shown, said, status_of(error))
+    if is_htmx(request):
+        return _recheck_answer(request, app, db, look, user, shown,
+                               {"at": at, "text": spec.done}, 200)
+    return tell(request, f"/rechecks?month={shown}", at, spec.done)
+
+
+def _recheck_answer(request: Request, app, db, look, user: User, shown: Month, said: dict,
+                    status: int):
+    """As `_check_answer`, for the month's recheck list."""
+    request.app.state.reads.catch_up()
+    context = _recheck_context(app, db, look, user, shown, said)
+    if not is_htmx(request):
+        return render(request, "rechecks.html", context, status_code=status)
+    row = next((r for r in context["rows"] if f"recheck-{r['number']}" == said["at"]), None)
+    if row is None:
+        raise InvalidInputError(said["text"])
+    return render(request, "_recheck_row.html", context | {"r": row, "oob": True},
+                  status_code=status)

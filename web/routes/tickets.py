@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,12 +11,14 @@ from starlette.responses import Response
 from domain.commands import COMMANDS, OPEN
 from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
 from domain.lights import Light
+from domain.values import State
 from projections.evidence_rounds import evidence_rounds, ticket_file
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
 from projections.queues import ticket_dealings
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
-from web.forms import expected_version, read_fields
+from web.feedback import tell, told
+from web.forms import expected_version, read_fields, typed
 from web.templating import flash, is_htmx, render
 from web.users import User
 
@@ -29,6 +30,7 @@ Actor = Annotated[User, Depends(allow(*{r for c in COMMANDS.values() for r in c.
 SORT_CHOICES = [("light", "红灯优先"), ("deadline", "完成时限"), ("overdue", "逾期天数"),
                 ("opened", "发现时间"), ("number", "问题编号"), ("town", "镇街")]
 PER_PAGE = 50
+FILTERS = ("town", "unit", "state", "light", "indicator", "severity", "source", "leader")
 
 
 @router.get("/tickets")
@@ -38,12 +40,21 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Conf
                 town: str = "", unit: str = "", state: str = "", light: str = "",
                 indicator: str = "", severity: str = "", source: str = "", leader: str = ""):
     """The tickets one may see, filtered, sorted and a page at a time."""
-    chosen = {"town": town, "unit": unit, "state": state, "light": light,
-              "indicator": indicator, "severity": severity, "source": source, "leader": leader}
     if light and light not in {x.value for x in Light}:
         raise InvalidInputError("红黄绿灯只能是 red、yellow、green 或 none（无灯）")
     if sort not in SORTS:
         raise InvalidInputError(f"无法按 {sort[:20]} 排序")
+    chosen = {"town": town, "unit": unit, "state": state, "light": light,
+              "indicator": indicator, "severity": severity, "source": source, "leader": leader}
+    return _list_page(request, app, db, look, config, user, chosen, q, sort, desc, page,
+                      said=None if is_htmx(request) else told(request))
+
+
+def _list_page(request: Request, app, db, look, config, user: User, chosen: dict, q: str,
+               sort: str, desc: bool, page: int, *, said: dict | None = None,
+               status_code: int = 200) -> Response:
+    """The list page; `said` is what the bulk form says (its outcome, or why it was refused
+    with what was sent in it)."""
     f = TicketFilter(**{k: v or None for k, v in chosen.items()}, text=q or None,
                      sight=user.sight(app))
     results = list_tickets(db, f, app.today(), config.warn_days, sort=sort, descending=desc,
@@ -56,8 +67,8 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Conf
         "query": query, "towns": look.town_choices,
         "leaders": look.leader_choices, "sort_choices": SORT_CHOICES,
         "bulk": COMMANDS["assign"] if user.has(*COMMANDS["assign"].roles) else None,
-        "places": look.place_choices,
-    }, fragment="_ticket_results.html")
+        "places": look.place_choices, "said": said,
+    }, fragment="_ticket_results.html", status_code=status_code)
 
 
 @router.get("/tickets/new")
@@ -86,7 +97,10 @@ def open_ticket(request: Request, app: App, look: Look, config: Config, user: Op
 
 
 def _detail(request: Request, app, db, user: User, number: str, *, error: str | None = None,
-            notice: str | None = None, status_code: int = 200) -> Response:
+            notice: str | None = None, used: str | None = None, values: dict | None = None,
+            status_code: int = 200) -> Response:
+    """The ticket page; `error` is said in the form of the command `used`, drawn with the
+    `values` it was sent with, and `notice` at the head of the actions."""
     config = request.app.state.config
     ticket = user.visible_ticket(app, db, number, config.warn_days)
     look = request.app.state.reads.lookups(db)
@@ -95,7 +109,7 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
         "t": ticket | ticket_dealings(db, ticket), "events": timeline(db, ticket["id"]),
         "names": look.names,
         "actions": [COMMANDS[name] for name in actions], "error": error, "notice": notice,
-        "look": look, **_evidence(config, db, ticket),
+        "used": used, "typed": values or {}, "look": look, **_evidence(config, db, ticket),
     }, fragment="_ticket.html", status_code=status_code)
 
 
@@ -109,17 +123,28 @@ def _evidence(config, db, ticket: dict) -> dict:
         if f["content_type"].startswith("image/") and not ("taken_at" in f or "gps" in f)}}
 
 
+BULK_PAGE = f"/tickets?state={State.OPENED.value}"
+
+
 @router.post("/tickets/bulk-assign")
-def bulk_assign(request: Request, app: App, config: Config, user: Office, form: PostedForm):
+def bulk_assign(request: Request, app: App, db: ReadDb, look: Look, config: Config,
+                user: Office, form: PostedForm):
     """交办 several new tickets at once (the office): each to the chosen lead unit, or to the
-    unit where its problem is; one that cannot be assigned is named and the rest go on."""
+    unit where its problem is, with the deadline given or else the one it was opened with;
+    one that cannot be assigned is named and the rest go on."""
     numbers = [n for n in form.getlist("numbers") if isinstance(n, str)][:BULK_LIMIT]
-    if not numbers:
-        raise InvalidInputError("请先勾选要交办的问题")
     assign = COMMANDS["assign"]
-    # One deadline for all: a ticket without one of its own could not be assigned.
-    deadline = replace(assign.field("deadline"), required=True)
-    fields = read_fields(form, (deadline, assign.field("note")), config.evidence)
+    try:
+        if not numbers:
+            raise InvalidInputError("请先勾选要交办的问题")
+        fields = read_fields(form, (assign.field("deadline"), assign.field("note")),
+                             config.evidence)
+    except DomainError as error:    # the list again, the form as it was sent
+        said = {"at": "bulk-assign", "text": error.message, "error": True,
+                "typed": typed(form, assign.fields), "numbers": numbers}
+        chosen = dict.fromkeys(FILTERS, "") | {"state": State.OPENED.value}
+        return _list_page(request, app, db, look, config, user, chosen, "", "light", False, 1,
+                          said=said, status_code=status_of(error))
     lead = form.get("lead_unit_id") or None
     done, failed = [], []
     for number in numbers:
@@ -129,21 +154,22 @@ def bulk_assign(request: Request, app: App, config: Config, user: Office, form: 
             done.append(number)
         except DomainError as error:
             failed.append(f"{number}：{error.message}")
-    flash(request, f"{assign.done} {len(done)} 项" + (
+    return tell(request, BULK_PAGE, "bulk-assign", f"{assign.done} {len(done)} 项" + (
         f"；未能{assign.label} {len(failed)} 项：" + "；".join(failed) if failed else ""))
-    return RedirectResponse("/tickets?state=opened", status_code=303)
 
 
 @router.get("/tickets/{number}")
 def ticket_detail(request: Request, app: App, db: ReadDb, user: SignedIn, number: str):
     """Every field, the evidence before and after, the timeline and the actions one may take."""
-    return _detail(request, app, db, user, number)
+    note = told(request)
+    return _detail(request, app, db, user, number, notice=note and note["text"])
 
 
 @router.post("/tickets/{number}/{command}")
 def act(request: Request, app: App, db: ReadDb, config: Config, user: Actor, form: PostedForm,
         number: str, command: str):
-    """One action on the ticket: a 303 back to it, or (htmx) the ticket drawn again."""
+    """One action on the ticket: a 303 back to it at its actions, or (htmx) the ticket drawn
+    again; refused, the ticket drawn again with the form as it was sent and the reason in it."""
     if command not in COMMANDS:
         raise UnknownReferenceError("没有这个操作")
     user.visible_ticket(app, db, number, config.warn_days)
@@ -153,16 +179,13 @@ def act(request: Request, app: App, db: ReadDb, config: Config, user: Actor, for
         getattr(app, spec.method)(number, user.login, expected_version=expected_version(form),
                                   **kwargs)
     except DomainError as error:
-        if is_htmx(request):
-            raise
         request.app.state.reads.catch_up()
-        return _detail(request, app, db, user, number,
-                       error=error.message, status_code=status_of(error))
+        return _detail(request, app, db, user, number, error=error.message, used=command,
+                       values=typed(form, spec.fields), status_code=status_of(error))
     if is_htmx(request):     # the notice goes with the redrawn ticket, not to the next page
         request.app.state.reads.catch_up()
         return _detail(request, app, db, user, number, notice=spec.done)
-    flash(request, spec.done)
-    return RedirectResponse(f"/tickets/{number}", status_code=303)
+    return tell(request, f"/tickets/{number}", "actions", spec.done)
 
 
 def _evidence_item(request: Request, app, db, user: User, number: str, sha256: str) -> dict:

@@ -11,3 +11,29 @@ document.addEventListener("click", function (event) {
     window.print();
   }
 });
+
+// Feedback where the user is looking (#11). The pages draw what became of a form next to it;
+// an error the server could only address to the page's message area (#messages: no right,
+// an expired page, a crash) is put at the head of the form that was sent instead.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var detail = event.detail;
+  var form = event.target.closest && event.target.closest("form");
+  if (!detail.isError || !form || !detail.target || detail.target.id !== "messages") { return; }
+  form.querySelectorAll(":scope > .error[role=alert]").forEach(function (old) { old.remove(); });
+  detail.target = form;
+  detail.swapOverride = "afterbegin";
+});
+
+// Once swapped in, the message is brought into view if it is not, moving the page no more
+// than needed (htmx tells of each element it swapped in).
+var SAID = "[data-feedback], .error[role=alert]";
+document.addEventListener("htmx:afterSettle", function (event) {
+  var elt = event.detail.elt;
+  if (!elt || !elt.isConnected || !elt.matches) { return; }
+  var said = elt.matches(SAID) ? elt : elt.querySelector(SAID);
+  if (!said) { return; }
+  var box = said.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) {
+    said.scrollIntoView({block: "nearest"});
+  }
+});
