@@ -41,6 +41,7 @@ from projections.cycle import (
 )
 from projections.directory_views import names, units_of_kind
 from projections.runs import previous_run
+from projections.weekly import COUNTED
 
 ITEM_COLUMNS = ("t.number AS number, t.title AS title, s.state AS state, s.town_id AS town_id, "
                 "s.unit_id AS unit_id, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
@@ -72,10 +73,7 @@ def bulletin_content(db: Database, week: str, now: datetime,
                  at | {"monday": next_monday.isoformat(),
                        "sunday": (next_monday + timedelta(days=6)).isoformat()}, named, moment)
     friday = Week.parse(week).first_day + timedelta(days=4)
-    earlier = _printed(before) if before else None
-    if before and earlier is None:
-        earlier = _counted_upto(db, _moment_of(before))
-    earlier = earlier or {"county": {}, "towns": {}, "departments": {}}
+    earlier = _earlier(db, before)
     county = figures.county
     return {
         "week": week, "as_of": moment_text(moment),
@@ -135,6 +133,13 @@ def _this_issue(row: dict, earlier: dict, suffix: str = "") -> dict:
     return {f"{f}{suffix}": row[f"{f}_total"] - earlier.get(f, 0) for f in PERIOD}
 
 
+def _earlier(db: Database, before: dict | None) -> dict:
+    """The cumulative figures the previous bulletin printed (none before the first)."""
+    if before is None:
+        return {"county": {}, "towns": {}, "departments": {}}
+    return _printed(before) or _counted_upto(db, before)
+
+
 def _printed(run: dict) -> dict | None:
     """The cumulative figures a bulletin printed, per county, town and department; None for
     a bulletin issued before they were sums of their own (#11), which are counted again."""
@@ -150,17 +155,18 @@ def _printed(run: dict) -> dict | None:
             "departments": {d["unit_id"]: cumulative(d) for d in content["departments"]}}
 
 
-def _counted_upto(db: Database, moment: datetime) -> dict:
-    """The cumulative figures as of `moment`, counted from each ticket's recorded events."""
-    events = {"Opened": "found", "Closed": "closed", "Cancelled": "cancelled",
-              "Reopened": "reopened", "DeadlineExtended": "extended"}
+def _counted_upto(db: Database, run: dict) -> dict:
+    """The cumulative figures as of a bulletin's moment, counted from each ticket's recorded
+    events as week_figures counts them (before its week's end, and not after its moment)."""
+    events = {name: figure for name, figure in COUNTED.items() if figure in PERIOD}
     departments = {u["code"] for u in units_of_kind(db, "department")}
     counted: dict = {"county": {}, "towns": {}, "departments": {}}
     for town, unit, event, n in db.execute(
             "SELECT t.town_id, t.unit_id, l.event, count(*) FROM timeline l "
-            "JOIN tickets t ON t.id = l.ticket_id WHERE l.at <= ? AND l.event IN "
+            "JOIN tickets t ON t.id = l.ticket_id WHERE l.at <= ? AND l.at < ? AND l.event IN "
             f"({', '.join('?' * len(events))}) GROUP BY 1, 2, 3",
-            (moment_text(moment), *events)):
+            (moment_text(_moment_of(run)), moment_text(Week.parse(run["period"]).end),
+             *events)):
         figure = events[event]
         places = [counted["county"]]
         if town:
