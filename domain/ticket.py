@@ -113,6 +113,7 @@ class Ticket(CopiesContainersOnly, Aggregate):
             "acknowledge": actor.unit_id in self.acknowledged and "本单位已签收",
             "hold": self.held_on is not None and f"已于 {self.held_on} 记录回查巩固",
             "reply_instruction": not self.instructions and "还没有领导批示",
+            "cancel": self.rectifications > 0 and "已提交过整改，不能撤销",
         }.get(command)
         if refusal:
             raise IllegalTransitionError(f"问题 {self.number} {refusal}")
@@ -324,13 +325,12 @@ class Ticket(CopiesContainersOnly, Aggregate):
 
     def cancel(self, actor: Actor, *, reason: str, at: datetime) -> None:
         self.check("cancel", actor)
-        if self.rectifications:
-            raise IllegalTransitionError(f"问题 {self.number} 已提交过整改，不能撤销")
         self._cancelled(clean("cancel", "reason", reason), actor.stamp(), at)
 
     @event("Cancelled")
     def _cancelled(self, reason: str, by: dict, timestamp: datetime) -> None:
         self.state = State.CANCELLED
+        self.pending_extension = None
 
     def comment(self, actor: Actor, *, text: str, at: datetime) -> None:
         self.check("comment", actor)

@@ -179,3 +179,18 @@ def test_people_choose_how_they_are_told(memory_app):
     assert memory_app.directory().people["HA"]["notify"] == "immediate"
     with pytest.raises(NotPermittedError, match="未关联人员"):
         memory_app.choose_notification("insp", "daily")
+
+
+def test_a_returned_ticket_is_not_offered_for_cancelling(memory_app):
+    number = assigned(memory_app)
+    memory_app.rectify(number, "school_a", measures="分班")
+    memory_app.reinspect(number, "insp", passed=False, findings="仍超员")
+    assert "cancel" not in memory_app.allowed_commands(number, "office")
+
+
+def test_cancelling_drops_a_pending_extension_request(memory_app):
+    number = assigned(memory_app)
+    memory_app.request_extension(number, "school_a", new_deadline=date(2026, 12, 31),
+                                 reason="工期长")
+    memory_app.cancel(number, "office", reason="重复登记")
+    assert memory_app.ticket(number)["pending_extension"] is None
