@@ -103,10 +103,12 @@ def bulletin_content(db: Database, week: str, now: datetime,
 def _previous(db: Database, week: str, campaign_start: date | None) -> dict | None:
     """The bulletin issued before `week`'s, whose moment this one's 本期 starts from. A week
     earlier than one already issued is refused: the later bulletin's 本期 has counted it. (A
-    week before the campaign has no bulletin: domain/cycle_commands.py says so.)"""
-    later = db.execute("SELECT period, number FROM runs WHERE kind = 'bulletin' AND period > ? "
+    week before the campaign has no bulletin: domain/cycle_commands.py says so; a week another
+    scheduler has issued meanwhile is returned as issued, whatever is built here.)"""
+    later = db.execute("SELECT period, number FROM runs WHERE kind = 'bulletin' AND period >= ? "
                        "ORDER BY period LIMIT 1", (week,)).fetchone()
-    if later and not (campaign_start and bulletin_number(campaign_start, week) < 1):
+    if later and later[0] != week and not (
+            campaign_start and bulletin_number(campaign_start, week) < 1):
         raise InvalidInputError(f"已发布第{later[1]}期周通报（{later[0]}），其本期数已包含此前"
                                 f"未通报的发现和销号，不能再补发更早的 {week} 周通报")
     return previous_run(db, "bulletin", week)
