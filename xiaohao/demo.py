@@ -208,7 +208,7 @@ def _action(app: XiaohaoApp, action: str, numbers: list[str], unit: str, deadlin
                                        note="请按期整改并上传佐证材料"),
         "check": lambda n: app.check_progress(n, inspector, note="现场检查：整改正在推进"),
         "rectify": lambda n: app.rectify(n, unit_login, measures="已制定整改方案并完成整改，附照片",
-                                         evidence=[_photo(evidence, n, "after")]),
+                                         evidence=[_photo(evidence, n, _round(app, n))]),
         "pass": lambda n: app.reinspect(n, inspector, passed=True, findings="现场复查，已达标"),
         "fail": lambda n: app.reinspect(n, inspector, passed=False,
                                         findings="复查未达标：佐证不足，整改不彻底，退回重改"),
@@ -237,9 +237,16 @@ def _leader_login(app: XiaohaoApp, number: str) -> str:
     return LEADER_LOGINS[leaders[0]]
 
 
+def _round(app: XiaohaoApp, number: str) -> str:
+    """A rectification's photo after each return is a new one."""
+    returns = app.ticket(number)["returns"]
+    return f"after-{returns + 1}" if returns else "after"
+
+
 def _photo(evidence: EvidenceFiles, number: str, kind: str) -> dict:
     """A small picture standing in for a school's photo, kept in the evidence store so that
-    the demo's pages show it (each ticket's its own colour)."""
+    the demo's pages show it: each ticket's its own colour, and its number written on it, so
+    no two tickets share one file."""
     import io
     import zlib
 
@@ -251,6 +258,7 @@ def _photo(evidence: EvidenceFiles, number: str, kind: str) -> dict:
     draw.rectangle((60, 200, 420, 330), fill=(150, 120, 90))        # a building
     draw.rectangle((180, 250, 300, 330), fill=(90, 70, 50))          # its door
     draw.polygon([(40, 200), (240, 90), (440, 200)], fill=(170, 40, 40))
+    draw.text((12, 12), f"{number} {kind}", fill=(40, 40, 40))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=70)
     return evidence.store(out.getvalue(), f"{number}-{kind}.jpg").as_dict()
