@@ -203,3 +203,60 @@ def test_every_photo_of_the_demo_loads(demo_server, chromium):  # noqa: F811
     assert not failed
     assert seen >= 15        # the demo's rectifications, failed and current, have photos
     assert all(len(tickets) == 1 for tickets in shown_on.values())   # no two share a photo
+
+
+def test_a_recheck_is_recorded_in_its_row_on_a_phone(live_server, chromium):  # noqa: F811
+    from tests.web_client import jpeg_photo
+
+    base, app, _ = live_server
+    numbers = []
+    for n in range(8):
+        number = open_at_school_a(app, title=f"回查{n + 1}")
+        assign_to_school_a(app, number)
+        app.rectify(number, "school_a", measures="已整改")
+        app.reinspect(number, "insp", passed=True)
+        app.close_ticket(number, "office")
+        numbers.append(number)
+    app.clock.set(app.clock.now() + timedelta(days=30))        # December's list
+    page = signed_in(chromium, base, "insp", PHONE)
+    page.goto("/rechecks")
+    row = page.locator(f"#recheck-{numbers[-1]}")
+    hold = row.locator("form[action$='/hold']")
+    hold.locator("input[name=note]").fill("现场查看，整改成果保持")
+    hold.locator("input[type=file]").set_input_files(
+        {"name": "回查.jpg", "mimeType": "image/jpeg", "buffer": jpeg_photo()})
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        hold.locator("button").click()
+    said = page.locator(f"#recheck-{numbers[-1]} [data-feedback]")
+    in_view(said)
+    assert said.inner_text() == "已记录回查：整改成果巩固"
+    assert page.locator(f"#recheck-{numbers[-1]} form").count() == 0
+    assert page.locator("#recheck-counts strong.held").inner_text() == "1"
+    assert page.locator("#recheck-counts strong.pending").inner_text() == "7"
+    assert app.ticket(numbers[-1])["evidence_after"] or app.ticket(numbers[-1])["held_on"]
+    shot(page, "feedback-rechecks-phone")
+
+
+def test_an_error_only_the_page_could_be_told_lands_beside_the_form(live_server, chromium):  # noqa: F811
+    """An expired page (CSRF refused) is answered to the page's message area; the browser puts
+    it at the head of the form that was sent instead (static/app.js)."""
+    base, app, _ = live_server
+    numbers = [open_at_school_a(app, title=f"问题{n + 1:02d}") for n in range(14)]
+    for number in numbers:
+        assign_to_school_a(app, number)
+    app.clock.set(app.clock.now() + timedelta(days=7))
+    page = signed_in(chromium, base, "insp", PHONE)
+    page.goto("/checks")
+    page.evaluate("""() => {
+        document.querySelector('meta[name=csrf-token]').content = 'expired';
+        document.querySelectorAll('input[name=csrf_token]').forEach(i => i.value = 'expired');
+    }""")
+    row = page.locator(f"#check-{numbers[-1]}")
+    row.locator("input[name=note]").fill("进度正常")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 403):
+        row.locator("button[value=visit]").click()
+    reason = row.locator("form > .error[role=alert]")
+    in_view(reason)
+    assert "CSRF" in reason.inner_text()
+    assert page.locator("#messages .error").count() == 0
+    assert row.locator("input[name=note]").input_value() == "进度正常"

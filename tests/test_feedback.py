@@ -233,6 +233,17 @@ def test_bulk_assign_goes_with_its_default_choice_and_no_deadline(web_app):
     assert said.text == f"已交办 1 项；未能交办 1 项：{undated}：交办时必须确定完成时限"
 
 
+def test_a_bulk_message_names_a_few_failures_and_fits_in_the_session(web_app):
+    web, app = web_app
+    numbers = [open_at_school_a(app) for _ in range(8)]
+    office = Browser(web, "office")
+    office.get("/tickets")
+    office.post("/tickets/bulk-assign", {"numbers": numbers})     # none has a deadline
+    said = page(office.get("/tickets?state=opened")).select_one("#bulk-assign [data-feedback]")
+    assert said.text.startswith("已交办 0 项；未能交办 8 项：") and said.text.endswith("……")
+    assert said.text.count("交办时必须确定完成时限") == 5
+
+
 def test_a_refused_bulk_assign_keeps_the_choices(web_app):
     web, app = web_app
     first = open_at_school_a(app)

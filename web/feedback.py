@@ -13,11 +13,12 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 KEY = "feedback"
+LIMIT = 600     # characters: the session is a signed cookie, which browsers cap at 4 KB
 
 
 def tell(request: Request, page: str, at: str, text: str) -> RedirectResponse:
     """Go back to `page` at the element `at`, where `text` is said when the page is drawn."""
-    request.session[KEY] = {"page": page, "at": at, "text": text}
+    request.session[KEY] = {"page": page, "at": at, "text": text[:LIMIT]}
     return RedirectResponse(f"{page}#{at}", status_code=303)
 
 

@@ -26,6 +26,7 @@ router = APIRouter()
 Opener = Annotated[User, Depends(allow(*OPEN.roles))]
 Office = Annotated[User, Depends(allow(*COMMANDS["assign"].roles))]
 BULK_LIMIT = 200
+NAMED = 5       # failures a bulk message names: it travels in the session cookie
 Actor = Annotated[User, Depends(allow(*{r for c in COMMANDS.values() for r in c.roles}))]
 SORT_CHOICES = [("light", "红灯优先"), ("deadline", "完成时限"), ("overdue", "逾期天数"),
                 ("opened", "发现时间"), ("number", "问题编号"), ("town", "镇街")]
@@ -155,7 +156,8 @@ def bulk_assign(request: Request, app: App, db: ReadDb, look: Look, config: Conf
         except DomainError as error:
             failed.append(f"{number}：{error.message}")
     return tell(request, BULK_PAGE, "bulk-assign", f"{assign.done} {len(done)} 项" + (
-        f"；未能{assign.label} {len(failed)} 项：" + "；".join(failed) if failed else ""))
+        f"；未能{assign.label} {len(failed)} 项：" + "；".join(failed[:NAMED])
+        + ("……" if len(failed) > NAMED else "") if failed else ""))
 
 
 @router.get("/tickets/{number}")

@@ -17,7 +17,8 @@ document.addEventListener("click", function (event) {
 // an expired page, a crash) is put at the head of the form that was sent instead.
 document.addEventListener("htmx:beforeSwap", function (event) {
   var detail = event.detail;
-  var form = event.target.closest && event.target.closest("form");
+  var source = (detail.requestConfig && detail.requestConfig.elt) || event.target;
+  var form = source.closest && source.closest("form");
   if (!detail.isError || !form || !detail.target || detail.target.id !== "messages") { return; }
   form.querySelectorAll(":scope > .error[role=alert]").forEach(function (old) { old.remove(); });
   detail.target = form;
