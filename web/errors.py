@@ -1,5 +1,7 @@
 """Errors as pages a person can read: Chinese, with the right status, and for htmx a fragment
-that lands in the page's message area instead of replacing what was there."""
+addressed to the page's message area instead of replacing what was there (the browser puts it
+at the head of the form that was sent, static/app.js). A command refused by the domain is
+answered by its route instead, beside the form and with what was typed (web/feedback.py)."""
 
 from __future__ import annotations
 
