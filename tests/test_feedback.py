@@ -123,10 +123,10 @@ def test_a_past_weeks_list_only_reads_and_a_check_posted_to_it_is_refused(web_ap
                                  {"result": "visit", "note": "补记"}, htmx=htmx)
         assert refused.status_code == 400
         reason = page(refused).select_one(f"#check-{number} .error").text
-        assert reason.startswith("只能在本周（2026-W47）的检查清单上记录检查")
+        assert reason == "检查只能记在本周（2026-W47）的清单上；2026-W46 的清单只供查看"
     # Not even on that week's list (opened after its Monday): said above the list.
     refused = inspector.post(f"/checks/{WEEK}/{number}", {"result": "visit", "note": "补记"})
-    assert "只能在本周" in page(refused).select_one(".totals + .error").text
+    assert "检查只能记在本周" in page(refused).select_one(".totals + .error").text
     assert app.ticket(number)["version"] == version          # nothing recorded
 
 

@@ -88,7 +88,7 @@ def check_item(request: Request, app: App, db: ReadDb, look: Look, config: Confi
     shown, current = _week(week, app), Week.of(app.today())
     try:
         if shown != current:
-            raise InvalidInputError(f"只能在本周（{current}）的检查清单上记录检查；"
+            raise InvalidInputError(f"检查只能记在本周（{current}）的清单上；"
                                     f"{shown} 的清单只供查看")
         if result == "visit":
             app.check_progress(number, user.login, note=note)
