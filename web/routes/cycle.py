@@ -48,8 +48,7 @@ def _offer(user: User, state: str) -> str | None:
     return None
 
 
-def _check_context(request: Request, app, db, look, config, user: User, shown: Week,
-                   said: dict | None) -> dict:
+def _check_context(app, db, look, config, user: User, shown: Week, said: dict | None) -> dict:
     """The week's list; actions are offered on the current week's list only, as a check is
     recorded when it is made and counts in the week it was made."""
     rows = check_list(db, str(shown), config.warn_days, user.sight(app))
@@ -76,7 +75,7 @@ def weekly_check(request: Request, app: App, db: ReadDb, look: Look, config: Con
         raise NotPermittedError("您的角色无权访问此页面")
     shown = _week(week, app)
     return render(request, "checks.html",
-                  _check_context(request, app, db, look, config, user, shown, told(request)))
+                  _check_context(app, db, look, config, user, shown, told(request)))
 
 
 @router.post("/checks/{week}/{number}")
@@ -114,7 +113,7 @@ def _check_answer(request: Request, app, db, look, config, user: User, shown: We
     """The item again with what was said (htmx: the row alone, and the week's count in
     place), or the whole list again for a refused plain form."""
     request.app.state.reads.catch_up()     # the row as the command left it
-    context = _check_context(request, app, db, look, config, user, shown, said)
+    context = _check_context(app, db, look, config, user, shown, said)
     if not is_htmx(request):
         return render(request, "checks.html", context, status_code=status)
     row = next((r for r in context["rows"] if f"check-{r['number']}" == said["at"]), None)
