@@ -17,13 +17,13 @@ from domain.actor import Actor
 from domain.clock import beijing_date
 from domain.commands import COMMANDS, clean
 from domain.copying import CopiesContainersOnly
-from domain.evidence_checks import photo_flags
 from domain.errors import (
     IllegalTransitionError,
     InvalidInputError,
     NotPermittedError,
     OutOfScopeError,
 )
+from domain.evidence_checks import photo_flags
 from domain.lights import days_overdue
 from domain.values import Role, State, require_day
 from domain.visibility import responsible_units

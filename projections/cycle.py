@@ -74,8 +74,8 @@ def _on_time_since(db: Database, week: Week, at: datetime) -> dict[tuple, Counte
     for figure, sign, where in (
             ("due_total", 1, this_week),
             ("due_total", -1, f"{this_week} AND cancelled_at <= :at"),
-            ("due_total", -1, f"cancelled_at >= :start AND cancelled_at <= :at "
-                              f"AND first_deadline < :monday"),
+            ("due_total", -1, "cancelled_at >= :start AND cancelled_at <= :at "
+                              "AND first_deadline < :monday"),
             ("on_time_total", 1, f"{this_week} AND on_time_at <= :at"),
             ("on_time_total", 1, "on_time_at >= :start AND on_time_at <= :at "
                                  "AND first_deadline < :monday")):

@@ -183,3 +183,16 @@ def live_server(tmp_path, clock):
     server.should_exit = True
     thread.join(timeout=10)
     app.close()
+
+
+@pytest.fixture
+def chromium():
+    """The system Chromium, headless, driven by Playwright (the browser test modules skip, or
+    fail under CI, when /usr/bin/chromium is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()

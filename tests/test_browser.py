@@ -28,17 +28,6 @@ if not CHROMIUM.exists():
                 allow_module_level=True)
 
 
-@pytest.fixture
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
 def signed_in(chromium, base: str, login: str, device: dict):
     page = chromium.new_context(base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai",
                                 accept_downloads=True, **device).new_page()

@@ -8,7 +8,7 @@ import pytest
 
 from domain.application import SYSTEM
 from tests.conftest import assign_to_school_a, open_at_school_a, settings_for
-from tests.test_browser import PHONE, act, chromium, shot, signed_in  # noqa: F401 (fixture)
+from tests.test_browser import PHONE, act, shot, signed_in
 from tests.web_client import jpeg_photo
 from xiaohao import wiring
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 FAR = (35.75, 117.27)     # 11 km from the school
 
 
-def test_the_rounds_fit_a_phone_and_a_school_adds_photos_from_it(live_server, chromium):  # noqa: F811
+def test_the_rounds_fit_a_phone_and_a_school_adds_photos_from_it(live_server, chromium):
     base, app, tmp = live_server
     store = wiring.evidence(settings_for("sqlite", tmp))
 

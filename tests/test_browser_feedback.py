@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import assign_to_school_a, open_at_school_a
-from tests.test_browser import DESKTOP, PHONE, chromium, shot, signed_in  # noqa: F401
+from tests.test_browser import DESKTOP, PHONE, shot, signed_in
 
 pytestmark = pytest.mark.slow
 DEVICES = {"desktop": DESKTOP, "phone": PHONE}
@@ -33,7 +33,7 @@ def assign_form(page):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("script", [True, False], ids=["htmx", "no-js"])
-def test_the_ticket_page_says_it_beside_the_form(live_server, chromium, device, script):  # noqa: F811
+def test_the_ticket_page_says_it_beside_the_form(live_server, chromium, device, script):
     base, app, _ = live_server
     number = open_at_school_a(app, description="周检查发现：" + "四年级两个班超员。" * 40)
     for n in range(6):     # a long record above the actions
@@ -68,7 +68,7 @@ def test_the_ticket_page_says_it_beside_the_form(live_server, chromium, device, 
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_a_check_redraws_its_row_and_the_weeks_count(live_server, chromium, device):  # noqa: F811
+def test_a_check_redraws_its_row_and_the_weeks_count(live_server, chromium, device):
     base, app, _ = live_server
     numbers = []
     for n in range(14):
@@ -106,7 +106,7 @@ def test_a_check_redraws_its_row_and_the_weeks_count(live_server, chromium, devi
     shot(page, f"feedback-checks-{device}")
 
 
-def test_a_check_without_javascript_lands_back_at_its_row(live_server, chromium):  # noqa: F811
+def test_a_check_without_javascript_lands_back_at_its_row(live_server, chromium):
     base, app, _ = live_server
     numbers = [open_at_school_a(app, title=f"问题{n + 1:02d}") for n in range(14)]
     for number in numbers:
@@ -124,7 +124,7 @@ def test_a_check_without_javascript_lands_back_at_its_row(live_server, chromium)
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_bulk_assign_goes_with_its_default_choice(live_server, chromium, device):  # noqa: F811
+def test_bulk_assign_goes_with_its_default_choice(live_server, chromium, device):
     base, app, _ = live_server
     dated = [open_at_school_a(app, deadline=date(2026, 11, 27)) for _ in range(2)]
     page = signed_in(chromium, base, "office", DEVICES[device])
@@ -174,7 +174,7 @@ def demo_server(tmp_path):
     app.close()
 
 
-def test_every_photo_of_the_demo_loads(demo_server, chromium):  # noqa: F811
+def test_every_photo_of_the_demo_loads(demo_server, chromium):
     """#11: the demo's 整改后 photos were reported as broken images; every photo of every
     round on every ticket page loads, for the office and for a school."""
     from xiaohao.demo import DEMO_PASSWORD
@@ -205,7 +205,7 @@ def test_every_photo_of_the_demo_loads(demo_server, chromium):  # noqa: F811
     assert all(len(tickets) == 1 for tickets in shown_on.values())   # no two share a photo
 
 
-def test_a_recheck_is_recorded_in_its_row_on_a_phone(live_server, chromium):  # noqa: F811
+def test_a_recheck_is_recorded_in_its_row_on_a_phone(live_server, chromium):
     from tests.web_client import jpeg_photo
 
     base, app, _ = live_server
@@ -237,7 +237,7 @@ def test_a_recheck_is_recorded_in_its_row_on_a_phone(live_server, chromium):  # 
     shot(page, "feedback-rechecks-phone")
 
 
-def test_an_error_only_the_page_could_be_told_lands_beside_the_form(live_server, chromium):  # noqa: F811
+def test_an_error_only_the_page_could_be_told_lands_beside_the_form(live_server, chromium):
     """An expired page (CSRF refused) is answered to the page's message area; the browser puts
     it at the head of the form that was sent instead (static/app.js)."""
     base, app, _ = live_server

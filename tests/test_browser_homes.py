@@ -10,7 +10,7 @@ import pytest
 
 from domain.application import SYSTEM
 from tests.conftest import PASSWORD, assign_to_school_a, open_at_school_a
-from tests.test_browser import DESKTOP, PHONE, chromium, shot, signed_in  # noqa: F401
+from tests.test_browser import DESKTOP, PHONE, shot, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def a_week_of_work(app, clock) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("device, name", [(DESKTOP, "desktop"), (PHONE, "phone")])
-def test_each_roles_home(live_server, chromium, clock, device, name):  # noqa: F811
+def test_each_roles_home(live_server, chromium, clock, device, name):
     base, app, _ = live_server
     tickets = a_week_of_work(app, clock)
 

@@ -24,7 +24,7 @@ from domain.clock import at_beijing
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
 from tests.conftest import PASSWORD, open_at_school_a, seed_small_county, settings_for
-from tests.test_browser import CHROMIUM, DESKTOP, PHONE, act, chromium, shot, signed_in  # noqa: F401
+from tests.test_browser import CHROMIUM, DESKTOP, PHONE, act, shot, signed_in
 from tests.test_cycle import with_contacts
 from tests.test_delivery import Recorder, free_port, send_until_done
 from tests.web_client import jpeg_photo
