@@ -61,6 +61,9 @@ MATRIX = {
         "leader_id": "L2", "unit_id": "TA", "on": "2026-11-02"}, 303),
     ("POST", "/directory/accounts/{login}/{change}"): ({"office"}, False,
                                                       {"password": "reset-password"}, 303),
+    ("GET", "/account"): (EVERYONE, False, None, 200),
+    ("POST", "/account/notify"): (EVERYONE, False, {"mode": "daily"}, {   # only with a person
+        "school_a": 303, "school_b": 303, "leader_a": 303, "leader_b": 303, "*": 400}),
     ("GET", "/tokens"): (EVERYONE, False, None, 200),
     ("POST", "/tokens"): (EVERYONE, False, {"label": "对接"}, 201),
     ("POST", "/tokens/{token_id}/revoke"): (EVERYONE, False, {}, 404),   # not one of theirs

@@ -1,4 +1,4 @@
-"""Signing in and out, and changing one's own password."""
+"""Signing in and out, one's own account (how one is told), password and API tokens."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
+from domain.directory import NOTIFY_MODES, notify_mode
 from domain.errors import (
     AccountLockedError,
     DomainError,
@@ -80,6 +81,33 @@ def change_password(request: Request, app: App, user: SignedIn,
     request.session["stamp"] = app.session_stamp(user.login)
     flash(request, "密码已修改")
     return RedirectResponse("/", status_code=303)
+
+
+@router.get("/account")
+def account_page(request: Request, app: App, user: SignedIn):
+    """One's account: who one is here, how one is told (即时通知 or 每日汇总), and the way to
+    the password and the API tokens."""
+    return render(request, "account.html", _account(app, user))
+
+
+@router.post("/account/notify")
+def choose_notification(request: Request, app: App, user: SignedIn,
+                        mode: Annotated[str, Form()] = ""):
+    """Choose how one's own person is told of what happens to one's tickets."""
+    try:
+        app.choose_notification(user.login, mode)
+    except DomainError as error:
+        return render(request, "account.html", _account(app, user) | {"error": error.message},
+                      status_code=400)
+    flash(request, f"通知方式已改为：{NOTIFY_MODES[mode]}")
+    return RedirectResponse("/account#notify", status_code=303)
+
+
+def _account(app, user) -> dict:
+    person = app.directory().people.get(user.person_id) if user.person_id else None
+    return {"person": person, "mode": notify_mode(person), "modes": NOTIFY_MODES,
+            "unit": app.directory().units.get(user.unit_id) if user.unit_id else None,
+            "error": None}
 
 
 @router.get("/tokens")
