@@ -73,20 +73,31 @@ SHORTFALLS = [
 # path -> steps as (days after the ticket was found, action)
 PATHS: dict[str, list[tuple[int, str]]] = {
     "opened": [],
-    "in_progress": [(0, "assign"), (14, "check"), (28, "check")],
-    "instructed": [(0, "assign"), (10, "instruct"), (21, "check"), (35, "comment")],
-    "overdue": [(0, "assign"), (7, "check")],
-    "awaiting_reinspection": [(0, "assign"), (12, "rectify")],
-    "verified": [(0, "assign"), (9, "rectify"), (13, "pass")],
-    "closed": [(0, "assign"), (8, "rectify"), (10, "pass"), (11, "close")],
-    "reopened": [(0, "assign"), (7, "rectify"), (9, "pass"), (10, "close"), (-1, "reopen")],
-    "returned_once": [(0, "assign"), (10, "rectify"), (12, "fail")],
-    "returned_twice": [(0, "assign"), (7, "rectify"), (9, "fail"), (16, "rectify"),
+    "in_progress": [(0, "assign"), (1, "ack"), (14, "check"), (28, "check")],
+    "instructed": [(0, "assign"), (1, "ack"), (10, "instruct"), (12, "reply"), (21, "check"),
+                   (35, "comment")],
+    # Nobody signed for it: the office chased, the school signed, its town never did.
+    "overdue": [(0, "assign"), (3, "chase"), (4, "ack_lead"), (7, "check")],
+    "awaiting_reinspection": [(0, "assign"), (1, "ack"), (12, "rectify")],
+    "verified": [(0, "assign"), (1, "ack"), (9, "rectify"), (13, "pass")],
+    "closed": [(0, "assign"), (1, "ack"), (8, "rectify"), (10, "pass"), (11, "close"),
+               (-1, "hold")],
+    "reopened": [(0, "assign"), (1, "ack"), (7, "rectify"), (9, "pass"), (10, "close"),
+                 (-1, "reopen")],
+    "returned_once": [(0, "assign"), (1, "ack"), (2, "before"), (10, "rectify"), (12, "fail")],
+    "returned_twice": [(0, "assign"), (1, "ack"), (7, "rectify"), (9, "fail"), (16, "rectify"),
                        (18, "fail"), (20, "comment")],
-    "extension_granted": [(0, "assign"), (10, "request"), (11, "grant"), (24, "check")],
-    "extension_refused": [(0, "assign"), (8, "request"), (10, "refuse"), (17, "check")],
+    "extension_granted": [(0, "assign"), (1, "ack"), (10, "request"), (11, "grant"),
+                          (24, "check")],
+    "extension_refused": [(0, "assign"), (1, "ack"), (8, "request"), (10, "refuse"),
+                          (17, "check")],
     "cancelled": [(0, "cancel")],
 }
+# Schools whose 经纬度 the office has entered (WGS-84), so their fix photos can be checked.
+LOCATED = {"T01-P01": (35.6641, 117.2737), "T01-P02": (35.6702, 117.2861),
+           "T02-P02": (35.6480, 117.2555), "T12-P01": (35.7132, 117.4420)}
+# A fix photo the inspector should look at twice: taken (by its EXIF) before the finding.
+DOUBTFUL = {"T12-P01": timedelta(days=-3)}
 
 
 @dataclass(order=True)
@@ -104,6 +115,8 @@ def build_demo(app: XiaohaoApp, clock: ManualClock, evidence: EvidenceFiles,
     reminders and digests."""
     clock.set(at_beijing(START, 8, 30))
     build_directory(app)
+    for code, (latitude, longitude) in LOCATED.items():
+        app.locate_unit(SYSTEM, code=code, latitude=latitude, longitude=longitude)
     _accounts(app)
     steps: list[Step] = []
     _work_plan(app, steps)
@@ -151,6 +164,7 @@ def _work_plan(app: XiaohaoApp, steps: list[Step]) -> None:
                 severity="serious", source="work_plan", deadline=deadline, leader_ids=leaders)
             app.assign(number, OFFICE, lead_unit_id="D05", co_unit_ids=co, person_id="H-D05",
                        leader_ids=leaders, note="按工作任务及时间推进表落实")
+            app.acknowledge(number, "d05", note="已收到，按推进表落实")
             numbers.append(number)
 
         _later(steps, opened + timedelta(minutes=i), open_and_assign)
@@ -165,6 +179,10 @@ def _work_plan(app: XiaohaoApp, steps: list[Step]) -> None:
             _later(steps, opened + timedelta(days=16), lambda n=numbers, lead=leaders[0]:
                    app.give_instruction(n[0], LEADER_LOGINS[lead],
                                         text="请各责任单位倒排工期，每周报送进度。"))
+            if i == 2:
+                _later(steps, opened + timedelta(days=18), lambda n=numbers: app.reply_instruction(
+                    n[0], OFFICE, instruction=1,
+                    text="已召开专题会，倒排工期表已印发各责任单位，每周五报送进度。"))
 
 
 def _plan_category(i: int) -> str:
@@ -194,32 +212,47 @@ def _shortfalls(app: XiaohaoApp, steps: list[Step], evidence: EvidenceFiles) -> 
         for offset, action in PATHS[path]:
             when = (at_beijing(RECHECK_DAY, 10) if offset < 0
                     else found + timedelta(days=offset, hours=1 + len(steps) % 6))
-            _later(steps, when, _action(app, action, numbers, unit, found.date() + timedelta(days=days), inspector, evidence))
+            _later(steps, when, _action(app, action, numbers, unit, found, found.date() + timedelta(days=days), inspector, evidence))
 
 
-def _action(app: XiaohaoApp, action: str, numbers: list[str], unit: str, deadline: date,
-            inspector: str, evidence: EvidenceFiles) -> Callable[[], object]:
+def _action(app: XiaohaoApp, action: str, numbers: list[str], unit: str, found: datetime,
+            deadline: date, inspector: str, evidence: EvidenceFiles) -> Callable[[], object]:
     """One step of a path, bound late: the ticket's number exists only once it is opened."""
     unit_login = unit.lower()
     later = deadline + timedelta(days=30)
+    taken = found + DOUBTFUL[unit] if unit in DOUBTFUL else None
+
+    def acknowledge_all(n: str) -> None:
+        for code in [unit, *_co_units(app, unit)]:
+            app.acknowledge(n, code.lower(), note="已签收，立即组织整改")
+
     acts: dict[str, Callable[[str], object]] = {
         "assign": lambda n: app.assign(n, OFFICE, lead_unit_id=unit, person_id=f"H-{unit}",
                                        deadline=deadline, co_unit_ids=_co_units(app, unit),
                                        note="请按期整改并上传佐证材料"),
         "check": lambda n: app.check_progress(n, inspector, note="现场检查：整改正在推进"),
+        "ack": acknowledge_all,
+        "ack_lead": lambda n: app.acknowledge(n, unit_login, note="已签收"),
+        "chase": lambda n: app.chase(n, OFFICE, note="交办已三天未签收，请今日内签收并组织整改"),
+        "before": lambda n: app.add_evidence(n, unit_login, note="补拍整改前现场",
+                                             evidence=[_photo(evidence, n, "before")]),
         "rectify": lambda n: app.rectify(n, unit_login, measures="已制定整改方案并完成整改，附照片",
-                                         evidence=[_photo(evidence, n, _round(app, n))]),
+                                         evidence=[_photo(evidence, n, _round(app, n), taken)]),
         "pass": lambda n: app.reinspect(n, inspector, passed=True, findings="现场复查，已达标"),
         "fail": lambda n: app.reinspect(n, inspector, passed=False,
                                         findings="复查未达标：佐证不足，整改不彻底，退回重改"),
         "close": lambda n: app.close_ticket(n, OFFICE, note="复查合格，予以销号"),
         "reopen": lambda n: app.reopen(n, inspector, findings="月回查发现问题反弹，重新整改"),
+        "hold": lambda n: app.hold(n, inspector, note="月回查：整改成果保持，未见反弹",
+                                   evidence=[_photo(evidence, n, "recheck")]),
         "request": lambda n: app.request_extension(n, unit_login, new_deadline=later,
                                                    reason="工程施工周期长，申请延期一个月"),
         "grant": lambda n: app.extend_deadline(n, OFFICE, reason="同意延期"),
         "refuse": lambda n: app.refuse_extension(n, OFFICE, reason="不同意延期，请按原时限完成"),
         "instruct": lambda n: app.give_instruction(n, _leader_login(app, n),
                                                    text="此项是创建工作的硬骨头，要专题研究、限期解决。"),
+        "reply": lambda n: app.reply_instruction(
+            n, unit_login, instruction=1, text="已成立专班，分流方案报县政府审定，本月底前开工。"),
         "comment": lambda n: app.comment(n, OFFICE, text="请责任单位本周五前报送最新进度。"),
         "cancel": lambda n: app.cancel(n, OFFICE, reason="与上周登记的问题重复"),
     }
@@ -243,14 +276,15 @@ def _round(app: XiaohaoApp, number: str) -> str:
     return f"after-{returns + 1}" if returns else "after"
 
 
-def _photo(evidence: EvidenceFiles, number: str, kind: str) -> dict:
+def _photo(evidence: EvidenceFiles, number: str, kind: str,
+           taken: datetime | None = None) -> dict:
     """A small picture standing in for a school's photo, kept in the evidence store so that
     the demo's pages show it: each ticket's its own colour, and its number written on it, so
-    no two tickets share one file."""
+    no two tickets share one file. `taken` goes into its EXIF as the capture time."""
     import io
     import zlib
 
-    from PIL import Image, ImageDraw
+    from PIL import ExifTags, Image, ImageDraw
 
     seed = zlib.crc32(f"{number}-{kind}".encode())
     image = Image.new("RGB", (480, 360), (200 + seed % 56, 220, 200 + seed // 256 % 56))
@@ -259,8 +293,12 @@ def _photo(evidence: EvidenceFiles, number: str, kind: str) -> dict:
     draw.rectangle((180, 250, 300, 330), fill=(90, 70, 50))          # its door
     draw.polygon([(40, 200), (240, 90), (440, 200)], fill=(170, 40, 40))
     draw.text((12, 12), f"{number} {kind}", fill=(40, 40, 40))
+    exif = Image.Exif()
+    if taken is not None:
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = (
+            taken.strftime("%Y:%m:%d %H:%M:%S"))
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=70)
+    image.save(out, "JPEG", quality=70, exif=exif)
     return evidence.store(out.getvalue(), f"{number}-{kind}.jpg").as_dict()
 
 
