@@ -7,6 +7,7 @@ never re-applies rules that may have changed since.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -247,16 +248,19 @@ class Ticket(CopiesContainersOnly, Aggregate):
 
     def rectify(
         self, actor: Actor, *, measures: str, completed_on: date, evidence: list[dict],
-        place: tuple[float, float] | None, max_distance_m: int, at: datetime,
+        units: Mapping[str, Mapping], max_distance_m: int, at: datetime,
     ) -> None:
-        """`place`: the school's coordinates when the directory has them; photos taken before
-        the finding or farther than `max_distance_m` from it are flagged, not refused."""
+        """`units`: the directory's, for where the problem's school is when it has been
+        located; photos taken before the finding or farther than `max_distance_m` from it are
+        flagged, not refused."""
         self.check("rectify", actor)
         if require_day(completed_on, "整改完成日期") > beijing_date(at):
             raise InvalidInputError(f"整改完成日期 {completed_on} 不能晚于今天")
         if completed_on < self.opened_on:
             raise InvalidInputError(f"整改完成日期 {completed_on} 早于发现日期 {self.opened_on}")
-        flags = photo_flags(evidence, self.opened_on, place, max_distance_m)
+        place = units.get(self.unit_id, {}).get("location")
+        flags = photo_flags(evidence, self.opened_on, tuple(place) if place else None,
+                            max_distance_m)
         self._rectified(
             clean("rectify", "measures", measures), completed_on, evidence, actor.stamp(), at,
             flags=flags,

@@ -206,11 +206,9 @@ class TicketCommands:
     def rectify(self, number: str, by: str, *, measures: str, completed_on: date | None = None,
                 evidence: Iterable[Evidence | dict] = (),
                 expected_version: int | None = None) -> int:
-        place = self.directory().units.get(self._ticket(number).unit_id, {}).get("location")
         return self._act(number, by, "rectify", expected_version, measures=measures,
                          completed_on=completed_on or self.today(), evidence=_evidence(evidence),
-                         place=tuple(place) if place else None,
-                         max_distance_m=self.photo_distance_m)
+                         units=self.directory().units, max_distance_m=self.photo_distance_m)
 
     def reinspect(self, number: str, by: str, *, passed: bool, findings: str = "",
                   evidence: Iterable[Evidence | dict] = (),

@@ -87,7 +87,7 @@ def _life(rng, number, school, directory, found, office, inspector, unit) -> Tic
     for attempt in range(3):
         now += timedelta(days=rng.randint(2, 20))
         ticket.rectify(unit, measures="已调整班额并补充设施", completed_on=beijing_date(now),
-                       evidence=[], place=None, max_distance_m=0, at=now)
+                       evidence=[], units={}, max_distance_m=0, at=now)
         now += timedelta(days=rng.randint(1, 5))
         passed = attempt == 2 or rng.random() < 0.8
         ticket.reinspect(inspector, passed=passed, findings="" if passed else "未达标",
