@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -155,11 +156,19 @@ def web_store() -> str:
     return "sqlite"
 
 
-@pytest.fixture
-def live_server(tmp_path, clock):
-    """The web app served by uvicorn on a loopback port, over an SQLite store of the small
-    county; yields (base URL, application, tmp_path)."""
+def loopback_port() -> int:
+    """A free TCP port on 127.0.0.1."""
     import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served(settings: Settings, app: XiaohaoApp, port: int | None = None) -> Iterator[str]:
+    """The web app of `settings` over `app`, served by uvicorn on a loopback port in a thread
+    of this process; yields its base URL."""
     import threading
     import time
 
@@ -167,21 +176,29 @@ def live_server(tmp_path, clock):
 
     from xiaohao import wiring
 
-    settings = settings_for("sqlite", tmp_path)
-    app = settings.build_app(clock=clock)
-    seed_small_county(app)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = port or loopback_port()
     server = uvicorn.Server(uvicorn.Config(wiring.web(settings, app=app), host="127.0.0.1",
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app, tmp_path
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(tmp_path, clock):
+    """The web app served on a loopback port, over an SQLite store of the small county;
+    yields (base URL, application, tmp_path)."""
+    settings = settings_for("sqlite", tmp_path)
+    app = settings.build_app(clock=clock)
+    seed_small_county(app)
+    with served(settings, app) as base:
+        yield base, app, tmp_path
     app.close()
 
 

@@ -144,14 +144,9 @@ def test_bulk_assign_goes_with_its_default_choice(live_server, chromium, device)
 @pytest.fixture
 def demo_server(tmp_path):
     """The demo county, built as `xiaohao demo` builds it, served on a loopback port."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
 
     from domain.clock import ManualClock, at_beijing
-    from tests.conftest import settings_for
+    from tests.conftest import served, settings_for
     from xiaohao import wiring
     from xiaohao.demo import START, build_demo
 
@@ -159,18 +154,8 @@ def demo_server(tmp_path):
     clock = ManualClock(at_beijing(START))
     app = settings.build_app(clock=clock)
     build_demo(app, clock, wiring.evidence(settings))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(wiring.web(settings, app=app), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(settings, app) as base:
+        yield base, app
     app.close()
 
 

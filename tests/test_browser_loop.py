@@ -10,9 +10,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
-import threading
-import time
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -23,7 +20,14 @@ from domain.application import SYSTEM
 from domain.clock import at_beijing
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
-from tests.conftest import PASSWORD, open_at_school_a, seed_small_county, settings_for
+from tests.conftest import (
+    PASSWORD,
+    loopback_port,
+    open_at_school_a,
+    seed_small_county,
+    served,
+    settings_for,
+)
 from tests.test_browser import CHROMIUM, DESKTOP, PHONE, act, shot, signed_in
 from tests.test_cycle import with_contacts
 from tests.test_delivery import Recorder, free_port, send_until_done
@@ -48,13 +52,9 @@ def smtp():
 def county(tmp_path, clock, smtp):
     """The small county served on a loopback port, its mail going to the SMTP server, its
     links pointing at the server itself; town A has a head (张镇长) and an account."""
-    import uvicorn
-
     from xiaohao import wiring
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = loopback_port()
     base = f"http://127.0.0.1:{port}"
     settings = settings_for("sqlite", tmp_path, mail_channel="smtp", smtp_port=smtp[1],
                             base_url=base)
@@ -66,16 +66,8 @@ def county(tmp_path, clock, smtp):
     app.appoint_head(SYSTEM, unit_id="TA", person_id="HT", on=clock.now().date())
     app.register_account(SYSTEM, login="town_a", name="甲镇", roles=["unit"], unit_id="TA",
                          person_id="HT", password=PASSWORD)
-    server = uvicorn.Server(uvicorn.Config(wiring.web(settings, app=app), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    cycle = wiring.cycle(settings, app)
-    yield base, app, cycle, settings
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(settings, app, port):
+        yield base, app, wiring.cycle(settings, app), settings
     app.close()
 
 
