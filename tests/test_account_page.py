@@ -16,7 +16,8 @@ def test_a_head_chooses_a_daily_digest_for_themself(web_app):
     assert answer.status_code == 303 and answer.headers["location"] == "/account#notify"
     assert app.directory().people["HA"]["notify"] == "daily"
     shown = page(school.get("/account"))
-    assert "通知方式已改为：每日汇总" in shown.get_text()
+    # Said beside the form the page lands at, not at the top of a phone's long page (#11)
+    assert "通知方式已改为：每日汇总" in shown.select_one("#notify [data-feedback]").get_text()
     assert shown.select_one("input[name=mode][value=daily]").has_attr("checked")
 
 

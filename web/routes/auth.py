@@ -15,6 +15,7 @@ from domain.errors import (
     NotPermittedError,
 )
 from web.deps import App, SignedIn, public
+from web.feedback import tell, told
 from web.security import require_csrf, safe_next
 from web.templating import flash, render
 
@@ -87,7 +88,7 @@ def change_password(request: Request, app: App, user: SignedIn,
 def account_page(request: Request, app: App, user: SignedIn):
     """One's account: who one is here, how one is told (即时通知 or 每日汇总), and the way to
     the password and the API tokens."""
-    return render(request, "account.html", _account(app, user))
+    return render(request, "account.html", _account(app, user) | {"said": told(request)})
 
 
 @router.post("/account/notify")
@@ -99,15 +100,14 @@ def choose_notification(request: Request, app: App, user: SignedIn,
     except DomainError as error:
         return render(request, "account.html", _account(app, user) | {"error": error.message},
                       status_code=400)
-    flash(request, f"通知方式已改为：{NOTIFY_MODES[mode]}")
-    return RedirectResponse("/account#notify", status_code=303)
+    return tell(request, "/account", "notify", f"通知方式已改为：{NOTIFY_MODES[mode]}")
 
 
 def _account(app, user) -> dict:
     person = app.directory().people.get(user.person_id) if user.person_id else None
     return {"person": person, "mode": notify_mode(person), "modes": NOTIFY_MODES,
             "unit": app.directory().units.get(user.unit_id) if user.unit_id else None,
-            "error": None}
+            "error": None, "said": None}
 
 
 @router.get("/tokens")
