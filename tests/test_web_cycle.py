@@ -69,6 +69,8 @@ def test_the_outbox_shows_each_message_and_the_office_sends_a_failed_one_again(
     rows = listing.select("tbody tr")
     assert rows and all("发送失败" in r.text for r in rows)
     assert "发送失败" in page(office.get("/")).select_one(".notice a").text
+    # an empty tab says what it lacks, not that the outbox is empty (#11)
+    assert page(office.get("/outbox?state=held")).select_one(".empty").text == "没有待汇总的消息。"
     link = rows[0].select_one("a")["href"]
     message = page(office.get(link))
     assert "Message-ID" in message.text and message.select_one("pre.mail-text").text
