@@ -187,6 +187,7 @@ def test_a_town_reads_its_schools_tickets_and_acts_on_its_own(web_app, clock):
     # Its schools' ticket: shown, nothing offered.
     detail = page(town.get(f"/tickets/{schools}"))
     assert "您没有可执行的操作" in detail.select_one("#actions").text
+    assert "此问题由" in detail.select_one("#actions").text     # the school's to answer, not the state's
     assert town.get(f"/tickets/{elsewhere}").status_code == 403
     # Its own list of tickets, its week's check list, its 一镇一册.
     listed = [a.text for a in page(town.get("/tickets?town=TA")).select("table.tickets td a")]
