@@ -176,7 +176,8 @@ def check_list(db: Database, week: str, warn_days: int, sight: Sight) -> list[di
     (lights as on that Monday); with whether it has been checked (visited or re-inspected)
     during the week, and the state it is in now (`state_now`)."""
     columns = (
-        "t.number AS number, t.title AS title, s.town_id AS town_id, s.unit_id AS unit_id, "
+        "s.ticket_id AS ticket_id, t.number AS number, t.title AS title, "
+        "s.town_id AS town_id, s.unit_id AS unit_id, "
         "s.state AS state, s.deadline AS deadline, t.lead_unit_id AS lead_unit_id, "
         "t.state AS state_now, "      # what a page may offer on the item today
         f"{light_sql('s.state', 's.deadline')} AS light, "

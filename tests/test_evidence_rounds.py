@@ -124,7 +124,7 @@ def test_a_unit_adds_photos_of_the_problem_through_the_api(web_app):
     assert empty.status_code == 400 and "请选择" in empty.json()["detail"]
 
 
-def test_doubtful_photos_are_flagged_on_the_page_and_in_the_record_not_refused(web_app):
+def test_doubtful_photos_are_flagged_on_the_page_and_in_the_record_not_refused(web_app, clock):
     web, app = web_app
     app.locate_unit(SYSTEM, code="TA-P01", latitude=SCHOOL[0], longitude=SCHOOL[1])
     number = open_at_school_a(app)
@@ -156,6 +156,12 @@ def test_doubtful_photos_are_flagged_on_the_page_and_in_the_record_not_refused(w
         f"{f['name']}：{f['reason']}" for f in recorded]
     line = [s.text for s in ticket_page.select(".timeline .summary")][-1]
     assert line.startswith("分班（⚠ 照片存疑：早拍.jpg 拍摄时间") and "11.1 公里" in line
+    # Next week's list offers 复查通过 on the row, so it says the doubts there too (#11).
+    clock.advance(days=7)
+    row = page(inspector.get("/checks")).select_one(f"#check-{number}")
+    doubts = [s.text for s in row.select(".photo-flag")]
+    assert len(doubts) == 2 and "早拍.jpg" in doubts[0] and "远处.jpg" in doubts[1]
+    assert row.select_one(".photo-flag a")["href"] == f"/tickets/{number}#evidence"
     # A failed re-inspection keeps the doubts with the round they belong to.
     inspector.post(f"/tickets/{number}/reinspect", {"passed": "0", "findings": "照片存疑，重拍"})
     ticket_page = page(inspector.get(f"/tickets/{number}"))

@@ -17,6 +17,7 @@ from domain.errors import (
 from domain.periods import Month, Week
 from domain.values import Role
 from projections.cycle import check_list, recheck_list
+from projections.evidence_rounds import evidence_rounds
 from web.deps import App, Config, Look, PostedForm, ReadDb, allow
 from web.errors import status_of
 from web.feedback import tell, told
@@ -48,6 +49,11 @@ def _offer(user: User, state: str) -> str | None:
     return None
 
 
+def _doubts(db, ticket_id: str) -> list[dict]:
+    """The doubts about the photos of the rectification waiting for re-inspection."""
+    return next((r["flags"] for r in evidence_rounds(db, ticket_id) if r["current"]), [])
+
+
 def _check_context(app, db, look, config, user: User, shown: Week, said: dict | None) -> dict:
     """The week's list; actions are offered on the current week's list only, as a check is
     recorded when it is made and counts in the week it was made."""
@@ -55,6 +61,8 @@ def _check_context(app, db, look, config, user: User, shown: Week, said: dict | 
     is_current = shown == Week.of(app.today())
     for r in rows:
         r["offer"] = _offer(user, r["state_now"]) if is_current else None
+        if r["offer"] == "reinspect":    # judged here too, so its doubtful photos are said here
+            r["doubts"] = _doubts(db, r["ticket_id"])
     if said:        # an item not on the list has its message said above the list
         said = said | {"off_list": all(f"check-{r['number']}" != said["at"] for r in rows)}
     return {
