@@ -1,0 +1,31 @@
+"""The ticket page says what happened to its deadline and its fixes (#11): an extension granted
+before the deadline passed is named beside the deadline, and a reopening after a monthly
+recheck beside the returns, not only in the record."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.conftest import assign_to_school_a, open_at_school_a
+from tests.web_client import Browser, page
+
+
+def fields(detail) -> dict[str, str]:
+    dl = detail.select_one("dl.fields")
+    return {dt.text: dd.text for dt, dd in zip(dl.select("dt"), dl.select("dd"), strict=True)}
+
+
+def test_an_extension_and_a_reopening_show_on_the_ticket(web_app):
+    web, app = web_app
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    shown = fields(page(Browser(web, "school_a").get(f"/tickets/{number}")))
+    assert "延期" not in shown["完成时限"] and shown["退回次数"] == "0"
+    app.extend_deadline(number, "office", new_deadline=date(2027, 1, 15), reason="同意")
+    app.rectify(number, "school_a", measures="已整改")
+    app.reinspect(number, "insp", passed=True)
+    app.close_ticket(number, "office")
+    app.reopen(number, "insp", findings="回查反弹", deadline=date(2027, 3, 1))
+    shown = fields(page(Browser(web, "school_a").get(f"/tickets/{number}")))
+    assert shown["完成时限"] == "2027-03-01（已延期 1 次）"
+    assert shown["退回次数"] == "0（另经月回查重新整改 1 次）"
