@@ -117,6 +117,7 @@ def test_a_past_weeks_list_only_reads_and_a_check_posted_to_it_is_refused(web_ap
     past = page(inspector.get("/checks?week=2026-W46"))
     assert past.select(f"#check-{number}") and not past.select("table.checks form")
     assert "只供查看" in past.select_one(".hint").text
+    assert past.select("table.checks th")[-1].text == "当周检查"     # not 本周 (#11)
     version = app.ticket(number)["version"]
     for htmx in (False, True):
         refused = inspector.post(f"/checks/2026-W46/{number}",
