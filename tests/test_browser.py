@@ -169,3 +169,6 @@ def test_a_bulletin_prints_as_a_tongbao_on_a4(live_server, chromium):
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "bulletin.pdf").write_bytes(pdf)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 1
+    phone = signed_in(chromium, base, "leader_a", PHONE)     # a phone scrolls the wide
+    phone.goto(page.url)                                      # tables, not the page (#11)
+    assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
