@@ -29,6 +29,10 @@ OWN = "ticket_units me CROSS JOIN tickets t ON t.id = me.ticket_id AND me.unit_i
 # The office's queues of tickets waiting for someone start from the few that are
 # (projections/dealings.py keeps them).
 WAITING = "dealing d CROSS JOIN tickets t ON t.id = d.ticket_id"
+# When the assignment now to be signed was made: a reopening assigns afresh (the dealings read
+# model knows), while the ticket's own assigned_at is its first assignment.
+CURRENT_ASSIGNMENT = ("coalesce((SELECT c.assigned_at FROM dealing c WHERE c.ticket_id = t.id), "
+                      "t.assigned_at)")
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ def ticket_queue(db: Database, name: str, today: date, warn_days: int, *, sight:
     total = db.execute(f"SELECT count(*) {matching}", params).fetchone()[0]
     rows = _rows(db.execute(
         "SELECT t.id, t.number, t.title, t.town_id, t.unit_id, t.lead_unit_id, t.co_unit_ids, "
-        "t.state, t.deadline, t.pending_deadline, t.assigned_at, t.rectified_at, t.opened_at, "
+        f"t.state, t.deadline, t.pending_deadline, {CURRENT_ASSIGNMENT} AS assigned_at, "
+        "t.rectified_at, t.opened_at, "
         "t.returns, t.reopens, t.version, "
         f"{light_sql()} AS light, {overdue_sql()} AS days_overdue "
         f"{matching} ORDER BY {queue.order} LIMIT :limit", params)) if total else []

@@ -29,3 +29,27 @@ def test_an_extension_and_a_reopening_show_on_the_ticket(web_app):
     shown = fields(page(Browser(web, "school_a").get(f"/tickets/{number}")))
     assert shown["完成时限"] == "2027-03-01（已延期 1 次）"
     assert shown["退回次数"] == "0（另经月回查重新整改 1 次）"
+
+
+def test_a_reopened_ticket_waits_for_signing_since_its_reopening(memory_app, clock):
+    """The 签收 queues date a reopened ticket's assignment from the reopening, not from its
+    first assignment a month and more before (#11)."""
+    from domain.visibility import EVERYTHING
+    from projections.queues import ticket_queue
+    from projections.readmodels import ReadModels
+
+    app = memory_app
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    assigned_on = app.today()
+    app.rectify(number, "school_a", measures="已整改")
+    app.reinspect(number, "insp", passed=True)
+    app.close_ticket(number, "office")
+    clock.advance(days=40)
+    app.reopen(number, "insp", findings="回查反弹", deadline=date(2027, 3, 1))
+    db = ReadModels(app, ":memory:").fresh()
+    for name, unit in (("to_acknowledge", "TA-P01"), ("unacknowledged", None)):
+        rows = ticket_queue(db, name, app.today(), 3, sight=EVERYTHING, unit=unit).rows
+        assert [(r["number"], r["assigned_at"][:10]) for r in rows] == [
+            (number, str(app.today()))], name
+    assert app.today() != assigned_on
