@@ -19,7 +19,8 @@ def summary(e: Any) -> str:
     if name == "Opened":
         return e.title
     if name in ("Assigned", "Reassigned"):
-        return f"牵头单位 {e.lead_unit_id}，完成时限 {e.deadline}"
+        shared = f"，配合单位 {'、'.join(e.co_unit_ids)}" if e.co_unit_ids else ""
+        return f"牵头单位 {e.lead_unit_id}{shared}，完成时限 {e.deadline}"
     if name == "ExtensionRequested":
         return f"申请延至 {e.new_deadline}：{e.reason}"
     if name == "DeadlineExtended":
@@ -54,7 +55,8 @@ def _doubts(flags: list[dict]) -> str:
 
 class TimelineProjection(Projection):
     name = "timeline"
-    version = 3     # 3: a rectification's doubtful photos, 签收, 催办, 补充照片, 批示落实 worded
+    version = 4     # 3: a rectification's doubtful photos, 签收, 催办, 补充照片, 批示落实 worded;
+                    # 4: 交办 and 改派 name the co-responsible units
     topics = ("domain.ticket:Ticket.",)
     tables = ("timeline",)
     query_indexes = {"timeline_ticket": "CREATE UNIQUE INDEX IF NOT EXISTS timeline_ticket "

@@ -53,3 +53,20 @@ def test_a_reopened_ticket_waits_for_signing_since_its_reopening(memory_app, clo
         assert [(r["number"], r["assigned_at"][:10]) for r in rows] == [
             (number, str(app.today()))], name
     assert app.today() != assigned_on
+
+
+def test_the_record_names_the_co_responsible_units_and_says_a_role_once(web_app):
+    """办理记录's 交办 line names the 配合单位 too; a name that already says its role (the
+    demo's 创建办（县教育体育局）) is not followed by it again."""
+    from domain.application import SYSTEM
+
+    web, app = web_app
+    app.register_account(SYSTEM, login="bureau", name="创建办（县教育体育局）", roles=["office"],
+                         unit_id="EDU", password="password-1")
+    number = open_at_school_a(app)
+    app.assign(number, "bureau", lead_unit_id="TA-P01", co_unit_ids=["TA"],
+               deadline=date(2026, 11, 30))
+    record = page(Browser(web, "office").get(f"/tickets/{number}")).select("ol.timeline li")
+    assigned = next(li.get_text(" ", strip=True) for li in record if "交办" in li.text)
+    assert "牵头单位 甲镇中心小学，配合单位 甲镇，完成时限 2026-11-30" in assigned
+    assert "创建办（县教育体育局）（创建办）" not in assigned
