@@ -89,8 +89,10 @@ def _unit_reminders(directory: Directory, coming: dict[str, list[dict]], day: da
         name = _unit_name(directory, code)
         digests.append(_digest(
             directory, key, directory.head_on(code, day), "责任单位负责人",
-            f"【到期提醒】{county}问题销号：{name}新增逾期 {len(overdue)} 项、"
-            f"{due_label} {len(due_soon)} 项（{day}）",
+            f"【到期提醒】{county}问题销号：{name}"
+            + "、".join(part for part in (overdue and f"新增逾期 {len(overdue)} 项",
+                                           due_soon and f"{due_label} {len(due_soon)} 项") if part)
+            + f"（{day}）",
             {"kind": "unit_daily", "day": day.isoformat(), "county": county, "unit": name,
              "label": "到期提醒", "due_label": due_label, "since": before.get("day"),
              "overdue": overdue, "due_soon": due_soon,

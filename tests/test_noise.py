@@ -115,6 +115,8 @@ def test_a_school_hears_of_what_is_newly_overdue_or_newly_due(month):
         assert named and named.isdisjoint(told - {by_number[i["number"]]
                                                   for i in payload["overdue"]})
         assert payload["open"]["overdue"] == len(overdue_on("TA-P01", day))
+        assert (("新增逾期" in sent[day]["subject"]) == bool(payload["overdue"])
+                and ("到期" in sent[day]["subject"].split("：")[1]) == bool(payload["due_soon"]))
         told |= named
     working = sum(is_working_day(START + timedelta(days=d)) for d in range(DAYS))
     assert len(sent) <= 6 < working
