@@ -20,10 +20,12 @@ def test_the_office_opens_disables_and_resets_accounts(web_app):
     assert response.status_code == 303
     newcomer = Browser(web, "school_a2", "first-password")
     assert newcomer.get("/").status_code == 200
-    assert office.post("/directory/accounts/school_a2/disable", {"reason": "调离"}).status_code == 303
+    disabled = office.post("/directory/accounts/school_a2/disable", {"reason": "调离"})
+    assert disabled.status_code == 303
+    assert disabled.headers["location"] == "/directory#account-school_a2"     # its row (#11)
     assert newcomer.client.get("/", follow_redirects=False).status_code == 303
     row = page(office.get("/directory")).select_one("#account-school_a2")
-    assert "已停用" in row.text
+    assert "已停用" in row.text and row.select_one(".flash").text == "账号 school_a2 已停用"
     assert office.post("/directory/accounts/school_a2/enable").status_code == 303
     assert office.post("/directory/accounts/school_a2/password",
                        {"password": "second-password"}).status_code == 303
@@ -71,6 +73,8 @@ def test_the_office_keeps_units_people_heads_and_baobao(web_app, clock):
     for what, data in steps:
         response = office.post(f"/directory/{what}", data)
         assert response.status_code == 303, (what, response.text[:300])
+        at = response.headers["location"].split("#")[1]          # back at its form (#11)
+        assert page(office.get("/directory")).select_one(f"form#{at} .flash"), what
     assert app.directory().town_of("TA-P02") == "TA"
     assert app.responsible_on("TA-P02", date(2026, 11, 3))["head"] == "HA2"
     assert app.directory().baobao_scope("L2", date(2026, 11, 10)) >= {"TA", "TA-P02"}

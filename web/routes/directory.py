@@ -7,7 +7,6 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
 
 from domain.clock import beijing
 from domain.errors import DomainError, InvalidInputError
@@ -15,7 +14,8 @@ from domain.periods import parse_day
 from domain.values import Role
 from projections.directory_views import accounts, baobao_map, people, sign_ins, unit_tree
 from web.deps import App, PostedForm, ReadDb, allow
-from web.templating import flash, render
+from web.feedback import tell, told
+from web.templating import render
 from web.users import User
 
 router = APIRouter()
@@ -30,6 +30,7 @@ def directory(request: Request, app: App, db: ReadDb, user: Reader, on: str = ""
     return render(request, "directory.html", {
         "tree": unit_tree(db), "people": people(db), "baobao": baobao_map(db, day), "day": day,
         "accounts": accounts(db), "sign_ins": sign_ins(db), "may_edit": user.has(Role.OFFICE),
+        "said": told(request),
         "now_iso": beijing(app.now()).isoformat(timespec="microseconds"),
         "photo_distance": (f"{app.photo_distance_m / 1000:g} 公里" if app.photo_distance_m >= 1000
                            else f"{app.photo_distance_m} 米"),
@@ -44,7 +45,7 @@ def add_account(request: Request, app: App, user: Office, login: Annotated[str, 
     """Open a login for someone."""
     return _done(request, lambda: app.register_account(
         user.login, login=login, name=name, roles=[role], unit_id=unit_id or None,
-        person_id=person_id or None, password=password), f"已创建账号 {login}")
+        person_id=person_id or None, password=password), f"已创建账号 {login}", "accounts")
 
 
 @router.post("/directory/accounts/{login}/{change}")
@@ -59,7 +60,7 @@ def change_account(request: Request, app: App, user: Office, login: str, change:
     if change not in changes:
         raise InvalidInputError("没有这个操作")
     command, done = changes[change]
-    return _done(request, command, f"账号 {login} {done}")
+    return _done(request, command, f"账号 {login} {done}", f"account-{login}")
 
 
 # change -> (application method, its form fields, what to say when done)
@@ -72,6 +73,7 @@ CHANGES = {
     "baobao-end": ("end_baobao", ("leader_id", "unit_id", "on"), "已结束包保"),
     "location": ("locate_unit", ("code", "latitude", "longitude"), "已录入学校位置（经纬度）"),
 }
+FORMS = {"location": "locations", "baobao-end": "baobao"}    # the form's id, where not `what`
 COORDINATES = {"latitude": "纬度", "longitude": "经度"}
 LOCATIONS_LIMIT = 2000      # lines of one pasted list
 
@@ -95,7 +97,8 @@ def change_directory(request: Request, app: App, user: Office, form: PostedForm,
             values[field] = _coordinate(text, COORDINATES[field])
         else:
             values[field] = text or (None if field == "level" else "")
-    return _done(request, lambda: getattr(app, method)(user.login, **values), done)
+    return _done(request, lambda: getattr(app, method)(user.login, **values), done,
+                 FORMS.get(what, what))
 
 
 def _coordinate(text: str, label: str) -> float:
@@ -138,13 +141,12 @@ def _locate_many(request: Request, app, user: User, raw: object):
             done += 1
         except DomainError as error:
             failed.append(f"第{n}行 {code[:20]}：{error.message}")
-    flash(request, f"已录入 {done} 个单位的位置" + (
+    return tell(request, "/directory", "locations-many", f"已录入 {done} 个单位的位置" + (
         f"；未能录入 {len(failed)} 行：" + "；".join(failed) if failed else ""))
-    return RedirectResponse("/directory#locations", status_code=303)
 
 
-def _done(request: Request, command, message: str):
-    """Run the command (a refusal becomes the error page, with its status) and go back."""
+def _done(request: Request, command, message: str, at: str):
+    """Run the command (a refusal becomes the error page, with its status) and go back to
+    its form (id `at`), where the message is said (#11)."""
     command()
-    flash(request, message)
-    return RedirectResponse("/directory", status_code=303)
+    return tell(request, "/directory", at, message)
