@@ -78,7 +78,9 @@ def test_a_ticket_from_finding_to_the_excel_ledger(live_server, chromium):
     shot(phone, "phone-new-ticket")
     phone.click("button:text-is('登记')")
     phone.wait_for_selector("article#ticket")
-    number = phone.locator("article#ticket h1").inner_text().split()[1]
+    number = next(word for word in phone.locator("article#ticket h1").inner_text().split()
+                  if word[-4:].isdigit())                # no light before it: no deadline yet
+    assert phone.locator("article#ticket h1 .dot").count() == 0      # not a blank badge (#11)
     assert phone.locator(".files img").count() == 1
     shot(phone, "phone-ticket")
     # The office assigns it on a desktop.
