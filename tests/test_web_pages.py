@@ -212,7 +212,7 @@ def test_the_timeline_reads_names_not_codes(web_app):
     assign_to_school_a(app, number)
     lines = [s.text for s in page(Browser(web, "office").get(f"/tickets/{number}")).select(
         ".timeline .summary")]
-    assert lines[1] == "牵头单位 甲镇中心小学，完成时限 2026-11-30"
+    assert lines[1] == "牵头单位 甲镇中心小学，配合单位 甲镇，完成时限 2026-11-30"
 
 
 def test_an_iphone_heic_photo_gets_a_thumbnail(web_app):
