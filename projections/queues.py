@@ -56,6 +56,8 @@ QUEUES = {q.name: q for q in (
     Queue("extensions", "延期申请待审批", "d.asking", "t.deadline, t.number", WAITING),
     Queue("reinspection", "已整改待复查", "t.state = 'rectified'", "t.rectified_at, t.number",
           full="/tickets?state=rectified"),
+    Queue("to_close", "复查通过待销号", "t.state = 'verified'", "t.verified_at, t.number",
+          full="/tickets?state=verified"),
     Queue("unacknowledged", "交办后未签收", "d.unsigned > 0", "d.assigned_at, t.number",
           WAITING),
     # A unit's own: what it leads or shares

@@ -35,7 +35,7 @@ def rectified_at_school_a(app, **overrides) -> str:
     return number
 
 
-def test_the_office_has_four_queues_and_chases_in_one_click(web_app):
+def test_the_office_has_five_queues_and_chases_in_one_click(web_app):
     web, app = web_app
     new = open_at_school_a(app, title="新发现的问题")
     asking = open_at_school_a(app, title="要延期的问题")
@@ -43,12 +43,15 @@ def test_the_office_has_four_queues_and_chases_in_one_click(web_app):
     app.acknowledge(asking, "school_a")
     app.request_extension(asking, "school_a", new_deadline=date(2026, 12, 31), reason="工程未完")
     waiting = rectified_at_school_a(app, title="等复查的问题")
+    passed = rectified_at_school_a(app, title="待销号的问题")
+    app.reinspect(passed, "insp", passed=True)
     office = Browser(web, "office")
     home = page(office.get("/"))
     assert queue(home, "new") == (1, [new])
     assert queue(home, "extensions") == (1, [asking])
     assert "申请延至 2026-12-31" in home.select_one("#queue-extensions").text
     assert queue(home, "reinspection") == (1, [waiting])
+    assert queue(home, "to_close") == (1, [passed])
     # 未签收: the extension's ticket has its school's 签收 but not the town's; the rectified
     # one is no longer waiting for anyone's.
     assert queue(home, "unacknowledged") == (1, [asking])
@@ -66,8 +69,9 @@ def test_the_office_has_four_queues_and_chases_in_one_click(web_app):
     assert "已催办 1 次" in page(office.get("/")).select_one("#queue-unacknowledged").text
     # Each queue's whole list is a click away.
     links = {name: home.select_one(f"#queue-{name} h3 a")["href"]
-             for name in ("new", "extensions", "reinspection", "unacknowledged")}
+             for name in ("new", "extensions", "reinspection", "to_close", "unacknowledged")}
     assert links["new"] == "/tickets?state=opened"
+    assert links["to_close"] == "/tickets?state=verified"
     assert links["reinspection"] == "/tickets?state=rectified"
     full = page(office.get(links["unacknowledged"]))
     assert queue(full, "unacknowledged") == (1, [asking])
@@ -86,7 +90,7 @@ def test_an_inspector_sees_re_inspections_and_this_weeks_unchecked_items(web_app
     card = home.select_one("#queue-week-checks")
     assert card.select_one(".count").text == "1"
     assert [a.text for a in card.select("li a")] == [waiting]
-    assert home.select_one("#queue-new") is None      # the office's queue
+    assert home.select_one("#queue-new") is None and home.select_one("#queue-to_close") is None
 
 
 def test_a_school_sees_what_is_its_to_do_now(web_app, clock):

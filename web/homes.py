@@ -20,7 +20,7 @@ FULL = 500       # rows of a queue shown in full
 
 # The queues of each role, in the order a home shows them. Instruction queues are lists of
 # 批示, the rest lists of tickets (projections/queues.py).
-OFFICE = ("new", "extensions", "reinspection", "unacknowledged")
+OFFICE = ("new", "extensions", "reinspection", "to_close", "unacknowledged")
 INSPECTOR = ("reinspection",)
 UNIT = ("to_acknowledge", "to_rectify", "returned", "my_extensions", "instructions")
 TOWN = ("schools",)
