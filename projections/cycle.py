@@ -209,15 +209,25 @@ def _monday(week: str) -> dict:
     return {"at": moment_text(Week.parse(week).start), "week": week}
 
 
-# A closing's recheck outcome as of :at: reopened (重新整改) if the closed interval has ended,
-# else held (巩固) if the recheck recorded so (RecheckHeld) while it stood, else not yet
+# A closing's recheck outcome as of a moment: reopened (重新整改) if the closed interval has
+# ended, else held (巩固) if the recheck recorded so (RecheckHeld) while it stood, else not yet
 # rechecked (未回查).
 OUTCOMES = {"reopened": "重新整改", "held": "巩固", "pending": "未回查"}
-OUTCOME_SQL = (
-    "CASE WHEN s.until IS NOT NULL AND s.until <= :at THEN 'reopened' "
-    "WHEN EXISTS (SELECT 1 FROM recheck_holds h WHERE h.ticket_id = s.ticket_id "
-    "AND h.at > s.at AND h.at <= :at AND (s.until IS NULL OR h.at < s.until)) THEN 'held' "
-    "ELSE 'pending' END")
+
+
+def _outcome_sql(at: str) -> str:
+    return (f"CASE WHEN s.until IS NOT NULL AND s.until <= {at} THEN 'reopened' "
+            "WHEN EXISTS (SELECT 1 FROM recheck_holds h WHERE h.ticket_id = s.ticket_id "
+            f"AND h.at > s.at AND h.at <= {at} AND (s.until IS NULL OR h.at < s.until)) "
+            "THEN 'held' ELSE 'pending' END")
+
+
+OUTCOME_SQL = _outcome_sql(":at")
+# A month's recheck list: the closings of the month before, and those of earlier months still
+# 未回查 when the month began (carried over, `carried`), so that an item leaves the lists only
+# with a recorded outcome. :start and :end bound the month before.
+ON_RECHECK_LIST = (f"s.state = 'closed' AND s.at < :end AND (s.at >= :start OR "
+                   f"{_outcome_sql(':end')} = 'pending')")
 LATEST = "9999-12-31"    # as of now: anything the read model holds
 
 
@@ -227,7 +237,7 @@ def recheck_counts(db: Database, month: str, at: datetime | None = None) -> dict
     start, end = _previous_month(month)
     counts = dict(db.execute(
         f"SELECT {OUTCOME_SQL} AS outcome, count(*) FROM ticket_states s "
-        "WHERE s.state = 'closed' AND s.at >= :start AND s.at < :end GROUP BY outcome",
+        f"WHERE {ON_RECHECK_LIST} GROUP BY outcome",
         {"start": start, "end": end, "at": moment_text(at) if at else LATEST}).fetchall())
     return {"month": month, "total": sum(counts.values()),
             **{outcome: counts.get(outcome, 0) for outcome in OUTCOMES}}
@@ -241,9 +251,10 @@ def _previous_month(month: str) -> tuple[str, str]:
 
 def recheck_list(db: Database, month: str, sight: Sight) -> list[dict]:
     """The monthly recheck list for a month such as 2019-08: the tickets `sight` sees that
-    were closed in the month before, each with its outcome so far: 巩固 (the recheck recorded
-    that the fix held: `held_at`, `held_by`, `held_note`), 重新整改 (reopened: `reopened_at`,
-    `reopened_by`, `findings`) or 未回查, which stays on the list until one of them is recorded."""
+    were closed in the month before (and earlier closings still 未回查 when the month began,
+    `carried`), each with its outcome so far: 巩固 (the recheck recorded that the fix held:
+    `held_at`, `held_by`, `held_note`), 重新整改 (reopened: `reopened_at`, `reopened_by`,
+    `findings`) or 未回查, which stays on the lists until one of them is recorded."""
     start, end = _previous_month(month)
     clause, params = sight.where()
     held = ("(SELECT h.n FROM recheck_holds h WHERE h.ticket_id = s.ticket_id AND h.at > s.at "
@@ -251,6 +262,7 @@ def recheck_list(db: Database, month: str, sight: Sight) -> list[dict]:
     cursor = db.execute(
         "SELECT t.number, t.title, s.town_id, s.unit_id, s.at AS closed_at, "
         f"s.until AS reopened_at, t.state, t.version, {OUTCOME_SQL} AS outcome, "
+        "s.at < :start AS carried, "
         "held.at AS held_at, held.by_name AS held_by, held.summary AS held_note, "
         "reopened.by_name AS reopened_by, reopened.summary AS findings "
         "FROM ticket_states s JOIN tickets t ON t.id = s.ticket_id "
@@ -258,7 +270,7 @@ def recheck_list(db: Database, month: str, sight: Sight) -> list[dict]:
         "LEFT JOIN timeline reopened ON s.until IS NOT NULL "
         "AND reopened.notification_id = (SELECT n FROM ticket_states x "
         "WHERE x.ticket_id = s.ticket_id AND x.at = s.until) "
-        f"WHERE s.state = 'closed' AND s.at >= :start AND s.at < :end AND {clause} "
+        f"WHERE {ON_RECHECK_LIST} AND {clause} "
         "ORDER BY s.town_id, s.unit_id, s.at",
         params | {"start": start, "end": end, "at": LATEST})
     columns = [c[0] for c in cursor.description]

@@ -40,7 +40,8 @@ def moves(app: XiaohaoApp, number: str, rng: random.Random) -> list:
         "rectified": [lambda: app.reinspect(number, "insp", passed=True),
                       lambda: app.reinspect(number, "insp", passed=False, findings="未达标")],
         "verified": [lambda: app.close_ticket(number, "office", note="销号")],
-        "closed": [lambda: app.reopen(number, "insp", findings="回查反弹")],
+        "closed": [lambda: app.reopen(number, "insp", findings="回查反弹"),
+                   lambda: app.hold(number, "insp", note="回查巩固")],
         "cancelled": [],
     }
     others = common

@@ -120,7 +120,14 @@ def test_the_check_list_is_what_was_open_on_monday(history):
             assert bool(row["checked"]) == visited
 
 
-def test_the_recheck_list_is_last_months_closures(history):
+def _still_unrechecked(steps: list[dict], closed: dict, moment: str) -> bool:
+    """No reopening and no recorded hold between the closing and `moment` (ISO text)."""
+    after = [s["event"] for s in steps if closed["at"].isoformat() < s["at"].isoformat() < moment]
+    until = after[:after.index("Reopened")] if "Reopened" in after else after
+    return "Reopened" not in after and "RecheckHeld" not in until
+
+
+def test_the_recheck_list_is_last_months_closures_and_what_is_still_unrechecked(history):
     app, db, histories = history
     months = sorted({s["at"].strftime("%Y-%m") for _, steps in histories.values()
                      for s in steps})
@@ -129,8 +136,12 @@ def test_the_recheck_list_is_last_months_closures(history):
         previous = (first - timedelta(days=1)).strftime("%Y-%m")
         expected = Counter(n for n, (_, steps) in histories.items() for s in steps
                            if s["event"] == "Closed" and s["at"].strftime("%Y-%m") == previous)
+        carried = Counter(n for n, (_, steps) in histories.items() for s in steps
+                          if s["event"] == "Closed" and s["at"].strftime("%Y-%m") < previous
+                          and _still_unrechecked(steps, s, first.isoformat()))
         got = recheck_list(db, month, EVERYTHING)
-        assert Counter(r["number"] for r in got) == expected, month
+        assert Counter(r["number"] for r in got) == expected + carried, month
+        assert Counter(r["number"] for r in got if r["carried"]) == carried, month
         for r in got:
             steps = histories[r["number"]][1]
             after = [s["event"] for s in steps if s["at"].isoformat() > r["closed_at"]]
