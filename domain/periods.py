@@ -13,6 +13,9 @@ from datetime import date, datetime, timedelta
 from domain.clock import BEIJING, beijing
 from domain.errors import InvalidInputError
 
+# The years a period may fall in: the campaigns this product serves run in this century, and a
+# bound keeps a week's end, a month's last day and the pages' 下一周/下一月 within the calendar.
+YEARS = range(2000, 2100)
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -35,7 +38,13 @@ def _two_numbers(pattern: re.Pattern, text: object, refusal: str,
         check(*numbers)
     except (TypeError, ValueError):
         raise InvalidInputError(refusal) from None
+    _in_years(numbers[0], text)
     return numbers
+
+
+def _in_years(year: int, text: object) -> None:
+    if year not in YEARS:
+        raise InvalidInputError(f"「{_shown(text)}」超出可用的年份（{YEARS.start}—{YEARS.stop - 1} 年）")
 
 
 @dataclass(frozen=True, order=True)
@@ -122,7 +131,9 @@ class Day:
     def parse(cls, text: str, field: str = "日期") -> Day:
         try:
             if isinstance(text, str) and _DAY.fullmatch(text):
-                return cls(date.fromisoformat(text))
+                day = date.fromisoformat(text)
+                _in_years(day.year, f"{field} {text}")
+                return cls(day)
         except ValueError:
             pass
         raise InvalidInputError(f"{field}「{_shown(text)}」无效，应写成 2026-11-30")

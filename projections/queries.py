@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from domain.errors import InvalidInputError
 from domain.lights import Light, light_params, light_sql, light_where, overdue_sql, red_first_sql
 from domain.values import State
 from domain.visibility import Sight
@@ -112,6 +113,9 @@ def visible_numbers(db: Database, numbers: list[str], sight: Sight) -> set[str]:
         f"AND {clause}", params | {"numbers": json.dumps(numbers)})}
 
 
+MAX_PAGE = 100_000    # far beyond any county's lists, and within what SQLite can count to
+
+
 def list_tickets(db: Database, f: TicketFilter, today: date, warn_days: int, *,
                  sort: str = "light", descending: bool = False, page: int = 1,
                  per_page: int = 50) -> Page:
@@ -119,6 +123,8 @@ def list_tickets(db: Database, f: TicketFilter, today: date, warn_days: int, *,
     town, unit and lead unit (`town_name`, `unit_name`, `lead_name`), and the total."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
+    if page > MAX_PAGE:
+        raise InvalidInputError(f"页码须在 1 到 {MAX_PAGE} 之间")
     page, per_page = max(1, page), min(max(1, per_page), 500)
     q = _where(f, today, warn_days)
     total = db.execute(f"SELECT count(*) FROM tickets t WHERE {q.sql}", q.params).fetchone()[0]

@@ -119,7 +119,7 @@ def api_list(request: Request, app: App, db: ReadDb, config: Config, user: Reade
     if sort not in SORTS:
         raise InvalidInputError(f"无法按 {sort[:20]} 排序")
     if light is not None and light not in {x.value for x in Light}:
-        raise InvalidInputError("light 只能是 red、yellow 或 green")
+        raise InvalidInputError(f"light 只能是 {'、'.join(x.value for x in Light)}")
     f = TicketFilter(town=town, unit=unit, state=state, light=light, indicator=indicator,
                      severity=severity, source=source, leader=leader, text=q,
                      sight=user.sight(app))

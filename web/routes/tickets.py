@@ -13,7 +13,7 @@ from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
 from domain.lights import Light
 from domain.values import State
 from projections.evidence_rounds import evidence_rounds, ticket_file
-from projections.queries import SORTS, TicketFilter, list_tickets, timeline
+from projections.queries import MAX_PAGE, SORTS, TicketFilter, list_tickets, timeline
 from projections.queues import ticket_dealings
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
@@ -37,7 +37,7 @@ FILTERS = ("town", "unit", "state", "light", "indicator", "severity", "source", 
 @router.get("/tickets")
 def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Config,
                 user: SignedIn, q: str = "", sort: str = "light", desc: bool = False,
-                page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+                page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
                 town: str = "", unit: str = "", state: str = "", light: str = "",
                 indicator: str = "", severity: str = "", source: str = "", leader: str = ""):
     """The tickets one may see, filtered, sorted and a page at a time."""
