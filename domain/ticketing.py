@@ -24,18 +24,26 @@ from domain.values import (
     Severity,
     Source,
     State,
+    distinct_ids,
     require_day,
     require_id,
-    require_ids,
 )
 
 OPEN_RETRIES = 50
 
 
+# How many of each a command takes at once: more is a mistake or an abuse, not a county's need.
+MAX_FILES, MAX_CO_UNITS, MAX_LEADERS = 20, 30, 10
+
+
 def _evidence(items: Iterable[Evidence | dict]) -> list[dict]:
+    """Files named once each (by content), at most MAX_FILES."""
     if items is None or isinstance(items, (str, bytes, dict)):
         raise InvalidInputError("证据必须是文件清单")
-    return [Evidence.parse(e).as_dict() for e in items]
+    files = list({e.sha256: e for e in map(Evidence.parse, items)}.values())
+    if len(files) > MAX_FILES:
+        raise InvalidInputError(f"每次最多 {MAX_FILES} 个文件，收到 {len(files)} 个")
+    return [e.as_dict() for e in files]
 
 
 def _check_people(directory: Directory, person_ids: Iterable[str]) -> None:
@@ -71,7 +79,7 @@ class TicketCommands:
             require_indicator(require_id(indicator_id, "评估指标"))
         if deadline is not None and require_day(deadline, "完成时限") < today:
             raise InvalidInputError(f"完成时限 {deadline} 早于发现日期 {today}")
-        leaders = (require_ids(leader_ids, "包保领导") if leader_ids
+        leaders = (distinct_ids(leader_ids, "包保领导", MAX_LEADERS) if leader_ids
                    else directory.leaders_on(unit_id, today))
         _check_people(directory, leaders)
         fields = dict(
@@ -161,8 +169,8 @@ class TicketCommands:
 
     def _responsibility(self, lead_unit_id: str, co_unit_ids: Iterable[str],
                         person_id: str | None, leader_ids: Iterable[str]) -> dict:
-        co_unit_ids = require_ids(co_unit_ids, "责任单位")
-        leader_ids = require_ids(leader_ids, "包保领导")
+        co_unit_ids = distinct_ids(co_unit_ids, "配合责任单位", MAX_CO_UNITS)
+        leader_ids = distinct_ids(leader_ids, "包保领导", MAX_LEADERS)
         directory = self.directory()
         for unit_id in [require_id(lead_unit_id, "牵头单位"), *co_unit_ids]:
             directory.unit(unit_id)

@@ -169,6 +169,14 @@ def require_ids(values: object, field: str) -> list[str]:
     return [require_id(v, field) for v in values]
 
 
+def distinct_ids(values: object, field: str, limit: int) -> list[str]:
+    """A list of ids given to a command: each once, in the order given, and at most `limit`."""
+    ids = list(dict.fromkeys(require_ids(values, field)))
+    if len(ids) > limit:
+        raise InvalidInputError(f"{field}最多 {limit} 个，收到 {len(ids)} 个")
+    return ids
+
+
 def clean_text(raw: str, field: str, *, limit: int, required: bool = True) -> str:
     """Normalise user text (NFC, trimmed) and enforce presence and length, counted in characters."""
     if not isinstance(raw, str):

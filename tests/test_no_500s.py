@@ -4,6 +4,8 @@ search text with a NUL byte. Each is refused in Chinese (400) or answered, never
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.web_client import Browser
@@ -43,3 +45,29 @@ def test_search_text_with_nul_or_quotes_is_answered(web_app, q):
     web, _ = web_app
     response = Browser(web, "office").get("/tickets", params={"q": q})
     assert response.status_code in (200, 400)
+
+
+def test_lists_in_commands_are_taken_once_each_and_capped(memory_app):
+    """A command's lists (co-responsible units, leaders, files) are de-duplicated in the order
+    given, and a list longer than a county could mean is refused, recording nothing (#12)."""
+    from domain.errors import InvalidInputError
+    from domain.ticketing import MAX_FILES
+    from tests.conftest import open_at_school_a
+
+    app = memory_app
+    number = open_at_school_a(app)
+    app.assign(number, "office", lead_unit_id="TA-P01", co_unit_ids=["TA", "EDU", "TA"],
+               leader_ids=["L1", "L1", "L2"], deadline=date(2026, 11, 30))
+    ticket = app.ticket(number)
+    assert (ticket["co_unit_ids"], ticket["leader_ids"]) == (["TA", "EDU"], ["L1", "L2"])
+    photo = {"sha256": "b" * 64, "name": "x.jpg", "content_type": "image/jpeg", "size": 9}
+    app.add_evidence(number, "office", evidence=[photo, photo | {"name": "again.jpg"}])
+    assert len(app.ticket(number)["evidence_before"]) == 1
+    many = [photo | {"sha256": f"{i:064x}"} for i in range(MAX_FILES + 1)]
+    version = app.ticket(number)["version"]
+    with pytest.raises(InvalidInputError, match=f"最多 {MAX_FILES} 个文件"):
+        app.add_evidence(number, "office", evidence=many)
+    with pytest.raises(InvalidInputError, match="包保领导最多"):
+        app.reassign(number, "office", lead_unit_id="TA-P01", reason="x",
+                     leader_ids=[f"P{i}" for i in range(11)])
+    assert app.ticket(number)["version"] == version
