@@ -138,7 +138,9 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Applicatio
         role = next((Role(r) for r in account.roles if Role(r) in spec.roles), None)
         if role is None:
             raise NotPermittedError(f"账号 {login} 无权{spec.label}")
-        directory = self.directory() if role in (Role.LEADER, Role.UNIT) else None
+        # Only a leader's acting sight needs the directory (its 包保); a unit acts on what it
+        # leads or shares, whatever a town's account may read.
+        directory = self.directory() if role is Role.LEADER else None
         sight = sight_of([role], account.unit_id, account.person_id, directory, self.today())
         return Actor(account.login, account.name, role, account.unit_id, account.person_id, sight)
 

@@ -125,6 +125,13 @@ class Directory(Aggregate):
             raise UnknownReferenceError(f"未知的单位：{code}")
         return self.units[code]
 
+    def unit_name(self, code: str | None) -> str:
+        """A unit's name for a message: its code when the directory does not know it (a unit
+        removed since), nothing for none."""
+        if not code:
+            return ""
+        return self.units[code]["name"] if code in self.units else code
+
     def find_unit(self, code_or_name: str) -> dict:
         """A unit by code or by its exact name (names are unique within a county)."""
         if isinstance(code_or_name, str) and code_or_name in self.units:

@@ -31,7 +31,8 @@ def photo_flags(evidence: list[dict], found_on: date, place: tuple[float, float]
         if gps and place:
             away = distance_m(tuple(gps), tuple(place))
             if away > max_distance_m:
-                flags.append(_flag(item, f"拍摄地点距学校约 {_km(away)}，超过 {_km(max_distance_m)}"))
+                flags.append(_flag(item, f"拍摄地点距学校约 {distance_text(away)}，"
+                                         f"超过 {distance_text(max_distance_m)}"))
     return flags
 
 
@@ -39,5 +40,8 @@ def _flag(item: dict, reason: str) -> dict:
     return {"sha256": item["sha256"], "name": item["name"], "reason": reason}
 
 
-def _km(metres: float) -> str:
-    return f"{metres / 1000:.1f} 公里" if metres >= 1000 else f"{round(metres)} 米"
+def distance_text(metres: float) -> str:
+    """A distance as a Chinese reader says it: 800 米, 1 公里, 1.5 公里."""
+    if metres < 1000:
+        return f"{round(metres)} 米"
+    return f"{metres / 1000:.1f}".removesuffix(".0") + " 公里"

@@ -32,7 +32,6 @@ class Light(Labelled):
     NONE = "none", "—"        # no deadline binds the unit (see the module's docstring)
 
 
-SHOWN = (Light.RED, Light.YELLOW, Light.GREEN)   # the lights a ticket can show
 
 
 def days_overdue(state: str, deadline: date | None, today: date) -> int:

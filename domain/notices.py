@@ -82,7 +82,7 @@ def _recipients(name: str, event: Mapping[str, Any], ticket: Mapping[str, Any],
     people: dict[str, dict] = {}
 
     def add(person: str | None, unit: str | None, role: str) -> None:
-        fallback = f"{_unit_name(directory, unit)}负责人" if unit else ""
+        fallback = f"{directory.unit_name(unit)}负责人" if unit else ""
         key = f"person-{person}" if person else f"unit-{unit}"
         entry = people.setdefault(key, {"recipient": recipient(directory, key, person, role,
                                                                fallback), "units": []})
@@ -110,7 +110,7 @@ def _base(name: str, event: Mapping[str, Any], ticket: Mapping[str, Any],
     by = event.get("by") or {}
     return {"kind": "notice", "event": name, "label": TOLD[name], "county": county,
             "number": ticket["number"], "title": ticket["title"],
-            "place": _unit_name(directory, ticket["unit_id"]), "link": link,
+            "place": directory.unit_name(ticket["unit_id"]), "link": link,
             "by": by.get("name", ""), "at": _text(event.get("timestamp")),
             "facts": [[label, value] for label, value in _facts(name, event, ticket, directory)
                       if value]}
@@ -122,7 +122,7 @@ def _message(name: str, event: Mapping[str, Any], ticket: Mapping[str, Any],
     deadline = _text(ticket.get("deadline"))
     lead = ticket.get("lead_unit_id")
     if name in ("Assigned", "Reassigned"):
-        roles = "、".join(f"{_unit_name(directory, u)}（{'牵头' if u == lead else '配合'}）"
+        roles = "、".join(f"{directory.unit_name(u)}（{'牵头' if u == lead else '配合'}）"
                          for u in units)
         verb = "交办" if name == "Assigned" else "改派"
         return (f"问题 {ticket['number']} 已{verb}给 {roles or '贵单位'}，完成时限 {deadline}。"
@@ -148,10 +148,9 @@ def _facts(name: str, event: Mapping[str, Any], ticket: Mapping[str, Any],
     assign = COMMANDS["assign"]
     deadline = (assign.field("deadline").label, _text(ticket.get("deadline")))
     if name in ("Assigned", "Reassigned"):
-        co = "、".join(_unit_name(directory, u) for u in ticket.get("co_unit_ids") or [])
+        co = "、".join(directory.unit_name(u) for u in ticket.get("co_unit_ids") or [])
         return [said, deadline,
-                (assign.field("lead_unit_id").label, _unit_name(directory,
-                                                              ticket.get("lead_unit_id"))),
+                (assign.field("lead_unit_id").label, directory.unit_name(ticket.get("lead_unit_id"))),
                 (assign.field("co_unit_ids").label, co)]
     if name == "DeadlineExtended":
         return [(COMMANDS[command].field("new_deadline").label, deadline[1]), said]
@@ -181,12 +180,6 @@ def gather(held: list[dict], day: date, county: str) -> list[dict]:
                         "notices": [{"id": n["id"], "subject": n["subject"],
                                      "payload": n["payload"]} for n in notices]}})
     return digests
-
-
-def _unit_name(directory: Directory, code: str | None) -> str:
-    if not code:
-        return ""
-    return directory.units[code]["name"] if code in directory.units else code
 
 
 def _text(value: Any) -> str:

@@ -86,7 +86,7 @@ def _unit_reminders(directory: Directory, coming: dict[str, list[dict]], day: da
         due_soon = _new(theirs["due_soon"], told_overdue | set(before.get("due_soon", [])))
         if not overdue and not due_soon:
             continue   # nothing new for them since their last reminder
-        name = _unit_name(directory, code)
+        name = directory.unit_name(code)
         digests.append(_digest(
             directory, key, directory.head_on(code, day), "责任单位负责人",
             f"【到期提醒】{county}问题销号：{name}"
@@ -131,15 +131,11 @@ def _by_unit(coming: dict[str, list[dict]]) -> dict[str, dict[str, list]]:
     return dict(sorted(by_unit.items()))
 
 
-def _unit_name(directory: Directory, code: str) -> str:
-    return directory.units[code]["name"] if code in directory.units else code
-
-
 def _unit_digests(directory: Directory, coming: dict[str, list[dict]], day: date, county: str,
                   label: str, due_label: str) -> list[dict]:
     digests = []
     for code, theirs in _by_unit(coming).items():
-        name = _unit_name(directory, code)
+        name = directory.unit_name(code)
         digests.append(_digest(
             directory, f"unit-{code}", directory.head_on(code, day), "责任单位负责人",
             f"【{label}】{county}问题销号：{name}待办事项（{day}）",

@@ -40,18 +40,23 @@ class Notices:
         db = self.read.fresh()      # the directory's accounts, for the office's address
         position = notices_position(db)
         head = self.app.recorder.max_notification_id() or 0
+        if position >= head:
+            return 0
+        # What every event of this call is told with, read once. The position is recorded per
+        # batch: a batch told again after a crash queues nothing twice (deliveries are keyed
+        # by event and recipient).
+        context = {"directory": self.app.directory(), "office": office_accounts(db)}
         queued = 0
         while position < head:
             batch = self.app.recorder.select_notifications(
                 start=position + 1, limit=BATCH, stop=head, topics=TOPICS)
             for notification in batch:
-                queued += self._tell(notification, db)
-                record_notices_position(db, notification.id)
+                queued += self._tell(notification, **context)
             position = batch[-1].id if len(batch) == BATCH else head
             record_notices_position(db, position)
         return queued
 
-    def _tell(self, notification, db) -> int:
+    def _tell(self, notification, *, directory, office) -> int:
         event = self.app.mapper.to_domain_event(notification)
         name = type(event).__name__
         fields = {k: v for k, v in vars(event).items() if k not in ("originator_id",
@@ -61,11 +66,10 @@ class Notices:
         ticket = self.app.repository.get(event.originator_id, version=event.originator_version)
         facts = {k: getattr(ticket, k, None) for k in TICKET_FIELDS}
         try:
-            notices = tell(name, fields, facts, self.app.directory(),
-                           beijing_date(event.timestamp),
+            notices = tell(name, fields, facts, directory, beijing_date(event.timestamp),
                            link=f"{self.base_url}/tickets/{ticket.number}",
-                           county=self.app.directory().county_name,
-                           office=office_accounts(db), author=self._author(name, fields, facts))
+                           county=directory.county_name, office=office,
+                           author=self._author(name, fields, facts))
         except (DomainError, KeyError, IndexError, TypeError) as error:   # a fault of ours
             log.error("notice of %s %s v%s could not be made: %r", ticket.number, name,
                       event.originator_version, error)

@@ -147,7 +147,7 @@ def test_doubtful_photos_are_flagged_on_the_page_and_in_the_record_not_refused(w
     notes = {li.img["alt"]: [s.text for s in li.select(".photo-flag")]
              for li in ticket_page.select(".round.current .files li")}
     assert notes["早拍.jpg"] == ["⚠ 拍摄时间 2026-10-27 10:00 早于发现问题的日期 2026-11-02"]
-    assert notes["远处.jpg"] == ["⚠ 拍摄地点距学校约 11.1 公里，超过 1.0 公里"]
+    assert notes["远处.jpg"] == ["⚠ 拍摄地点距学校约 11.1 公里，超过 1 公里"]
     assert notes["正常.jpg"] == []
     assert "⚠ 2 处存疑" in ticket_page.select_one(".round.current h3").text
     # The inspector sees the doubts where the verdict is given.

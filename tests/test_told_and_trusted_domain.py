@@ -156,7 +156,8 @@ def test_a_town_account_reads_its_schools_tickets_but_acts_only_on_its_own(
         memory_app, town_account):
     school_only = open_at_school_a(memory_app)
     memory_app.assign(school_only, "office", lead_unit_id="TA-P01", deadline=date(2026, 11, 30))
-    sight = memory_app.actor(town_account, "comment").sight
+    from domain.visibility import sight_of
+    sight = sight_of(["unit"], "TA", None, memory_app.directory(), memory_app.today())
     assert sight.sees({"unit_id": "TA-P01", "lead_unit_id": "TA-P01", "co_unit_ids": [],
                        "leader_ids": []})
     assert not sight.sees({"unit_id": "TB-J01", "lead_unit_id": "TB-J01", "co_unit_ids": [],

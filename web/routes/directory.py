@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 
 from domain.clock import beijing
 from domain.errors import DomainError, InvalidInputError
+from domain.evidence_checks import distance_text
 from domain.periods import parse_day
 from domain.values import Role
 from projections.directory_views import accounts, baobao_map, people, sign_ins, unit_tree
@@ -32,8 +33,7 @@ def directory(request: Request, app: App, db: ReadDb, user: Reader, on: str = ""
         "accounts": accounts(db), "sign_ins": sign_ins(db), "may_edit": user.has(Role.OFFICE),
         "said": told(request),
         "now_iso": beijing(app.now()).isoformat(timespec="microseconds"),
-        "photo_distance": (f"{app.photo_distance_m / 1000:g} 公里" if app.photo_distance_m >= 1000
-                           else f"{app.photo_distance_m} 米"),
+        "photo_distance": distance_text(app.photo_distance_m),
     })
 
 
