@@ -38,6 +38,12 @@ class Item:
         return cls(n, event, type(event).__name__, when(event), event.originator_id.hex, state)
 
 
+def as_dicts(cursor: sqlite3.Cursor) -> list[dict]:
+    """A query's rows as dicts by column name."""
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, r, strict=True)) for r in cursor]
+
+
 class ProjectionError(Exception):
     """Raised when a projection meets an event it cannot apply; names the notification."""
 

@@ -7,11 +7,11 @@ from datetime import date
 
 from sqlite_utils import Database
 
+from projections.base import as_dicts
+
 
 def _rows(db: Database, sql: str, params: tuple = ()) -> list[dict]:
-    cursor = db.execute(sql, params)
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, r, strict=True)) for r in cursor]
+    return as_dicts(db.execute(sql, params))
 
 
 def unit_tree(db: Database) -> list[dict]:

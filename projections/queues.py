@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from domain.commands import COMMANDS
 from domain.lights import light_params, light_sql, overdue_sql, red_first_sql
 from domain.visibility import Sight
+from projections.base import as_dicts
 
 NOT_ACKNOWLEDGED = ("NOT EXISTS (SELECT 1 FROM acknowledgements a WHERE a.ticket_id = t.id "
                     "AND a.unit_id = {unit})")
@@ -84,11 +85,6 @@ class Rows:
     total: int
 
 
-def _rows(cursor) -> list[dict]:
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, r, strict=True)) for r in cursor]
-
-
 def ticket_queue(db: Database, name: str, today: date, warn_days: int, *, sight: Sight,
                  unit: str | None = None, limit: int | None = 8) -> Rows:
     """The tickets of queue `name` that `sight` sees (and, for a unit's queue, that concern
@@ -102,7 +98,7 @@ def ticket_queue(db: Database, name: str, today: date, warn_days: int, *, sight:
     params |= light_params(today, warn_days) | {"me": unit, "limit": -1 if limit is None else limit}
     matching = f"FROM {queue.source} WHERE {queue.where} AND {clause}"
     total = db.execute(f"SELECT count(*) {matching}", params).fetchone()[0]
-    rows = _rows(db.execute(
+    rows = as_dicts(db.execute(
         "SELECT t.id, t.number, t.title, t.town_id, t.unit_id, t.lead_unit_id, t.co_unit_ids, "
         f"t.state, t.deadline, t.pending_deadline, {CURRENT_ASSIGNMENT} AS assigned_at, "
         "t.rectified_at, t.opened_at, "
@@ -140,7 +136,7 @@ def instructions_awaiting(db: Database, unit: str, *, limit: int | None = 8) -> 
     params = {"me": unit, "limit": -1 if limit is None else limit}
     base = f"FROM instructions i JOIN tickets t ON t.id = i.ticket_id WHERE {where}"
     total = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
-    rows = _rows(db.execute(
+    rows = as_dicts(db.execute(
         "SELECT t.number, t.title, t.unit_id, t.state, t.version, i.n, i.text, i.by_name, i.at "
         f"{base} ORDER BY i.at LIMIT :limit", params))
     return Rows(rows, total)
@@ -151,7 +147,7 @@ def instructions_given(db: Database, login: str, *, limit: int | None = 8) -> Ro
     params = {"login": login, "limit": -1 if limit is None else limit}
     base = "FROM instructions i JOIN tickets t ON t.id = i.ticket_id WHERE i.by_login = :login"
     total = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
-    rows = _rows(db.execute(
+    rows = as_dicts(db.execute(
         "SELECT i.ticket_id, t.number, t.title, t.unit_id, t.state, i.n, i.text, i.by_name, "
         f"i.at {base} ORDER BY i.at DESC, t.number LIMIT :limit", params))
     replies = _replies(db, {r["ticket_id"] for r in rows})
@@ -162,7 +158,7 @@ def instructions_given(db: Database, login: str, *, limit: int | None = 8) -> Ro
 
 def _replies(db: Database, tickets: set[str]) -> dict[tuple, list[dict]]:
     found: dict[tuple, list[dict]] = {}
-    for r in _rows(db.execute(
+    for r in as_dicts(db.execute(
             "SELECT ticket_id, instruction, text, by_name, role, unit_id, at "
             "FROM instruction_replies WHERE ticket_id IN (SELECT value FROM json_each(?)) "
             "ORDER BY seq", (json.dumps(sorted(tickets)),))):
@@ -184,12 +180,12 @@ def ticket_dealings(db: Database, ticket: dict) -> dict:
                                                                 "role": r["role"],
                                                                 "unit_id": r["unit_id"]},
                                      "at": r["at"]} for r in replies.get((tid, i["n"]), [])]}
-        for i in _rows(db.execute("SELECT n, text, by_login, by_name, at FROM instructions "
+        for i in as_dicts(db.execute("SELECT n, text, by_login, by_name, at FROM instructions "
                                   "WHERE ticket_id = ? ORDER BY n", (tid,)))]
     acknowledged = dict(db.execute("SELECT unit_id, at FROM acknowledgements WHERE ticket_id = ?",
                                    (tid,)).fetchall())
     units = [ticket["lead_unit_id"], *ticket["co_unit_ids"]] if ticket["lead_unit_id"] else []
-    chases = _rows(db.execute("SELECT at, by_name, unit_ids, note FROM chases WHERE ticket_id = ? "
+    chases = as_dicts(db.execute("SELECT at, by_name, unit_ids, note FROM chases WHERE ticket_id = ? "
                               "ORDER BY n", (tid,)))
     for c in chases:
         c["unit_ids"] = json.loads(c["unit_ids"])
@@ -208,7 +204,7 @@ def _assignments(db: Database, ticket_id: str) -> list[dict]:
     """Each 交办 (with its 交办意见), 改派 (its 改派理由) and 重新整改 (its 回查发现)."""
     marks = ", ".join("?" * len(ASSIGNING))
     found = []
-    for row in _rows(db.execute(
+    for row in as_dicts(db.execute(
             "SELECT event, label, at, by_name, event_json FROM timeline WHERE ticket_id = ? "
             f"AND event IN ({marks}) ORDER BY version", (ticket_id, *ASSIGNING))):
         e = json.loads(row["event_json"])

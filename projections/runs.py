@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from domain.clock import beijing
 from domain.delivery import STATES
-from projections.base import Item, Projection
+from projections.base import Item, Projection, as_dicts
 
 
 def _time(moment) -> str | None:
@@ -100,9 +100,7 @@ class RunsProjection(Projection):
 
 
 def _rows(db: Database, sql: str, params: tuple | dict = ()) -> list[dict]:
-    cursor = db.execute(sql, params)
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, r, strict=True)) for r in cursor]
+    return as_dicts(db.execute(sql, params))
 
 
 def due_deliveries(db: Database, now, stale_before, limit: int = 200) -> list[dict]:

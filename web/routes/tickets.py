@@ -42,7 +42,8 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Conf
                 indicator: str = "", severity: str = "", source: str = "", leader: str = ""):
     """The tickets one may see, filtered, sorted and a page at a time."""
     if light and light not in {x.value for x in Light}:
-        raise InvalidInputError("红黄绿灯只能是 red、yellow、green 或 none（无灯）")
+        raise InvalidInputError("请从红黄绿灯的选项中选择："
+                                f"{'、'.join(x.label for x in Light if x is not Light.NONE)}或无灯")
     if sort not in SORTS:
         raise InvalidInputError(f"无法按 {sort[:20]} 排序")
     chosen = {"town": town, "unit": unit, "state": state, "light": light,
