@@ -31,6 +31,7 @@ from domain.errors import (
     StaleVersionError,
     UnknownReferenceError,
 )
+from domain.idempotency import Idempotency
 from domain.numbering import TicketCounter
 from domain.recent import RecentReads
 from domain.signing_in import SigningIn
@@ -55,7 +56,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Application):
+class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Idempotency, Application):
     """The 问题销号 application of one county."""
 
     name = "xiaohao"
@@ -99,9 +100,10 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Applicatio
         for aggregate in aggregates:
             self.recent.forget(aggregate.id)
         try:
-            self.save(*aggregates)
+            self.save(*self._with_pending_key(aggregates))
         except IntegrityError:
-            raise StaleVersionError("数据已被他人同时修改，请刷新后重试") from None
+            raise self._replayed() or StaleVersionError("数据已被他人同时修改，请刷新后重试") from None
+        self._after_save()
 
     def _get(self, aggregate_id: UUID, missing: str) -> Any:
         """A private copy of an aggregate, or `missing` as an UnknownReferenceError.

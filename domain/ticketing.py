@@ -15,6 +15,7 @@ from domain.clock import beijing
 from domain.commands import COMMANDS, REOPEN_DAYS, clean
 from domain.directory import Directory
 from domain.errors import DomainError, InvalidInputError, StaleVersionError, UnknownReferenceError
+from domain.idempotency import PendingKey, RequestReplayed, pending_key
 from domain.indicators import require_indicator
 from domain.numbering import TicketCounter, counter_id
 from domain.ticket import Ticket, ticket_id
@@ -57,6 +58,7 @@ class _Opening:
 
     fields: dict
     year: int
+    key: PendingKey | None = None     # an Idempotency-Key to store with the ticket
     number: str | None = None
     error: BaseException | None = None
 
@@ -91,7 +93,7 @@ class TicketCommands:
             deadline=deadline, leader_ids=leaders, evidence=_evidence(evidence),
             by=actor.stamp(), timestamp=now,
         )
-        opening = _Opening(fields, beijing(now).year)
+        opening = _Opening(fields, beijing(now).year, pending_key())
         with self._waiting_lock:
             self._waiting.append(opening)
         # Whoever holds the numbering lock numbers and saves every finding waiting then, in
@@ -107,9 +109,11 @@ class TicketCommands:
 
     def _number_and_save(self, batch: list[_Opening]) -> None:
         """Give each waiting finding the next number of its year and save them all at once."""
+        batch = self._one_per_key(batch)
         for attempt in range(OPEN_RETRIES):
             counters: dict[int, TicketCounter] = {}
             tickets = []
+            keys = []
             try:
                 for opening in batch:
                     counter = counters.get(opening.year) or counters.setdefault(
@@ -117,9 +121,16 @@ class TicketCommands:
                     opening.number = counter.next_number()
                     counter.issue(opening.number, timestamp=opening.fields["timestamp"])
                     tickets.append(Ticket(number=opening.number, **opening.fields))
-                self.save(*counters.values(), *tickets)
+                    if opening.key is not None:
+                        opening.key.outcome = {"number": opening.number}
+                        keys.append(opening.key.record(opening.fields["timestamp"]))
+                self.save(*counters.values(), *tickets, *keys)
+                for opening in batch:
+                    if opening.key is not None:
+                        opening.key.saved = True
                 return
             except IntegrityError:
+                batch = self._without_replayed(batch)
                 # Another process took these serials. Wait a random moment so that two
                 # processes in lockstep stop colliding, then read the counter again.
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
@@ -130,6 +141,32 @@ class TicketCommands:
         for opening in batch:
             opening.number = None
             opening.error = StaleVersionError("编号分配冲突过多，请稍后重试")
+
+    @staticmethod
+    def _one_per_key(batch: list[_Opening]) -> list[_Opening]:
+        """Twin requests under one Idempotency-Key waiting together: the first goes on."""
+        seen, waiting = set(), []
+        for opening in batch:
+            key = opening.key and (opening.key.login, opening.key.key)
+            if key and key in seen:
+                opening.error = RequestReplayed()
+            else:
+                seen.add(key)
+                waiting.append(opening)
+        return waiting
+
+    def _without_replayed(self, batch: list[_Opening]) -> list[_Opening]:
+        """The batch less the findings whose Idempotency-Key a twin request has stored
+        meanwhile (each of those hears so); the rest are tried again."""
+        waiting = []
+        for opening in batch:
+            key = opening.key
+            if key is not None and self.keyed_request(key.login, key.key) is not None:
+                opening.number = None
+                opening.error = RequestReplayed()
+            else:
+                waiting.append(opening)
+        return waiting
 
     def _counter(self, year: int) -> TicketCounter:
         try:
@@ -148,6 +185,8 @@ class TicketCommands:
             )
         actor = self.actor(by, command)
         getattr(ticket, command)(actor, at=self.now(), **kwargs)
+        if (key := pending_key()) is not None:
+            key.outcome = {"number": number, "version": ticket.version}
         self._save(ticket)
         return ticket.version
 

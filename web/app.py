@@ -13,6 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from web.config import ServicesFactory, WebConfig
 from web.deps import MAX_FILES
 from web.errors import handle_errors
+from web.idempotency import IdempotencyKeys
 from web.routes import (
     api_directory,
     api_tickets,
@@ -44,6 +45,7 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
                   description="问题销号系统的集成接口。用 Authorization: Bearer <API 令牌> 认证；"
                               "令牌在「API 令牌」页面申请。错误以 application/problem+json 返回。")
     web.state.config = config
+    web.add_middleware(IdempotencyKeys)     # inside the session: it needs to know who asks
     web.add_middleware(SessionMiddleware, secret_key=config.session_secret,
                        session_cookie="xiaohao_session", same_site="lax",
                        max_age=config.session_idle_minutes * 60,
