@@ -33,6 +33,7 @@ class Field:
     prefill: tuple[str, ...] = ()   # the ticket's fields a form starts from, the first one set
     choices: type[Labelled] | None = None   # a choice's vocabulary
     default: str | None = None      # for a choice left out
+    when_refused: bool = False      # a form shows it only once a refusal has asked for it
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ def _responsibility(deadline_hint: str) -> tuple[Field, ...]:
     )
 
 
+# The office may set a deadline already past only by saying why (the ticket is red at once).
+PAST_REASON = Field("past_reason", "时限已过的原因", "line", limit=200, when_refused=True,
+                    hint="（仅当完成时限早于今天、确需如此时填写，记入记录）")
+
 OPEN = _command("open", "登记问题", {INSPECTOR, OFFICE}, frozenset(), (
     Field("unit_id", "问题所在学校/单位", "unit", required=True),
     Field("title", "问题标题", "line", required=True, limit=200),
@@ -89,11 +94,13 @@ OPEN = _command("open", "登记问题", {INSPECTOR, OFFICE}, frozenset(), (
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     _command("assign", "交办", {OFFICE}, {State.OPENED}, (
-        *_responsibility("（登记时已定的可不填）"), Field("note", "交办意见")), "已交办"),
+        *_responsibility("（登记时已定的可不填）"), Field("note", "交办意见"), PAST_REASON),
+        "已交办"),
     _command("acknowledge", "签收", {UNIT}, {State.ASSIGNED}, (
         Field("note", "签收意见", hint="（可不填）", limit=500),), "已签收"),
     _command("reassign", "改派", {OFFICE}, {State.ASSIGNED}, (
-        *_responsibility("（不填则不变）"), Field("reason", "改派理由", required=True)), "已改派"),
+        *_responsibility("（不填则不变）"), Field("reason", "改派理由", required=True),
+        PAST_REASON), "已改派"),
     _command("chase", "催办", {OFFICE}, {State.ASSIGNED}, (
         Field("note", "催办意见", hint="（可不填）", limit=500),), "已催办"),
     _command("rectify", "提交整改", {UNIT}, {State.ASSIGNED}, (
@@ -106,7 +113,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (
     _command("extend_deadline", "延期", {OFFICE}, {State.ASSIGNED}, (
         Field("new_deadline", "新的完成时限", "date", hint="（不填则按申请的日期）",
               prefill=("pending_deadline",)),
-        Field("reason", "延期意见", required=True)), "已延期"),
+        Field("reason", "延期意见", required=True), PAST_REASON), "已延期"),
     _command("refuse_extension", "驳回延期", {OFFICE}, {State.ASSIGNED}, (
         Field("reason", "驳回理由", required=True),), "已驳回延期申请"),
     _command("reinspect", "复查", {INSPECTOR}, {State.RECTIFIED}, (

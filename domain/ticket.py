@@ -133,11 +133,24 @@ class Ticket(CopiesContainersOnly, Aggregate):
                 f"完成时限 {deadline} 早于发现日期 {self.opened_on}"
             )
 
+    @staticmethod
+    def past_deadline_reason(command: str, deadline: date, at: datetime, reason: str) -> str:
+        """A deadline already past makes the ticket red the moment it is set: refused, with the
+        earliest day it could be, unless the office says on the record why it must be so."""
+        reason = clean(command, "past_reason", reason)
+        today = beijing_date(at)
+        if deadline < today and not reason:
+            raise InvalidInputError(
+                f"完成时限 {deadline} 已过，最早应为今天（{today}）；如确需按已过的时限记录"
+                f"（如补录），请在“时限已过的原因”中写明")
+        return reason if deadline < today else ""
+
     # -- commands ----------------------------------------------------------------------------
 
     def assign(
         self, actor: Actor, *, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
         leader_ids: list[str], deadline: date | None, note: str, at: datetime,
+        past_reason: str = "",
     ) -> None:
         self.check("assign", actor)
         deadline = deadline or self.deadline
@@ -148,12 +161,14 @@ class Ticket(CopiesContainersOnly, Aggregate):
             lead_unit_id, _co_units(lead_unit_id, co_unit_ids), person_id,
             leader_ids or self.leader_ids, deadline,
             clean("assign", "note", note), actor.stamp(), at,
+            past_reason=self.past_deadline_reason("assign", deadline, at, past_reason),
         )
 
     @event("Assigned")
     def _assigned(
         self, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
         leader_ids: list[str], deadline: date, note: str, by: dict, timestamp: datetime,
+        past_reason: str = "",
     ) -> None:
         self.acknowledged = {}
         self._take_responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids, deadline)
@@ -162,20 +177,26 @@ class Ticket(CopiesContainersOnly, Aggregate):
     def reassign(
         self, actor: Actor, *, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
         leader_ids: list[str], deadline: date | None, reason: str, at: datetime,
+        past_reason: str = "",
     ) -> None:
+        """Without a new deadline the ticket keeps its own, past or not; a new one given must
+        not be past (unless said why)."""
         self.check("reassign", actor)
-        deadline = deadline or self.deadline
-        self.check_deadline(deadline)
+        if deadline is not None:
+            self.check_deadline(deadline)
+            past_reason = self.past_deadline_reason("reassign", deadline, at, past_reason)
         self._reassigned(
             lead_unit_id, _co_units(lead_unit_id, co_unit_ids), person_id,
-            leader_ids or self.leader_ids, deadline,
+            leader_ids or self.leader_ids, deadline or self.deadline,
             clean("reassign", "reason", reason), actor.stamp(), at,
+            past_reason=past_reason if deadline is not None else "",
         )
 
     @event("Reassigned")
     def _reassigned(
         self, lead_unit_id: str, co_unit_ids: list[str], person_id: str | None,
         leader_ids: list[str], deadline: date, reason: str, by: dict, timestamp: datetime,
+        past_reason: str = "",
     ) -> None:
         self._take_responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids, deadline)
 
@@ -196,6 +217,9 @@ class Ticket(CopiesContainersOnly, Aggregate):
     ) -> None:
         self.check("request_extension", actor)
         self._check_later(new_deadline)
+        if new_deadline < beijing_date(at):
+            raise InvalidInputError(
+                f"申请延至的日期 {new_deadline} 已过，最早应为今天（{beijing_date(at)}）")
         self._extension_requested(
             new_deadline, clean("request_extension", "reason", reason), actor.stamp(), at
         )
@@ -207,7 +231,8 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self.pending_extension = {"new_deadline": new_deadline.isoformat(), "reason": reason}
 
     def extend_deadline(
-        self, actor: Actor, *, new_deadline: date | None, reason: str, at: datetime
+        self, actor: Actor, *, new_deadline: date | None, reason: str, at: datetime,
+        past_reason: str = "",
     ) -> None:
         """Grant the pending request (its date unless another is given), or extend unasked."""
         self.check("extend_deadline", actor)
@@ -219,12 +244,14 @@ class Ticket(CopiesContainersOnly, Aggregate):
         self._deadline_extended(
             new_deadline, clean("extend_deadline", "reason", reason), actor.stamp(), at,
             overdue_days=self.days_overdue(beijing_date(at)),
+            past_reason=self.past_deadline_reason("extend_deadline", new_deadline, at,
+                                                  past_reason),
         )
 
     @event("DeadlineExtended")
     def _deadline_extended(
         self, new_deadline: date, reason: str, by: dict, timestamp: datetime,
-        overdue_days: int = 0,
+        overdue_days: int = 0, past_reason: str = "",
     ) -> None:
         """`overdue_days`: how long the ticket was already overdue when the extension was
         granted, which the extension does not erase."""

@@ -222,18 +222,18 @@ class TicketCommands:
     def assign(self, number: str, by: str, *, lead_unit_id: str,
                co_unit_ids: Iterable[str] = (), person_id: str | None = None,
                leader_ids: Iterable[str] = (), deadline: date | None = None, note: str = "",
-               expected_version: int | None = None) -> int:
+               past_reason: str = "", expected_version: int | None = None) -> int:
         who = self._responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids)
         return self._act(number, by, "assign", expected_version, deadline=deadline, note=note,
-                         **who)
+                         past_reason=past_reason, **who)
 
     def reassign(self, number: str, by: str, *, lead_unit_id: str, reason: str,
                  co_unit_ids: Iterable[str] = (), person_id: str | None = None,
                  leader_ids: Iterable[str] = (), deadline: date | None = None,
-                 expected_version: int | None = None) -> int:
+                 past_reason: str = "", expected_version: int | None = None) -> int:
         who = self._responsibility(lead_unit_id, co_unit_ids, person_id, leader_ids)
         return self._act(number, by, "reassign", expected_version, deadline=deadline,
-                         reason=reason, **who)
+                         reason=reason, past_reason=past_reason, **who)
 
     def request_extension(self, number: str, by: str, *, new_deadline: date, reason: str,
                           expected_version: int | None = None) -> int:
@@ -241,10 +241,10 @@ class TicketCommands:
                          new_deadline=new_deadline, reason=reason)
 
     def extend_deadline(self, number: str, by: str, *, reason: str,
-                        new_deadline: date | None = None,
+                        new_deadline: date | None = None, past_reason: str = "",
                         expected_version: int | None = None) -> int:
         return self._act(number, by, "extend_deadline", expected_version,
-                         new_deadline=new_deadline, reason=reason)
+                         new_deadline=new_deadline, reason=reason, past_reason=past_reason)
 
     def refuse_extension(self, number: str, by: str, *, reason: str,
                          expected_version: int | None = None) -> int:

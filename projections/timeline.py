@@ -15,6 +15,11 @@ from projections.base import Item, Projection
 
 def summary(e: Any) -> str:
     """One line of what happened, in the words of the ledger."""
+    past = getattr(e, "past_reason", "")
+    return _summary(e) + (f"（时限已过，原因：{past}）" if past else "")
+
+
+def _summary(e: Any) -> str:
     name = type(e).__name__
     if name == "Opened":
         return e.title
@@ -55,8 +60,8 @@ def _doubts(flags: list[dict]) -> str:
 
 class TimelineProjection(Projection):
     name = "timeline"
-    version = 4     # 3: a rectification's doubtful photos, 签收, 催办, 补充照片, 批示落实 worded;
-                    # 4: 交办 and 改派 name the co-responsible units
+    version = 5     # 3: a rectification's doubtful photos, 签收, 催办, 补充照片, 批示落实 worded;
+                    # 4: 交办 and 改派 name the co-responsible units; 5: a past deadline's reason
     topics = ("domain.ticket:Ticket.",)
     tables = ("timeline",)
     query_indexes = {"timeline_ticket": "CREATE UNIQUE INDEX IF NOT EXISTS timeline_ticket "
