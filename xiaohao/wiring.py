@@ -44,7 +44,7 @@ def channel(settings: Settings) -> Channel:
                     settings.smtp_ca_file)
     if settings.mail_channel == "webhook":
         return Webhook(settings.webhook_url, settings.webhook_format,
-                       settings.delivery_timeout_seconds)
+                       settings.delivery_timeout_seconds, own_url=settings.base_url)
     return MaildirOutbox(settings.outbox_dir, settings.mail_from)
 
 

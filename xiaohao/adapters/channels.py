@@ -6,6 +6,7 @@ DeliveryError."""
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import ssl
 from email.errors import MessageError
@@ -102,23 +103,48 @@ def within(text: str, limit: int) -> str:
     return data[:limit - len(CUT.encode())].decode(errors="ignore") + CUT
 
 
+# What lets a robot's markdown make a link, an image, a tag or any markup, and the full-width
+# forms that read the same to a Chinese reader and make nothing.
+MARKUP = str.maketrans("[]()<>*_`#~|!\\", "［］（）＜＞＊＿｀＃～｜！＼")
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9/.:?=&%+@_~-]*")
+
+
+def plain_markdown(text: str, own_url: str) -> str:
+    """`text` as a robot's markdown shows it and nothing more: no link, image or markup can be
+    made from what users typed (a title like "[点此](http://…)"). Links to the system itself
+    (`own_url`) stay as they are; any other address loses its "://", so no robot makes a link
+    of it."""
+    out, at = [], 0
+    for url in URL.finditer(text):
+        out.append(text[at:url.start()].translate(MARKUP))
+        link = url.group()
+        out.append(link if own_url and link.startswith(own_url) else
+                   link.replace("://", "：//").translate(MARKUP))
+        at = url.end()
+    out.append(text[at:].translate(MARKUP))
+    return "".join(out)
+
+
 class Webhook:
     name = "webhook"
 
-    def __init__(self, url: str, format: str, timeout: float) -> None:
+    def __init__(self, url: str, format: str, timeout: float, own_url: str = "") -> None:
         self.url, self.format, self.timeout = url, format, timeout
+        self.own_url = own_url.rstrip("/") + "/" if own_url else ""
         parts = urlsplit(url)
         self.shown = f"{parts.scheme}://{parts.netloc}{parts.path}"   # robots' keys ride in the query
 
     def body(self, delivery: dict) -> dict:
         text, _ = bodies(delivery)
+        if self.format in ROBOT_LIMITS:
+            subject = plain_markdown(delivery["subject"], "")
+            text = plain_markdown(text, self.own_url)
         if self.format == "wecom":
-            content = within(f"**{delivery['subject']}**\n\n{text}", ROBOT_LIMITS["wecom"])
+            content = within(f"**{subject}**\n\n{text}", ROBOT_LIMITS["wecom"])
             return {"msgtype": "markdown", "markdown": {"content": content}}
         if self.format == "dingtalk":
-            content = within(f"### {delivery['subject']}\n\n{text}", ROBOT_LIMITS["dingtalk"])
-            return {"msgtype": "markdown",
-                    "markdown": {"title": delivery["subject"], "text": content}}
+            content = within(f"### {subject}\n\n{text}", ROBOT_LIMITS["dingtalk"])
+            return {"msgtype": "markdown", "markdown": {"title": subject, "text": content}}
         return {"message_id": delivery["message_id"], "subject": delivery["subject"],
                 "recipient": delivery["recipient"], "text": text,
                 "kind": delivery["kind"], "period": delivery["period"],
