@@ -33,6 +33,20 @@ def people(db: Database, unit: str | None = None) -> list[dict]:
                  f"ON u.code = p.unit_id {where} ORDER BY p.unit_id, p.id", params)
 
 
+def unit_row(db: Database, code: str) -> dict | None:
+    """One unit as the tree holds it (without children), or None."""
+    rows = _rows(db, "SELECT code, name, kind, parent, level, latitude, longitude FROM units "
+                 "WHERE code = ?", (code,))
+    return rows[0] if rows else None
+
+
+def person_row(db: Database, person_id: str) -> dict | None:
+    """One person as `people` gives them, or None."""
+    rows = _rows(db, "SELECT p.*, u.name AS unit_name FROM people p LEFT JOIN units u "
+                 "ON u.code = p.unit_id WHERE p.id = ?", (person_id,))
+    return rows[0] if rows else None
+
+
 def baobao_map(db: Database, day: date) -> list[dict]:
     """Each leader with the towns and schools they answered for on `day`."""
     rows = _rows(db, 'SELECT b.leader_id, p.name AS leader_name, b.unit_id, u.name AS unit_name '

@@ -143,7 +143,18 @@ def list_tickets(db: Database, f: TicketFilter, today: date, warn_days: int, *,
         f"WHERE t.rowid IN ({chosen}) ORDER BY {order}, t.number",
         q.params | {"limit": per_page, "offset": (page - 1) * per_page})
     columns = [c[0] for c in cursor.description]
-    return Page([dict(zip(columns, row, strict=True)) for row in cursor], total, page, per_page)
+    return Page([_decoded(dict(zip(columns, row, strict=True))) for row in cursor], total, page,
+                per_page)
+
+
+LISTS = ("co_unit_ids", "leader_ids", "evidence_before", "evidence_after")   # JSON in the row
+
+
+def _decoded(ticket: dict) -> dict:
+    """A ticket row with its lists as lists, as every page and the API give them."""
+    for column in LISTS:
+        ticket[column] = json.loads(ticket[column] or "[]")
+    return ticket
 
 
 def light_counts(db: Database, f: TicketFilter, today: date, warn_days: int) -> dict[str, int]:
@@ -172,10 +183,7 @@ def ticket_row(db: Database, number: str, today: date, warn_days: int) -> dict |
     row = cursor.fetchone()
     if row is None:
         return None
-    ticket = dict(zip([c[0] for c in cursor.description], row, strict=True))
-    for column in ("co_unit_ids", "leader_ids", "evidence_before", "evidence_after"):
-        ticket[column] = json.loads(ticket[column] or "[]")
-    return ticket
+    return _decoded(dict(zip([c[0] for c in cursor.description], row, strict=True)))
 
 
 def timeline(db: Database, ticket_id: str) -> list[dict]:

@@ -110,6 +110,28 @@ MATRIX = {
     ("GET", "/api/v1/directory/units"): (EVERYONE, False, None, 200),
     ("GET", "/api/v1/directory/people"): (EVERYONE, False, None, 200),
     ("GET", "/api/v1/directory/baobao"): (EVERYONE, False, None, 200),
+    # The office keeps the directory through the API too (a bureau's personnel sync).
+    ("POST", "/api/v1/directory/units"): ({"office"}, False, {
+        "code": "TA-P09", "name": "甲镇新小学", "kind": "school", "parent": "TA",
+        "level": "primary"}, 201),
+    ("POST", "/api/v1/directory/units/{code}/location"): ({"office"}, False, {
+        "latitude": 35.65, "longitude": 117.27}, 200),
+    ("POST", "/api/v1/directory/people"): ({"office"}, False, {
+        "person_id": "NEW1", "name": "新人", "unit_id": "TA"}, 201),
+    ("PATCH", "/api/v1/directory/people/{person_id}"): ({"office"}, False, {"title": "副校长"}, 200),
+    ("POST", "/api/v1/directory/heads"): ({"office"}, False, {
+        "unit_id": "TA", "person_id": "HA", "on": "2026-11-02"}, 200),
+    ("POST", "/api/v1/directory/baobao"): ({"office"}, False, {
+        "leader_id": "L2", "unit_id": "TA", "on": "2026-11-02"}, 200),
+    ("POST", "/api/v1/directory/baobao/end"): ({"office"}, False, {
+        "leader_id": "L1", "unit_id": "TA", "on": "2026-11-03"}, 200),
+    # Every list a page shows, read as the page reads it.
+    ("GET", "/api/v1/checks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
+    ("GET", "/api/v1/rechecks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
+    ("GET", "/api/v1/figures"): (EVERYONE, False, None, 200),
+    ("GET", "/api/v1/bulletins"): (EVERYONE, False, None, 200),
+    ("GET", "/api/v1/bulletins/{week}"): (EVERYONE, False, None, 200),
+    ("GET", "/api/v1/outbox"): ({"office", "audit"}, False, None, 200),
 }
 
 
@@ -182,6 +204,7 @@ def test_the_matrix(web_app, ticket, method, path):
     url = path.format(number=number, command="comment", sha256=sha, week="2026-W45",
                       month="2026-11",
                       login="target", change="password", token_id="00000000",
+                      code="TA-P01", person_id="HA",
                       what="baobao", delivery=delivery_id(run_id("SS", "bulletin", "2026-W45"),
                                                           "leader-L1"))
     api = path.startswith("/api/v1/") and path != "/api/v1/openapi.json"
@@ -222,4 +245,4 @@ def call_api(web, app, method: str, url: str, login: str | None, data):
         return client.get(url, headers=headers)
     if data == "file":
         return client.post(url, headers=headers, files={"file": ("a.jpg", JPEG, "image/jpeg")})
-    return client.post(url, headers=headers, json=data)
+    return client.request(method, url, headers=headers, json=data)

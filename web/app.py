@@ -16,6 +16,7 @@ from web.errors import handle_errors
 from web.idempotency import IdempotencyKeys
 from web.routes import (
     api_directory,
+    api_lists,
     api_tickets,
     auth,
     bulletins,
@@ -57,7 +58,7 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
     for router in (auth.router, home.router, tickets.router, cycle.router, bulletins.router,
                    ledger.router, directory.router):
         web.include_router(router, include_in_schema=False)
-    for router in (api_tickets.router, api_directory.router, docs.router):
+    for router in (api_tickets.router, api_lists.router, api_directory.router, docs.router):
         web.include_router(router)
     handle_errors(web)
     return web

@@ -9,19 +9,22 @@ from datetime import date
 from types import NoneType, UnionType
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
 from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from domain.commands import COMMANDS, OPEN, Command
 from domain.errors import InvalidInputError
 from domain.lights import Light
+from domain.periods import parse_day
 from domain.values import Role
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
+from web.api_models import Opened, Ticket, TicketPage
 from web.deps import App, Config, ReadDb, api_allow
+from web.openapi import ALWAYS, problems
 from web.users import User
 
-router = APIRouter(prefix="/api/v1", tags=["tickets"])
+router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=problems(*ALWAYS))
 Reader = Annotated[User, Depends(api_allow(*Role))]
 Opener = Annotated[User, Depends(api_allow(*OPEN.roles))]
 Uploader = Annotated[User, Depends(api_allow(*{r for c in (OPEN, *COMMANDS.values())
@@ -35,6 +38,13 @@ KINDS: dict[str, tuple[Any, Any]] = {
     "units": (list[str], []), "leaders": (list[str], []), "verdict": (bool, ...),
     "files": (list[str], []), "instruction": (int | None, None),
 }
+# field kind -> an example valid in the demo county (xiaohao/demo.py)
+EXAMPLES: dict[str, Any] = {
+    "line": "缺少音乐专用教室1间", "text": "已腾出一间教室改建为音乐教室", "date": "2019-09-30",
+    "unit": "T03-P01", "person": "H-T03-P01", "indicator": "gov_music_art_rooms",
+    "units": ["T03"], "leaders": ["L1"], "verdict": True, "files": [], "instruction": 1,
+}
+NUMBER = Path(description="问题编号", examples=["SS-2019-0031"])
 
 
 class EvidenceRef(BaseModel):
@@ -65,11 +75,18 @@ def body_model(command: Command, base: type[BaseModel] = Body) -> type[BaseModel
     for f in command.fields:
         kind, missing = KINDS[f.kind]
         description = FILES if f.kind == "files" else f.label + f.hint
+        if f.kind in ("line", "text"):
+            description += f"（不超过 {f.limit} 字）"
+        example = EXAMPLES.get(f.kind)
+        if f.choices:
+            description += "。可选：" + "、".join(f"{c.value}（{c.label}）" for c in f.choices) + \
+                           "，代码或中文名称均可"
+            example = next(iter(f.choices)).value
         if f.required:      # given, and not null
             kind, missing = _not_none(kind), ...
         elif f.kind == "choice":
             missing = f.default
-        fields[f.name] = (kind, Field(missing, description=description))
+        fields[f.name] = (kind, Field(missing, description=description, examples=[example]))
     name = "".join(part.title() for part in command.name.split("_"))
     return create_model(name, __base__=base, **fields)
 
@@ -100,21 +117,27 @@ def _evidence(request: Request, user: User, refs: list[str]) -> list[dict]:
     return files
 
 
-def _fields(request: Request, user: User, body: BaseModel) -> dict:
+def _fields(request: Request, user: User, command: Command, body: BaseModel) -> dict:
+    """The command's keywords: files by their refs, and days within the years a page takes."""
     fields = body.model_dump()
     if "evidence" in fields:
         fields["evidence"] = _evidence(request, user, fields["evidence"])
+    for f in command.fields:
+        if f.kind == "date" and fields.get(f.name) is not None:
+            fields[f.name] = parse_day(fields[f.name].isoformat(), f.label)
     return fields
 
 
-@router.get("/tickets")
+@router.get("/tickets", operation_id="api_list", summary="问题清单", responses=problems(400),
+            description="您可查看的问题，筛选条件与「问题清单」页面相同；每页至多 200 条。")
 def api_list(request: Request, app: App, db: ReadDb, config: Config, user: Reader,
              town: str | None = None, unit: str | None = None, state: str | None = None,
              light: str | None = None, indicator: str | None = None,
              severity: str | None = None, source: str | None = None,
-             leader: str | None = None, q: str | None = None, sort: str = "light",
+             leader: str | None = None, q: str | None = None,
+             sort: Annotated[str, Query(description="、".join(SORTS))] = "light",
              desc: bool = False, page: Annotated[int, Query(ge=1)] = 1,
-             per_page: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+             per_page: Annotated[int, Query(ge=1, le=200)] = 50) -> TicketPage:
     """Tickets one may see, with the same filters as 问题清单."""
     if sort not in SORTS:
         raise InvalidInputError(f"无法按 {sort[:20]} 排序")
@@ -125,30 +148,32 @@ def api_list(request: Request, app: App, db: ReadDb, config: Config, user: Reade
                      sight=user.sight(app))
     found = list_tickets(db, f, app.today(), config.warn_days, sort=sort, descending=desc,
                          page=page, per_page=per_page)
-    return {"total": found.total, "page": found.page, "per_page": found.per_page,
-            "items": found.rows}
+    return TicketPage(total=found.total, page=found.page, per_page=found.per_page,
+                      items=found.rows)
 
 
-@router.get("/tickets/{number}")
+@router.get("/tickets/{number}", operation_id="api_get", summary="一个问题及其办理记录",
+            responses=problems(404))
 def api_get(request: Request, app: App, db: ReadDb, config: Config, user: Reader,
-            number: str) -> dict:
+            number: Annotated[str, NUMBER]) -> Ticket:
     """One ticket with its timeline."""
     ticket = user.visible_ticket(app, db, number, config.warn_days)
-    return {**ticket, "timeline": timeline(db, ticket["id"])}
+    return Ticket(**ticket, timeline=timeline(db, ticket["id"]))
 
 
 OpenBody = body_model(OPEN)
 
 
-@router.post("/tickets", status_code=201)
+@router.post("/tickets", status_code=201, operation_id="api_open", summary="登记问题",
+             responses=problems(404), description="答复问题编号及其地址（Location）。")
 def api_open(request: Request, response: Response, app: App, user: Opener,
-             body: OpenBody) -> dict:  # type: ignore[valid-type]
+             body: OpenBody) -> Opened:  # type: ignore[valid-type]
     """登记问题: answers its number and where to read it (GET that for the whole ticket: the
     read models catch up first, so it is there)."""
-    number = getattr(app, OPEN.method)(user.login, **_fields(request, user, body))
+    number = getattr(app, OPEN.method)(user.login, **_fields(request, user, OPEN, body))
     url = f"/api/v1/tickets/{number}"
     response.headers["Location"] = url
-    return {"number": number, "version": 1, "url": url}
+    return Opened(number=number, version=1, url=url)
 
 
 def _command_route(command: Command) -> None:
@@ -157,15 +182,17 @@ def _command_route(command: Command) -> None:
     Given = body_model(command, Versioned)
     Giver = Annotated[User, Depends(api_allow(*command.roles))]
 
-    def give(request: Request, app: App, db: ReadDb, config: Config, user: Giver, number: str,
-             body: Given) -> dict:  # type: ignore[valid-type]
+    def give(request: Request, app: App, db: ReadDb, config: Config, user: Giver,
+             number: Annotated[str, NUMBER], body: Given) -> Ticket:  # type: ignore[valid-type]
         user.visible_ticket(app, db, number, config.warn_days)
-        getattr(app, command.method)(number, user.login, **_fields(request, user, body))
+        getattr(app, command.method)(number, user.login, **_fields(request, user, command, body))
         request.app.state.reads.catch_up()
-        return user.visible_ticket(app, db, number, config.warn_days)
+        ticket = user.visible_ticket(app, db, number, config.warn_days)
+        return Ticket(**ticket, timeline=timeline(db, ticket["id"]))
 
     router.add_api_route(f"/tickets/{{number}}/{command.name}", give, methods=["POST"],
                          name=f"api_{command.name}", summary=command.label,
+                         responses=problems(404), operation_id=f"api_{command.name}",
                          description=f"{command.label}（{'、'.join(f.label for f in command.fields)}）")
 
 
@@ -173,7 +200,9 @@ for _command in COMMANDS.values():
     _command_route(_command)
 
 
-@router.post("/evidence", status_code=201)
+@router.post("/evidence", status_code=201, operation_id="api_upload", summary="上传证据文件",
+             description="jpg/png/webp/heic/pdf（按内容识别）；答复的 ref 在 24 小时内由本账号的"
+                         "命令（evidence 字段）引用。")
 def api_upload(request: Request, config: Config, user: Uploader,
                file: Annotated[UploadFile, File()]) -> EvidenceRef:
     """Upload one file (jpg/png/webp/heic/pdf, checked by content); name it in a later call."""

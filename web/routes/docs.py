@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from web.deps import public
+from web.openapi import described
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -13,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/api/v1/openapi.json", dependencies=[Depends(public)])
 def openapi(request: Request) -> dict:
     """The OpenAPI document of /api/v1."""
-    return request.app.openapi()
+    return described(request.app)
 
 
 @router.get("/docs", dependencies=[Depends(public)])

@@ -1,0 +1,192 @@
+"""The shapes the JSON API answers with, as the OpenAPI document shows them. Rows of the read
+models carry more columns than are named here; those pass through as they are (`extra`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class File(Row):
+    sha256: str
+    name: str
+    content_type: str
+    size: int
+    taken_at: str | None = Field(None, description="照片自带的拍摄时间（EXIF），如有")
+    gps: list[float] | None = Field(None, description="照片自带的拍摄地点 [纬度, 经度]，如有")
+
+
+class TicketRow(Row):
+    id: str
+    number: str = Field(examples=["SS-2019-0031"])
+    title: str
+    description: str | None = None
+    town_id: str | None = Field(None, description="所在镇街编码")
+    unit_id: str | None = Field(None, description="问题所在学校/单位编码")
+    category: str | None = None
+    indicator_id: str | None = None
+    severity: str | None = None
+    source: str | None = None
+    state: str = Field(description="opened 待交办、assigned 整改中、rectified 待复查、"
+                                   "verified 复查通过、closed 已销号、cancelled 已撤销")
+    lead_unit_id: str | None = None
+    co_unit_ids: list[str] = Field(description="配合责任单位编码")
+    person_id: str | None = None
+    leader_ids: list[str] = Field(description="包保领导的人员编号")
+    deadline: str | None = Field(None, description="完成时限（YYYY-MM-DD）")
+    light: str = Field(description="今天的红黄绿灯：red、yellow、green，无灯为 none")
+    days_overdue: int
+    evidence_before: list[File]
+    evidence_after: list[File]
+    version: int = Field(description="当前版本；命令的 expected_version 用它")
+
+
+class TicketItem(TicketRow):
+    town_name: str | None = None
+    unit_name: str | None = None
+    lead_name: str | None = None
+
+
+class TicketPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    items: list[TicketItem]
+
+
+class Step(Row):
+    version: int
+    event: str = Field(description="事件名，如 Opened、Assigned")
+    label: str = Field(description="中文名称，如 登记问题、交办")
+    at: str = Field(description="北京时间（ISO 8601）")
+    by_login: str | None = None
+    by_name: str | None = None
+    role: str | None = None
+    unit_id: str | None = None
+    summary: str | None = None
+
+
+class Ticket(TicketRow):
+    timeline: list[Step]
+
+
+class Opened(BaseModel):
+    number: str = Field(examples=["SS-2019-0042"])
+    version: int
+    url: str = Field(description="读取该问题的地址")
+
+
+class CheckItem(Row):
+    ticket_id: str
+    number: str
+    title: str
+    town_id: str | None
+    unit_id: str | None
+    state: str = Field(description="周一零时的状态")
+    state_now: str = Field(description="现在的状态")
+    deadline: str | None
+    light: str = Field(description="周一零时的灯")
+    checked: bool = Field(description="本周是否已检查或复查")
+
+
+class CheckList(BaseModel):
+    week: str = Field(examples=["2019-W34"])
+    total: int
+    checked: int
+    items: list[CheckItem]
+
+
+class RecheckItem(Row):
+    number: str
+    title: str
+    town_id: str | None
+    unit_id: str | None
+    closed_at: str
+    state: str = Field(description="现在的状态")
+    outcome: str = Field(description="held 巩固、reopened 重新整改、pending 未回查")
+    result: str = Field(description="outcome 的中文名称")
+    carried: bool = Field(description="往月未回查，结转本月")
+
+
+class RecheckList(BaseModel):
+    month: str = Field(examples=["2019-08"])
+    held: int
+    reopened: int
+    pending: int
+    items: list[RecheckItem]
+
+
+class Figures(BaseModel):
+    """一周的数字：全县合计与各镇街（含排名），定义见 README「How each figure is defined」。"""
+
+    week: str = Field(examples=["2019-W34"])
+    county: dict[str, Any]
+    towns: list[dict[str, Any]]
+
+
+class Issued(Row):
+    id: str
+    period: str = Field(description="周通报的周次", examples=["2019-W34"])
+    number: int = Field(description="期数")
+    issued_at: str
+    by_login: str | None = None
+
+
+class Bulletin(Issued):
+    content: dict[str, Any] = Field(description="周通报的内容：数字、排名，以及您可查看的问题清单")
+
+
+class Delivery(Row):
+    id: str
+    kind: str
+    period: str | None = None
+    name: str | None = None
+    subject: str | None = None
+    state: str = Field(description="queued、sending、delivered、failed、held 待汇总、gathered 已汇总")
+    attempts: int
+    last_error: str | None = None
+
+
+class Outbox(BaseModel):
+    counts: dict[str, int]
+    page: int
+    per_page: int
+    items: list[Delivery]
+
+
+class Unit(Row):
+    code: str = Field(examples=["T03-P01"])
+    name: str
+    kind: str = Field(description="county 县、department 县直部门、town 镇街、school 学校")
+    parent: str | None = None
+    level: str | None = Field(None, description="学校：primary 小学、junior 初中")
+    latitude: float | None = None
+    longitude: float | None = None
+    children: list[Unit] = []
+
+
+class Person(Row):
+    id: str = Field(examples=["H-T03-P01"])
+    name: str
+    title: str | None = None
+    unit_id: str
+    unit_name: str | None = None
+    notify: str | None = Field(None, description="immediate 即时通知、daily 每日汇总")
+    email: str | None = Field(None, description="仅创建办与审计可见")
+    phone: str | None = Field(None, description="仅创建办与审计可见")
+
+
+class Covered(BaseModel):
+    code: str
+    name: str
+
+
+class Baobao(BaseModel):
+    leader_id: str = Field(examples=["L1"])
+    leader_name: str
+    units: list[Covered]
