@@ -154,3 +154,42 @@ def test_the_api_takes_every_field_the_catalogue_names_and_refuses_others(web_ap
     assert refused.json()["errors"][0]["field"] == "body.leaders"
     routes = {path for path in web.openapi()["paths"] if path.startswith("/api/v1/tickets/{number}/")}
     assert routes == {f"/api/v1/tickets/{{number}}/{name}" for name in COMMANDS}
+
+
+def test_the_openapi_document_tells_the_truth(web_app):
+    """#12: every status an API route answers is documented, as the problem+json body it is;
+    the bearer scheme lets Swagger UI's Authorize work; every POST names Idempotency-Key."""
+    web, _ = web_app
+    document = TestClient(web).get("/api/v1/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert document["security"] == [{"bearer": []}]
+    problem = document["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"title", "status", "detail"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            must = {"401", "403", "422"} | ({"400", "409", "413"} if method == "post" else set())
+            assert must <= set(responses), (method, path)
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    assert list(response["content"]) == ["application/problem+json"]
+                    assert response["description"].isascii() is False   # said in Chinese
+            keys = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
+            assert len(keys) == (method == "post"), (method, path)
+    opened = document["paths"]["/api/v1/tickets"]["post"]["responses"]["201"]
+    assert "api_assign" in opened["links"]
+    number = document["paths"]["/api/v1/tickets/{number}"]["get"]["parameters"][0]
+    assert number["schema"]["examples"] == ["SS-2019-0031"]      # a number of the demo county
+
+
+def test_a_day_the_api_takes_lies_within_the_years_a_page_takes(web_app):
+    """A deadline in 9999 went through the API (pydantic takes any date) though no page takes
+    it: it is now refused as the pages refuse it, in Chinese, and records nothing."""
+    web, app = web_app
+    number = open_at_school_a(app)
+    refused = TestClient(web).post(f"/api/v1/tickets/{number}/assign",
+                                   headers=token_for(web, "office"),
+                                   json={"lead_unit_id": "TA-P01", "deadline": "9999-12-31"})
+    assert refused.status_code == 400 and "超出可用的年份" in refused.json()["detail"]
+    assert app.ticket(number)["state"] == "opened"
