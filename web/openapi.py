@@ -23,6 +23,7 @@ MEANINGS = {
     413: "请求体过大",
     422: "请求内容不符合要求：缺少字段、类型不符或有多余字段（errors 逐项列出），"
          "或同一 Idempotency-Key 已用于另一个请求",
+    429: "请求过于频繁，请稍后重试（Retry-After 给出秒数）",
 }
 # Every API route needs a token and a role; its parameters or body may not parse.
 ALWAYS = (401, 403, 422)
