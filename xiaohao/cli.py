@@ -361,6 +361,38 @@ def bulletin_show(week: Week) -> None:
                           ensure_ascii=False, indent=2))
 
 
+@cli.command()
+def backup(file: Annotated[Path, typer.Argument(help="备份文件，如 /backup/xiaohao-2026-11-02.xhbak")]
+           ) -> None:
+    """Back up the event store, the evidence files it names and the keys (server may run)."""
+    from xiaohao.backups import make_backup
+
+    made = make_backup(Settings(), file)
+    typer.echo(f"已备份到 {made.path}（仅所有者可读，请当作密钥保管）：事件日志至第 {made.log_position} 条，"
+               f"证据文件 {made.evidence_files} 个（{made.evidence_bytes / 2**20:.1f} MB）")
+    if made.missing_evidence:
+        typer.echo(f"警告：事件中提到的 {len(made.missing_evidence)} 个证据文件在证据库中找不到或已损坏，"
+                   f"未能备份：{'、'.join(made.missing_evidence[:10])}", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+def restore(file: Annotated[Path, typer.Argument(help="xiaohao backup 制作的备份文件")]) -> None:
+    """Restore a backup into an empty var/ (and an empty PostgreSQL schema), then rebuild the
+    read models."""
+    from xiaohao.backups import restore_backup
+
+    settings = Settings()
+    done = restore_backup(settings, file)
+    typer.echo(f"已从 {file}（制作于 {done.made_at}）恢复到 {settings.var_dir}：事件日志至第 "
+               f"{done.log_position} 条，证据文件 {done.evidence_files} 个；读模型已重建")
+    if done.session_key_in_settings:
+        typer.echo("注意：备份时会话密钥来自 XIAOHAO_SECRET_KEY，不在备份中；请在此设置同一个值，"
+                   "否则所有用户需重新登录", err=True)
+    if done.missing_evidence:
+        typer.echo(f"注意：备份时已缺少 {len(done.missing_evidence)} 个证据文件", err=True)
+
+
 def _files(paths: list[Path] | None, settings: Settings) -> list:
     from xiaohao import wiring
 

@@ -20,6 +20,7 @@ from domain.application import XiaohaoApp
 from domain.clock import Clock, ShiftedClock, SystemClock
 
 CLOCK_FILE = "clock.json"
+SECRET_KEY_FILE = "secret.key"
 
 
 class Settings(BaseSettings):
@@ -155,7 +156,7 @@ class Settings(BaseSettings):
         """The key that signs session cookies: the setting, or one kept under var/."""
         if self.secret_key:
             return self.secret_key
-        path = self.var_dir / "secret.key"
+        path = self.var_dir / SECRET_KEY_FILE
         if not path.exists():
             # Written aside, then linked into place: of processes starting together one wins,
             # and none ever reads a half-written (or empty) key.
