@@ -198,6 +198,9 @@ def test_a_backup_taken_under_load_restores_every_acknowledged_ticket(store, tmp
                          for d in named)
     assert not any(files.path(d).exists() for d in set(load.unnamed) - named)
     assert (elsewhere.var_dir / "secret.key").read_text() == live.session_secret()
+    # The restored store takes new work: its counters and (on PostgreSQL) its sequence go on.
+    number = open_at_school_a(app)
+    assert app.ticket(number)["version"] == 1 and app.recorder.max_notification_id() > head
     app.close()
 
 
@@ -252,6 +255,11 @@ def test_a_backup_never_overwrites_a_file(small_store, tmp_path):
     with pytest.raises(BackupError, match="文件已存在"):
         make_backup(small_store, target)
     assert target.read_text() == "an older backup"
+
+
+def test_a_backup_into_a_folder_that_is_not_there_is_refused(small_store, tmp_path):
+    with pytest.raises(BackupError, match="备份文件所在的目录不存在"):
+        make_backup(small_store, tmp_path / "no such folder" / "b.xhbak")
 
 
 def _flip_byte_in(member_prefix: str):

@@ -71,6 +71,8 @@ class BackupWriter:
         self.target = target
         if target.exists():
             raise BackupError(f"文件已存在：{target}（不覆盖已有的备份，请换一个文件名）")
+        if not target.parent.is_dir():
+            raise BackupError(f"备份文件所在的目录不存在：{target.parent}")
         handle, aside = tempfile.mkstemp(dir=target.parent, prefix=".xhbak-")   # 0600
         self.aside = Path(aside)
         self.out = os.fdopen(handle, "wb")
@@ -79,9 +81,7 @@ class BackupWriter:
 
     def add(self, name: str, source: BinaryIO, size: int) -> None:
         reader = _Hashing(source)
-        self.tar.addfile(_member(name, size), reader)
-        if reader.size != size:
-            raise BackupError(f"备份时 {name} 的大小变了")
+        self.tar.addfile(_member(name, size), reader)      # exactly `size` bytes, or an error
         self.parts.append({"name": name, "sha256": reader.digest.hexdigest(), "size": size})
 
     def add_file(self, name: str, path: Path) -> None:
