@@ -84,7 +84,7 @@ class PostgresEvents:
         return env
 
     def check_source(self) -> None:
-        self.facts()
+        """The versions are checked by `facts`, which a backup asks for next."""
 
     def facts(self) -> dict:
         """The schema and the versions of pg_dump and the server; refused when pg_dump is
