@@ -9,8 +9,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/account")
-LOCK_AFTER = 5                      # failed logins in a row lock the account...
-LOCK_FOR = timedelta(minutes=15)    # ...for this long
+LOCK_AFTER = 5                      # wrong passwords in a row from one source lock the account...
+LOCK_FOR = timedelta(minutes=15)    # ...for that source, this long
 
 
 @lru_cache(maxsize=4096)
@@ -37,13 +37,23 @@ class Account(Aggregate):
         self.person_id = person_id
         self.password_hash = password_hash
         self.disabled = False
-        self.failed_logins = 0
-        self.locked_until: datetime | None = None
+        # Per source: wrong passwords in a row, the lock they set, and when the entry is
+        # forgotten (a quiet quarter of an hour, or the lock's end).
+        self.failures: dict[str, dict] = {}
         self.tokens: dict[str, dict] = {}
         self.sign_outs = 0
 
-    def locked_at(self, moment: datetime) -> bool:
-        return self.locked_until is not None and moment < self.locked_until
+    def locked_for(self, source: str, moment: datetime) -> bool:
+        """A lock binds only the source whose guesses set it: a stranger elsewhere cannot
+        lock the account's owner out."""
+        until = self._failures_from(source, moment)[1]
+        return until is not None and moment < until
+
+    def _failures_from(self, source: str, moment: datetime) -> tuple[int, datetime | None]:
+        entry = self.failures.get(source)
+        if entry is None or moment >= entry["forget_at"]:
+            return 0, None
+        return entry["count"], entry["locked_until"]
 
     @event("PasswordChanged")
     def change_password(self, password_hash: str, by: str, timestamp: datetime) -> None:
@@ -61,13 +71,13 @@ class Account(Aggregate):
 
     @event("LoggedIn")
     def record_login(self, source: str, timestamp: datetime) -> None:
-        self.failed_logins = 0
-        self.locked_until = None
+        self.failures = {s: f for s, f in self.failures.items() if s != source}
 
     def fail_login(self, reason: str, source: str, timestamp: datetime) -> None:
         """Record a refused attempt. `reason` is "password", "locked" or "disabled"; only a
-        wrong password counts towards the lock, and a lock that has run out counts from one."""
-        failures, locked_until = self.failed_logins, self.locked_until
+        wrong password counts towards the source's lock, and a lock that has run out (or
+        guesses a quarter of an hour old) count from one."""
+        failures, locked_until = self._failures_from(source, timestamp)
         if reason == "password":
             if locked_until is not None and timestamp >= locked_until:
                 failures, locked_until = 0, None
@@ -80,8 +90,10 @@ class Account(Aggregate):
     @event("LoginFailed")
     def _record_failed_login(self, reason: str, source: str, failures: int,
                              locked_until: datetime | None, timestamp: datetime) -> None:
-        self.failed_logins = failures
-        self.locked_until = locked_until
+        kept = {s: f for s, f in self.failures.items() if f["forget_at"] > timestamp}
+        forget_at = max(locked_until or timestamp, timestamp + LOCK_FOR)
+        self.failures = kept | {source: {"count": failures, "locked_until": locked_until,
+                                         "forget_at": forget_at}}
 
     @event("LoggedOut")
     def record_logout(self, source: str, timestamp: datetime) -> None:

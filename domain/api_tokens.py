@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 
-from domain.account import account_id
+from domain.account import Account, account_id
 from domain.errors import AccountDisabledError, NotPermittedError, UnknownReferenceError
 from domain.values import clean_text
 
@@ -48,6 +49,12 @@ class ApiTokens:
             raise UnknownReferenceError("没有这个令牌")
         account.revoke_token(token_id=token_id, by=login, timestamp=self.now())
         self._save(account)
+
+    @staticmethod
+    def _revoke_every_token(account: Account, by: str, timestamp: datetime) -> None:
+        """Every token of the account stops at once (a password reset, a disabling)."""
+        for token_id in list(account.tokens):
+            account.revoke_token(token_id=token_id, by=by, timestamp=timestamp)
 
     def login_of_token(self, token: str) -> str:
         """The login a presented token belongs to, or NotPermittedError."""

@@ -34,7 +34,7 @@ from domain.errors import (
 from domain.idempotency import Idempotency
 from domain.numbering import TicketCounter
 from domain.recent import RecentReads
-from domain.signing_in import SigningIn
+from domain.signing_in import FailuresInMemory, SigningIn, SourceFailures
 from domain.ticketing import TicketCommands
 from domain.values import Role, clean_text, require_id
 from domain.visibility import sight_of
@@ -66,6 +66,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Idempotenc
         self, env: dict[str, str] | None = None, *, clock: Clock | None = None,
         county_code: str = "SS", password_hasher: PasswordHasher | None = None,
         reference_ttl: float = 1.0, photo_distance_m: int = 1000,
+        source_failures: SourceFailures | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.recent = RecentReads(reference_ttl)
@@ -76,6 +77,8 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Idempotenc
         self.county_code = county_code
         self.photo_distance_m = photo_distance_m   # see domain/evidence_checks.py
         self.hasher = password_hasher or PasswordHasher()
+        # Shared by every node when the store is a database (xiaohao/adapters/throttle.py).
+        self.source_failures = source_failures or FailuresInMemory()
         super().__init__(env)
 
     def construct_env(self, name: str, env: dict[str, str] | None = None) -> Environment:
@@ -145,6 +148,16 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Idempotenc
         directory = self.directory() if role is Role.LEADER else None
         sight = sight_of([role], account.unit_id, account.person_id, directory, self.today())
         return Actor(account.login, account.name, role, account.unit_id, account.person_id, sight)
+
+    def _require_keeper_of(self, by: str, account: Account) -> Actor:
+        """The office keeps every account but an auditor's: an auditor checks the office, so
+        only the operator (the `xiaohao` command on the server, acting as system) may reset,
+        disable or enable one."""
+        actor = self._require_office(by)
+        if Role.AUDITOR.value in account.roles and actor.login != SYSTEM:
+            raise NotPermittedError("审计账号只能由运维人员在服务器上用 xiaohao 命令重设密码、"
+                                    "停用或启用，创建办无权操作")
+        return actor
 
     def _require_office(self, login: str) -> Actor:
         if login == SYSTEM:
@@ -283,26 +296,34 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Idempotenc
             return False
 
     def change_password(self, by: str, login: str, new_password: str) -> None:
-        """An enabled account changes its own password; the office may change anyone's."""
+        """An enabled account changes its own password; the office may change anyone's but an
+        auditor's. Either way the account's API tokens are revoked: whoever held the old
+        password may have issued them."""
         account = self._get(account_id(require_id(login, "账号")), f"未知的账号：{login}")
         if by != account.login:
-            self._require_office(by)
+            self._require_keeper_of(by, account)
         elif account.disabled:
             raise AccountDisabledError(f"账号 {login} 已停用")
-        account.change_password(self.hash_password(new_password), by=by, timestamp=self.now())
+        now = self.now()
+        account.change_password(self.hash_password(new_password), by=by, timestamp=now)
+        self._revoke_every_token(account, by=by, timestamp=now)
         self._save(account)
 
     def disable_account(self, by: str, login: str, reason: str) -> None:
-        self._require_office(by)
+        """Disable an account and revoke its API tokens (enabling it again does not bring
+        them back)."""
         account = self._get(account_id(require_id(login, "账号")), f"未知的账号：{login}")
+        self._require_keeper_of(by, account)
         if account.disabled:
             raise InvalidInputError(f"账号 {login} 已是停用状态")
-        account.disable(clean_text(reason, "停用原因", limit=500), by=by, timestamp=self.now())
+        now = self.now()
+        account.disable(clean_text(reason, "停用原因", limit=500), by=by, timestamp=now)
+        self._revoke_every_token(account, by=by, timestamp=now)
         self._save(account)
 
     def enable_account(self, by: str, login: str) -> None:
-        self._require_office(by)
         account = self._get(account_id(require_id(login, "账号")), f"未知的账号：{login}")
+        self._require_keeper_of(by, account)
         if not account.disabled:
             raise InvalidInputError(f"账号 {login} 未停用")
         account.enable(by=by, timestamp=self.now())

@@ -1,25 +1,64 @@
-"""Signing in and out (mixed into XiaohaoApp): every attempt is an event on the account, and
-five wrong passwords in a row lock it for fifteen minutes."""
+"""Signing in and out (mixed into XiaohaoApp): every attempt that reaches an account is an
+event on it; five wrong passwords in a row from one source lock the account for that source
+for fifteen minutes; a source that fails too often, whatever logins it names, is refused for
+the rest of a window without a password check."""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from datetime import datetime
+from typing import Protocol
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.account import Account, account_id
-from domain.clock import beijing
 from domain.errors import (
     AccountDisabledError,
-    AccountLockedError,
     DomainError,
     NotPermittedError,
     StaleVersionError,
 )
 
 WRONG = "账号或密码错误"
+TOO_MANY = "尝试过于频繁，请稍后再试"
 SOURCE_LIMIT = 100
 ATTEMPTS = 3       # a login racing another attempt on the same account is tried again
+SOURCE_FAILURES = 30          # failed attempts from one source, over every login...
+SOURCE_WINDOW_SECONDS = 900   # ...in one window of a quarter of an hour
+
+
+class TooManyAttemptsError(NotPermittedError):
+    """Raised when a source has failed too often in this window; no password was checked."""
+
+
+class SourceFailures(Protocol):
+    """Failed sign-ins counted per source and window, kept where every web node sees them."""
+
+    def count(self, source: str, window: int) -> int: ...
+
+    def add(self, source: str, window: int) -> None:
+        """One more failure from `source` in `window`; earlier windows may be forgotten."""
+
+
+class FailuresInMemory:
+    """SourceFailures for one process (the in-memory store, which no other node shares)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def count(self, source: str, window: int) -> int:
+        return self._counts.get((source, window), 0)
+
+    def add(self, source: str, window: int) -> None:
+        with self._lock:
+            self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
+            self._counts[(source, window)] = self._counts.get((source, window), 0) + 1
+
+
+def window_of(moment: datetime) -> int:
+    return int(moment.timestamp()) // SOURCE_WINDOW_SECONDS
 
 
 class SigningIn:
@@ -27,10 +66,13 @@ class SigningIn:
 
     _dummy_hash: str | None = None
 
+    source_failures: SourceFailures
+
     def log_in(self, login: str, password: str, source: str = "") -> dict:
         """The account as plain data when the password is right; otherwise a DomainError whose
-        message may be shown as it is. A wrong password always gets the same answer, so the
-        answer never tells whether a login exists, is disabled or is locked."""
+        message may be shown as it is. A wrong password always gets the same answer, and so
+        does the right one while this source is locked out, so the answer never tells whether
+        a login exists or is locked, nor whether a guess made during a lock was right."""
         return self._attempt(login, password, source, record_success=True)
 
     def confirm_password(self, login: str, password: str, source: str = "") -> None:
@@ -60,6 +102,9 @@ class SigningIn:
     def _attempt(self, login: str, password: str, source: str, record_success: bool) -> dict:
         login = login.strip().casefold() if isinstance(login, str) else ""
         source = str(source)[:SOURCE_LIMIT]
+        window = window_of(self.now())
+        if self.source_failures.count(source, window) >= SOURCE_FAILURES:
+            raise TooManyAttemptsError(TOO_MANY)
         for attempt in range(ATTEMPTS):
             try:
                 account = self._get(account_id(login), WRONG) if login else None
@@ -67,6 +112,7 @@ class SigningIn:
                 account = None
             if account is None:
                 self._waste_a_check(password)   # the same time whether the login exists or not
+                self.source_failures.add(source, window)
                 raise NotPermittedError(WRONG)
             try:
                 return self._try_password(account, password, source, record_success)
@@ -77,29 +123,24 @@ class SigningIn:
 
     def _try_password(self, account: Account, password: str, source: str,
                       record_success: bool) -> dict:
-        """The password is checked first: only someone who knows it learns that the account
-        is locked or disabled."""
+        """The password is checked first, also while locked (the same work either way): only
+        someone who knows it learns that the account is disabled. A lock is never named: the
+        right password during one is refused as a wrong one is, and recorded as a failure."""
         now = self.now()
         right = self._password_matches(account.password_hash, password)
-        refusal = ("disabled" if account.disabled else "locked" if account.locked_at(now)
+        refusal = ("disabled" if account.disabled else "locked" if account.locked_for(source, now)
                    else None if right else "password")
         if refusal is not None:
             account.fail_login(reason=refusal, source=source, timestamp=now)
             self._save(account)
-            if not right:
-                raise NotPermittedError(WRONG)
-            if refusal == "disabled":
+            self.source_failures.add(source, window_of(now))
+            if right and refusal == "disabled":
                 raise AccountDisabledError(f"账号 {account.login} 已停用，请联系创建办")
-            raise self._locked(account)
+            raise NotPermittedError(WRONG)
         if record_success:
             account.record_login(source=source, timestamp=now)
             self._save(account)
         return self.account(account.login)
-
-    @staticmethod
-    def _locked(account: Account) -> AccountLockedError:
-        until = beijing(account.locked_until)
-        return AccountLockedError(f"连续多次密码错误，账号已锁定，请于 {until:%H:%M} 后再试")
 
     def _password_matches(self, password_hash: str, password: str) -> bool:
         if not isinstance(password, str) or not password or len(password) > 256:

@@ -197,9 +197,12 @@ def test_guessing_the_current_password_locks_the_account(web_app):
         assert wrong.status_code == 400
     locked = browser.post("/password", {"current": "correct-horse", "new": "battery-staple",
                                         "again": "battery-staple"})
-    assert "已锁定" in page(locked).select_one(".error").text
-    with pytest.raises(Exception, match="已锁定"):
-        app.log_in("insp", "correct-horse")
+    # #12: while locked, the right password is answered as a wrong one is, and not taken.
+    assert locked.status_code == 400
+    assert page(locked).select_one(".error").text == page(wrong).select_one(".error").text
+    with pytest.raises(Exception, match="账号或密码错误"):
+        app.log_in("insp", "correct-horse", source="testclient")
+    assert app.verify_password("insp", "correct-horse")
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(web_app):
