@@ -193,7 +193,22 @@ class Settings(BaseSettings):
             return XiaohaoApp(env=self.event_store_env(), clock=clock or self.clock(),
                               county_code=self.county_code, password_hasher=hasher,
                               reference_ttl=self.reference_ttl_seconds,
-                              photo_distance_m=self.photo_distance_m)
+                              photo_distance_m=self.photo_distance_m,
+                              source_failures=self.source_failures())
+
+    def source_failures(self):
+        """Where failed sign-ins are counted per source: the event store's database, so that
+        every web node on it refuses the same source (in memory for the memory store)."""
+        from xiaohao.adapters.throttle import FailuresInPostgres, FailuresInSqlite
+
+        if self.store == "sqlite":
+            return FailuresInSqlite(self.event_db)
+        if self.store == "postgres":
+            return FailuresInPostgres(
+                dict(host=self.postgres_host, port=self.postgres_port,
+                     dbname=self.postgres_dbname, user=self.postgres_user,
+                     password=self.postgres_password or None), self.postgres_schema)
+        return None
 
     @contextmanager
     def _schema_lock(self) -> Iterator[None]:
