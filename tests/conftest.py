@@ -178,7 +178,8 @@ def served(settings: Settings, app: XiaohaoApp, port: int | None = None) -> Iter
 
     port = port or loopback_port()
     server = uvicorn.Server(uvicorn.Config(wiring.web(settings, app=app), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+                                           port=port, log_level="warning",
+                                           proxy_headers=False))   # as `xiaohao serve`
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -14,6 +14,7 @@ from web.config import ServicesFactory, WebConfig
 from web.deps import MAX_FILES
 from web.errors import handle_errors
 from web.idempotency import IdempotencyKeys
+from web.proxies import ForwardedFor
 from web.routes import (
     api_directory,
     api_lists,
@@ -28,6 +29,7 @@ from web.routes import (
     tickets,
 )
 from web.security import BodyLimit, SecurityHeaders
+from web.sign_in_gate import HashGate
 
 STATIC = Path(__file__).parent / "static"
 
@@ -54,6 +56,8 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
     web.add_middleware(SecurityHeaders)
     # At most MAX_FILES files of the upload limit each, plus the form's text.
     web.add_middleware(BodyLimit, limit=MAX_FILES * config.evidence.limit_bytes + 2**20)
+    web.add_middleware(ForwardedFor, trusted=config.trusted_proxies)   # outermost: who asks
+    web.state.sign_in_gate = HashGate(config.sign_in_concurrency, config.sign_in_wait_seconds)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (auth.router, home.router, tickets.router, cycle.router, bulletins.router,
                    ledger.router, directory.router):

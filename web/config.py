@@ -11,6 +11,7 @@ from typing import Protocol
 
 from domain.application import XiaohaoApp
 from domain.values import Evidence
+from web.proxies import Network
 from web.readside import ReadSide
 
 
@@ -57,6 +58,9 @@ class WebConfig:
     warn_days: int
     session_idle_minutes: int
     secure_cookies: bool
+    sign_in_concurrency: int          # password checks at once (web/sign_in_gate.py)
+    sign_in_wait_seconds: float
+    trusted_proxies: tuple[Network, ...]   # whose X-Forwarded-For is believed (web/proxies.py)
 
 
 @dataclass(frozen=True)

@@ -103,8 +103,9 @@ def serve(
 
     settings = Settings()
     typer.echo(f"xiaohao 正在 http://{host or settings.host}:{port or settings.port}/ 提供服务")
+    # X-Forwarded-For is read by the app, from XIAOHAO_TRUSTED_PROXIES only (web/proxies.py).
     uvicorn.run(wiring.web(settings), host=host or settings.host,
-                port=port or settings.port, log_level="warning")
+                port=port or settings.port, log_level="warning", proxy_headers=False)
 
 
 @user_cli.command("add")

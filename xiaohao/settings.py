@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     port: int = 8000
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # Password checks at once (each takes argon2_memory_kib), and how long a sign-in waits
+    # for a turn before it is refused (登录人数过多).
+    sign_in_concurrency: int = Field(default=2, ge=1, le=32)
+    sign_in_wait_seconds: float = Field(default=3, gt=0, le=60)
+    # Proxies whose X-Forwarded-For is believed (comma list of IPs or CIDRs); from any other
+    # peer the header is ignored and the peer is the source.
+    trusted_proxies: str = ""
     # The web: session cookies are signed with `secret_key` (var/secret.key is made on first
     # use when it is empty) and end after `session_idle_minutes` without a request.
     secret_key: str = ""
@@ -103,6 +110,14 @@ class Settings(BaseSettings):
         if info.data.get("mail_channel") == "webhook" and not value.startswith(("http://",
                                                                                "https://")):
             raise ValueError("邮件渠道为 webhook 时须给出 http:// 或 https:// 开头的地址")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from web.proxies import networks
+
+        networks(value)
         return value
 
     @field_validator("base_url")

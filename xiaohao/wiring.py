@@ -18,6 +18,7 @@ from scheduler.sender import Channel, Sender
 from scheduler.service import Cycle
 from web.app import create_app
 from web.config import Services, WebConfig
+from web.proxies import networks
 from web.readside import ReadSide
 from xiaohao.adapters import mail
 from xiaohao.adapters.channels import MaildirOutbox, Smtp, Webhook
@@ -73,7 +74,10 @@ def web_config(settings: Settings) -> WebConfig:
         county_name=settings.county_name, session_secret=settings.session_secret(),
         evidence=evidence(settings), ledger_files=LedgerFiles(), mail=mail,
         warn_days=settings.warn_days, session_idle_minutes=settings.session_idle_minutes,
-        secure_cookies=settings.secure_cookies)
+        secure_cookies=settings.secure_cookies,
+        sign_in_concurrency=settings.sign_in_concurrency,
+        sign_in_wait_seconds=settings.sign_in_wait_seconds,
+        trusted_proxies=networks(settings.trusted_proxies))
 
 
 def web(settings: Settings, *, app: XiaohaoApp | None = None, follow: bool = True) -> FastAPI:

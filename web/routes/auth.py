@@ -8,21 +8,20 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from domain.directory import NOTIFY_MODES, notify_mode
-from domain.errors import (
-    AccountLockedError,
-    DomainError,
-    InvalidInputError,
-    NotPermittedError,
-)
+from domain.errors import DomainError, InvalidInputError, NotPermittedError
+from domain.signing_in import SOURCE_WINDOW_SECONDS, TooManyAttemptsError
 from web.deps import App, SignedIn, public
 from web.feedback import tell, told
 from web.security import require_csrf, safe_next
+from web.sign_in_gate import BUSY, GateFull, HashGate
 from web.templating import flash, render
 
 router = APIRouter()
 
 
 def _source(request: Request) -> str:
+    """Where the request came from (behind a trusted proxy, whom it forwarded for:
+    web/proxies.py)."""
     return request.client.host if request.client else ""
 
 
@@ -33,19 +32,39 @@ def login_page(request: Request, next: str = "/"):
 
 
 @router.post("/login", dependencies=[Depends(public)])
-def login(request: Request, app: App, login: Annotated[str, Form()] = "",
-          password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
-          csrf_token: Annotated[str, Form()] = ""):
-    """Check the password; on success start a fresh session (a new CSRF token too)."""
+async def login(request: Request, app: App, login: Annotated[str, Form()] = "",
+                password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
+                csrf_token: Annotated[str, Form()] = ""):
+    """Check the password (one of a few at a time); on success start a fresh session (a new
+    CSRF token too)."""
     require_csrf(request, csrf_token)
     try:
-        account = app.log_in(login, password, source=_source(request))
-    except DomainError as error:
-        return render(request, "login.html", {"next": safe_next(next), "error": error.message,
-                                              "login": login[:40]}, status_code=400)
+        account = await _gate(request).run(
+            lambda: app.log_in(login, password, source=_source(request)))
+    except (DomainError, GateFull) as error:
+        return _refused(request, "login.html", error, {"next": safe_next(next), "login": login[:40]})
     request.session.clear()
     request.session.update(login=account["login"], stamp=app.session_stamp(account["login"]))
     return RedirectResponse(safe_next(next), status_code=303)
+
+
+def _gate(request: Request) -> HashGate:
+    return request.app.state.sign_in_gate
+
+
+def _refused(request: Request, template: str, error: Exception, context: dict):
+    """The form again with why: a wrong password 400, a source refused for now 429, no turn
+    to check a password 503 (both with Retry-After)."""
+    if isinstance(error, GateFull):
+        status, message, retry = 503, BUSY, "5"
+    elif isinstance(error, TooManyAttemptsError):
+        status, message, retry = 429, error.message, str(SOURCE_WINDOW_SECONDS)
+    else:
+        status, message, retry = 400, error.message, None
+    response = render(request, template, {**context, "error": message}, status_code=status)
+    if retry:
+        response.headers["Retry-After"] = retry
+    return response
 
 
 @router.post("/logout")
@@ -64,21 +83,28 @@ def password_page(request: Request, user: SignedIn):
 
 
 @router.post("/password")
-def change_password(request: Request, app: App, user: SignedIn,
-                    current: Annotated[str, Form()] = "", new: Annotated[str, Form()] = "",
-                    again: Annotated[str, Form()] = ""):
-    """Change one's own password; this session goes on, every other one ends."""
-    try:
+async def change_password(request: Request, app: App, user: SignedIn,
+                          current: Annotated[str, Form()] = "", new: Annotated[str, Form()] = "",
+                          again: Annotated[str, Form()] = ""):
+    """Change one's own password; this session goes on, every other one ends, and one's API
+    tokens are revoked. A wrong current password, and the right one while this source is
+    locked out, get the same answer."""
+
+    def change() -> None:
         try:
             app.confirm_password(user.login, current, source=_source(request))
-        except NotPermittedError as error:     # a lock keeps its own message
-            raise error if isinstance(error, AccountLockedError) else InvalidInputError(
-                "当前密码不正确（连续 5 次错误将锁定账号 15 分钟）") from None
+        except TooManyAttemptsError:
+            raise
+        except NotPermittedError:
+            raise InvalidInputError("当前密码不正确（连续 5 次错误将暂停 15 分钟）") from None
         if new != again:
             raise InvalidInputError("两次输入的新密码不一致")
         app.change_password(user.login, user.login, new)
-    except DomainError as error:
-        return render(request, "password.html", {"error": error.message}, status_code=400)
+
+    try:
+        await _gate(request).run(change)
+    except (DomainError, GateFull) as error:
+        return _refused(request, "password.html", error, {})
     request.session["stamp"] = app.session_stamp(user.login)
     flash(request, "密码已修改")
     return RedirectResponse("/", status_code=303)
