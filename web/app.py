@@ -29,6 +29,7 @@ from web.routes import (
     tickets,
 )
 from web.security import BodyLimit, SecurityHeaders
+from web.sessions import SESSION_COOKIE, SlidingSession
 from web.sign_in_gate import HashGate
 
 STATIC = Path(__file__).parent / "static"
@@ -49,8 +50,10 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
                               "令牌在「API 令牌」页面申请。错误以 application/problem+json 返回。")
     web.state.config = config
     web.add_middleware(IdempotencyKeys)     # inside the session: it needs to know who asks
+    web.add_middleware(SlidingSession, secret_key=config.session_secret,
+                       session_cookie=SESSION_COOKIE)          # inside the session it renews
     web.add_middleware(SessionMiddleware, secret_key=config.session_secret,
-                       session_cookie="xiaohao_session", same_site="lax",
+                       session_cookie=SESSION_COOKIE, same_site="lax",
                        max_age=config.session_idle_minutes * 60,
                        https_only=config.secure_cookies)
     web.add_middleware(SecurityHeaders)

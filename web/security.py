@@ -9,7 +9,7 @@ ends every session opened before.
 from __future__ import annotations
 
 import secrets
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -129,9 +129,23 @@ def require_csrf(request: Request, given: object) -> None:
 
 
 def login_url(request: Request) -> str:
-    """Where to send someone whose session has ended, coming back here afterwards."""
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    """Where to send someone whose session has ended, coming back here afterwards; for a form
+    sent (which cannot be fetched again: 405), back to the page it was sent from."""
+    if request.method in SAFE_METHODS:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        target = _page_sent_from(request)
     return "/login?next=" + quote(target, safe="")
+
+
+def _page_sent_from(request: Request) -> str:
+    """The path of the same-origin page a form was sent from (its Referer, or htmx's
+    HX-Current-URL), else the home page."""
+    for header in ("referer", "hx-current-url"):
+        page = urlsplit(request.headers.get(header, ""))
+        if page.netloc and page.netloc == request.url.netloc:    # the scheme may be a proxy's
+            return safe_next(page.path + (f"?{page.query}" if page.query else ""))
+    return "/"
 
 
 def safe_next(target: str | None) -> str:
