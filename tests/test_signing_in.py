@@ -223,3 +223,21 @@ def test_the_office_cannot_take_over_or_silence_the_auditor(memory_app, change):
 def test_the_auditor_changes_its_own_password(memory_app):
     memory_app.change_password("audit", "audit", "another-horse")
     assert memory_app.log_in("audit", "another-horse")["login"] == "audit"
+
+
+def test_the_login_form_answers_a_locked_right_password_as_a_wrong_one(web_app):
+    # #12: the page said 已锁定 only to the right password, so it told a guesser they had it.
+    from fastapi.testclient import TestClient
+
+    from tests.web_client import Browser, page, sign_in
+
+    web, app = web_app
+    browser = Browser(web)
+    for _ in range(5):
+        wrong = sign_in(browser.client, "insp", "guess-guess")
+    right = sign_in(browser.client, "insp", PASSWORD)
+    assert (right.status_code, page(right).select_one(".error").text) == (
+        wrong.status_code, page(wrong).select_one(".error").text) == (400, "账号或密码错误")
+    assert "xiaohao_session" not in right.cookies          # no session was started
+    elsewhere = TestClient(web, client=("10.0.0.7", 50000))
+    assert sign_in(elsewhere, "insp", PASSWORD).status_code == 303   # not locked there
