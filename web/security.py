@@ -2,8 +2,8 @@
 
 Sessions are Starlette's signed cookies (HttpOnly, SameSite=Lax). The cookie is signed again on
 a request when it is over a minute old (web/sessions.py), and a signature older than the idle
-timeout is refused, so the timeout counts from the last request. A session also carries a stamp of the password: changing the password
-ends every session opened before.
+timeout is refused, so the timeout counts from the last request. A session also carries a
+stamp of the password: changing the password ends every session opened before.
 """
 
 from __future__ import annotations
