@@ -14,7 +14,9 @@ from sqlite_utils import Database
 
 from domain.clock import beijing
 from domain.delivery import STATES
+from domain.visibility import Sight
 from projections.base import Item, Projection, as_dicts
+from projections.queries import visible_numbers
 
 
 def _time(moment) -> str | None:
@@ -179,3 +181,16 @@ def notices_position(db: Database) -> int:
 def record_notices_position(db: Database, position: int) -> None:
     db.execute(f"INSERT INTO {NOTICES} VALUES (1, ?) ON CONFLICT (id) DO UPDATE "
                "SET position = max(position, excluded.position)", (position,))
+
+
+def bulletin_as_seen(db: Database, content: dict, sight: Sight) -> dict:
+    """The bulletin as this user may read it: the figures for all, but only the named items
+    of tickets they see (a unit reads its own; the office the whole 通报)."""
+    if sight.everything:
+        return content
+    lists = ("overdue", "due_next_week")
+    numbers = [i["number"] for part in lists for i in content[part]["items"]]
+    visible = visible_numbers(db, numbers, sight)
+    return content | {part: {"items": [i for i in content[part]["items"]
+                                       if i["number"] in visible], "more": 0}
+                      for part in lists}

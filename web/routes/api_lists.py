@@ -13,12 +13,12 @@ from domain.errors import InvalidInputError, NotPermittedError, UnknownReference
 from domain.periods import Month, Week
 from domain.values import Role
 from projections.cycle import check_list, recheck_list, week_figures
-from projections.runs import outbox, outbox_counts, run_of, runs_of
+from projections.runs import bulletin_as_seen, outbox, outbox_counts, run_of, runs_of
 from web.api_models import Bulletin, CheckList, Figures, Issued, Outbox, RecheckList
 from web.deps import App, Config, ReadDb, api_allow
 from web.homes import is_town_account
 from web.openapi import ALWAYS, problems
-from web.routes.bulletins import PER_PAGE, OutboxReader, _seen
+from web.routes.bulletins import OUTBOX_READERS, PER_PAGE
 from web.routes.cycle import VIEWERS
 from web.users import User
 
@@ -27,8 +27,7 @@ Everyone = Annotated[User, Depends(api_allow(*Role))]
 Viewer = Annotated[User, Depends(api_allow(*VIEWERS))]
 CheckViewer = Annotated[User, Depends(api_allow(*VIEWERS, Role.UNIT))]     # a town's, below
 # 发件箱 is read by whoever may read its page.
-Postmaster = Annotated[User, Depends(api_allow(
-    *(Role(r) for r in OutboxReader.__metadata__[0].dependency.roles)))]
+Postmaster = Annotated[User, Depends(api_allow(*OUTBOX_READERS))]
 PERIOD = problems(400)      # a week or month spelt otherwise, or outside 2000–2099
 WEEK = Query(description="ISO 周次，默认本周", examples=["2019-W34"])
 MONTH = Query(description="月份，默认本月", examples=["2019-08"])
@@ -92,7 +91,7 @@ def api_bulletin(app: App, db: ReadDb, user: Everyone,
     run = run_of(db, "bulletin", week)
     if run is None:
         raise UnknownReferenceError(f"{week} 的周通报尚未发布")
-    return Bulletin(**run | {"content": _seen(db, run["content"], user.sight(app))})
+    return Bulletin(**run | {"content": bulletin_as_seen(db, run["content"], user.sight(app))})
 
 
 @router.get("/outbox", operation_id="api_outbox", summary="发件箱", responses=problems(400),

@@ -13,9 +13,7 @@ from domain.delivery import STATES
 from domain.errors import UnknownReferenceError
 from domain.periods import Week
 from domain.values import Role
-from domain.visibility import Sight
-from projections.queries import visible_numbers
-from projections.runs import outbox, outbox_counts, run_of, runs_of
+from projections.runs import bulletin_as_seen, outbox, outbox_counts, run_of, runs_of
 from web.charts import town_bars, weekly_columns
 from web.deps import App, Config, PostedForm, ReadDb, SignedIn, allow
 from web.templating import flash, render
@@ -23,7 +21,8 @@ from web.users import User
 
 router = APIRouter()
 Office = Annotated[User, Depends(allow(Role.OFFICE))]
-OutboxReader = Annotated[User, Depends(allow(Role.OFFICE, Role.AUDITOR))]
+OUTBOX_READERS = (Role.OFFICE, Role.AUDITOR)     # 发件箱, on the page and in the API
+OutboxReader = Annotated[User, Depends(allow(*OUTBOX_READERS))]
 PER_PAGE = 100
 # The mail's own HTML, shown alone: its inline styles are allowed, nothing else is.
 MAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
@@ -44,24 +43,11 @@ def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: 
         raise UnknownReferenceError(f"{week} 的周通报尚未发布")
     sight = user.sight(app)
     return render(request, "bulletin.html", {
-        "run": run, "c": _seen(db, run["content"], sight),
+        "run": run, "c": bulletin_as_seen(db, run["content"], sight),
         "county": app.directory().county_name, "scoped": not sight.everything,
         "chart": town_bars([(t["name"], t["closure_rate"]) for t in run["content"]["towns"]]),
         "trend": weekly_columns(run["content"]["trend"]),
     })
-
-
-def _seen(db, content: dict, sight: Sight) -> dict:
-    """The bulletin as this user may read it: the figures for all, but only the named items
-    of tickets they see (a unit reads its own; the office the whole 通报)."""
-    if sight.everything:
-        return content
-    lists = ("overdue", "due_next_week")
-    numbers = [i["number"] for part in lists for i in content[part]["items"]]
-    visible = visible_numbers(db, numbers, sight)
-    return content | {part: {"items": [i for i in content[part]["items"]
-                                       if i["number"] in visible], "more": 0}
-                      for part in lists}
 
 
 @router.get("/outbox")
