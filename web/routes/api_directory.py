@@ -18,14 +18,13 @@ from projections.directory_views import baobao_map, people, person_row, unit_row
 from web.api_models import Baobao, Person, Unit
 from web.deps import App, ReadDb, api_allow
 from web.openapi import ALWAYS, problems
-from web.routes.directory import Reader as PageReader
+from web.routes.directory import READERS as CONTACTS_READERS
 from web.users import User
 
 router = APIRouter(prefix="/api/v1/directory", tags=["directory"], responses=problems(*ALWAYS))
 Reader = Annotated[User, Depends(api_allow(*Role))]
 Office = Annotated[User, Depends(api_allow(Role.OFFICE))]
 # Who may read 组织机构 (web/routes/directory.py) may read phones and e-mails; no one else.
-CONTACTS_READERS = PageReader.__metadata__[0].dependency.roles
 CONTACTS = ("email", "phone")
 WRITTEN = problems(400, 404, 409)    # refused input, an unknown unit or person, a duplicate
 CODE = Path(description="单位编码", examples=["T03-P01"])
@@ -44,7 +43,7 @@ def api_people(db: ReadDb, user: Reader,
                unit: Annotated[str | None, Query(examples=["T03-P01"])] = None) -> list[Person]:
     """People, optionally of one unit; their phones and e-mails only for 组织机构's readers."""
     found = people(db, unit)
-    return found if user.roles & CONTACTS_READERS else [_without_contacts(p) for p in found]
+    return found if user.has(*CONTACTS_READERS) else [_without_contacts(p) for p in found]
 
 
 def _without_contacts(row: dict) -> dict:
