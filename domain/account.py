@@ -13,6 +13,25 @@ LOCK_AFTER = 5                      # wrong passwords in a row from one source l
 LOCK_FOR = timedelta(minutes=15)    # ...for that source, this long
 
 
+# A password: at least 8 characters of at least two kinds (letters, digits, other signs), so
+# "12345678" or "password" is refused (等保 asks for a complexity rule; docs/SECURITY.md).
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+PASSWORD_RULE = f"至少 {MIN_PASSWORD} 位，含字母、数字、符号中的至少两类"
+
+
+def password_problem(password: object) -> str | None:
+    """Why a new password is refused, or None when it may be used."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        return f"密码{PASSWORD_RULE}"
+    if len(password) > MAX_PASSWORD:
+        return "密码过长"
+    kinds = {"letter" if ch.isalpha() else "digit" if ch.isdigit() else "sign" for ch in password}
+    if len(kinds) < 2:
+        return f"密码太简单：须{PASSWORD_RULE}"
+    return None
+
+
 @lru_cache(maxsize=4096)
 def account_id(login: str) -> UUID:
     return uuid5(ACCOUNT_NAMESPACE, login.casefold())

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoding
 from eventsourcing.utils import Environment
 
-from domain.account import Account, account_id
+from domain.account import Account, account_id, password_problem
 from domain.actor import Actor
 from domain.api_tokens import ApiTokens
 from domain.clock import Clock, SystemClock, beijing_date
@@ -42,7 +42,6 @@ from domain.visibility import sight_of
 SYSTEM = "system"
 SYSTEM_ACTOR = Actor(login=SYSTEM, name="系统", role=Role.OFFICE)
 LOGIN_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{1,39}")
-MIN_PASSWORD = 8
 
 
 class DateAsISO(Transcoding):
@@ -241,10 +240,9 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Idempotenc
     # -- accounts --------------------------------------------------------------------------
 
     def hash_password(self, password: str) -> str:
-        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-            raise InvalidInputError(f"密码至少 {MIN_PASSWORD} 位")
-        if len(password) > 256:
-            raise InvalidInputError("密码过长")
+        problem = password_problem(password)
+        if problem:
+            raise InvalidInputError(problem)
         return self.hasher.hash(password)
 
     def register_account(

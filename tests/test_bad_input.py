@@ -111,6 +111,10 @@ def test_rectification_dates_must_be_real(app):
     (dict(login="newone", roles=["leader"]), InvalidInputError, "必须关联人员"),
     (dict(login="newone", roles=["office"], password="short"), InvalidInputError, "密码至少"),
     (dict(login="newone", roles=["office"], password=None), InvalidInputError, "密码至少"),
+    # #12 (等保: a password has a complexity rule): one kind of character is not enough.
+    (dict(login="newone", roles=["office"], password="12345678"), InvalidInputError, "密码太简单"),
+    (dict(login="newone", roles=["office"], password="password"), InvalidInputError, "密码太简单"),
+    (dict(login="newone", roles=["office"], password="！！！！！！！！"), InvalidInputError, "密码太简单"),
     (dict(login="Office", roles=["office"]), DuplicateError, "已被使用"),
 ])
 def test_bad_accounts_are_refused(app, kwargs, error, message):

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
+from domain.account import MIN_PASSWORD, PASSWORD_RULE
 from domain.clock import beijing
 from domain.commands import COMMANDS, VERDICTS, Field
 from domain.delivery import STATES as DELIVERY_STATES
@@ -71,6 +72,7 @@ templates.env.globals.update(
     CSRF_FIELD=CSRF_FIELD, CSRF_HEADER=CSRF_HEADER, csrf_token=csrf_token,
     DELIVERY_STATES=DELIVERY_STATES, choices=choices, prefilled=prefilled,
     indicators=indicators, COMMANDS=COMMANDS, VERDICTS=VERDICTS,
+    PASSWORD_RULE=PASSWORD_RULE, MIN_PASSWORD=MIN_PASSWORD,
 )
 
 
