@@ -41,5 +41,3 @@ class AccountDisabledError(DomainError):
     """Raised when a disabled account tries to act."""
 
 
-class AccountLockedError(NotPermittedError):
-    """Raised when an account is locked after too many failed logins in a row."""

@@ -14,9 +14,9 @@ from projections.base import Item, Projection
 
 class DirectoryProjection(Projection):
     name = "directory"
-    version = 5
+    version = 6
     topics = ("domain.directory:Directory.", "domain.account:Account.")
-    tables = ("units", "people", "heads", "baobao", "accounts", "sign_ins")
+    tables = ("units", "people", "heads", "baobao", "accounts", "sign_in_locks", "sign_ins")
 
     def create_tables(self, db: Database) -> None:
         db["units"].create({"code": str, "name": str, "kind": str, "parent": str,
@@ -32,9 +32,11 @@ class DirectoryProjection(Projection):
                              "end": str}, pk="seq")
         db["accounts"].create({"login": str, "id": str, "name": str, "roles": str,
                                "unit_id": str, "person_id": str, "disabled": int,
-                               "created_at": str, "last_login_at": str, "failed_logins": int,
-                               "locked_until": str}, pk="login")
+                               "created_at": str, "last_login_at": str}, pk="login")
         db["accounts"].create_index(["id"], unique=True)
+        # A lock binds one account from one source (domain/account.py), so each is a row.
+        db["sign_in_locks"].create({"login": str, "source": str, "until": str},
+                                   pk=("login", "source"))
         # Who came and went, for the auditor: sign-ins, failed attempts and sign-outs.
         db["sign_ins"].create({"seq": int, "login": str, "event": str, "at": str,
                                "source": str, "reason": str}, pk="seq")
@@ -84,7 +86,7 @@ class DirectoryProjection(Projection):
     # Account events
     def on_Registered(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
-        conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL, 0, NULL)",
+        conn.execute("INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL)",
                      (e.login, item.aggregate, e.name, json.dumps(e.roles), e.unit_id,
                       e.person_id, item.at))
 
@@ -107,13 +109,17 @@ class DirectoryProjection(Projection):
                      (item.n, item.name, item.at, item.event.source, reason, item.aggregate))
 
     def on_LoggedIn(self, conn: sqlite3.Connection, item: Item) -> None:
-        self._account(conn, item, last_login_at=item.at, failed_logins=0, locked_until=None)
+        self._account(conn, item, last_login_at=item.at)
+        conn.execute("DELETE FROM sign_in_locks WHERE source = ? AND login = "
+                     "(SELECT login FROM accounts WHERE id = ?)", (item.event.source, item.aggregate))
         self._sign_in(conn, item)
 
     def on_LoginFailed(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
-        until = beijing(e.locked_until).isoformat(timespec="microseconds") if e.locked_until else None
-        self._account(conn, item, failed_logins=e.failures, locked_until=until)
+        if e.locked_until:
+            until = beijing(e.locked_until).isoformat(timespec="microseconds")
+            conn.execute("INSERT OR REPLACE INTO sign_in_locks SELECT login, ?, ? FROM accounts "
+                         "WHERE id = ?", (e.source, until, item.aggregate))
         self._sign_in(conn, item, e.reason)
 
     def on_LoggedOut(self, conn: sqlite3.Connection, item: Item) -> None:

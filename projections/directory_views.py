@@ -79,13 +79,19 @@ def units_of_kind(db: Database, *kinds: str) -> list[dict]:
                  "ORDER BY seq", kinds)
 
 
-def accounts(db: Database) -> list[dict]:
-    """Every login with its roles, unit, person, and whether it is disabled or locked."""
+def accounts(db: Database, now_iso: str) -> list[dict]:
+    """Every login with its roles, unit, person, whether it is disabled, and the locks that
+    hold at `now_iso` (each from one source, with its end)."""
     rows = _rows(db, "SELECT a.login, a.name, a.roles, a.unit_id, u.name AS unit_name, "
-                 "a.person_id, a.disabled, a.last_login_at, a.failed_logins, a.locked_until "
+                 "a.person_id, a.disabled, a.last_login_at "
                  "FROM accounts a LEFT JOIN units u ON u.code = a.unit_id ORDER BY a.login")
+    locks: dict[str, list[dict]] = {}
+    for lock in _rows(db, "SELECT login, source, until FROM sign_in_locks WHERE until > ? "
+                      "ORDER BY until", (now_iso,)):
+        locks.setdefault(lock.pop("login"), []).append(lock)
     for row in rows:
         row["roles"] = json.loads(row["roles"])
+        row["locks"] = locks.get(row["login"], [])
     return rows
 
 

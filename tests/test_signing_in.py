@@ -154,6 +154,7 @@ def test_the_session_stamp_changes_with_the_password(memory_app):
 
 
 def test_the_read_models_show_sign_ins_and_locks(memory_app, clock, tmp_path):
+    from projections.directory_views import accounts
     from projections.readmodels import ReadModels
 
     memory_app.log_in("insp", PASSWORD, source="10.0.0.7")
@@ -162,14 +163,20 @@ def test_the_read_models_show_sign_ins_and_locks(memory_app, clock, tmp_path):
             memory_app.log_in("insp", "wrong-password", source="10.0.0.8")
     read = ReadModels(memory_app, tmp_path / "read.sqlite3")
     db = read.fresh()
-    failed, locked_until, last = db.execute(
-        "SELECT failed_logins, locked_until, last_login_at FROM accounts "
-        "WHERE login = 'insp'").fetchone()
-    assert failed == 5 and locked_until.startswith("2026-11-02T09:15")
+    [last] = db.execute("SELECT last_login_at FROM accounts WHERE login = 'insp'").fetchone()
     assert last.startswith("2026-11-02T09:00")
+    # #12: a lock binds one source, and the office sees which; a sign-in from another source
+    # leaves it, one from the locked source (after it ran out) ends it.
+    memory_app.log_in("insp", PASSWORD, source="10.0.0.9")
+    read.fresh()
+    [insp] = [a for a in accounts(db, "2026-11-02T09:01") if a["login"] == "insp"]
+    assert [(lock["source"], lock["until"][:16]) for lock in insp["locks"]] == [
+        ("10.0.0.8", "2026-11-02T09:15")]
+    assert all(a["locks"] == [] for a in accounts(db, "2026-11-02T09:16"))
     rows = db.execute("SELECT event, source, reason FROM sign_ins WHERE login = 'insp' "
                       "ORDER BY seq").fetchall()
-    assert rows == [("LoggedIn", "10.0.0.7", None)] + [("LoginFailed", "10.0.0.8", "password")] * 5
+    assert rows == [("LoggedIn", "10.0.0.7", None)] + [("LoginFailed", "10.0.0.8", "password")] * 5 + [
+        ("LoggedIn", "10.0.0.9", None)]
     read.close()
 
 

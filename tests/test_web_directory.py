@@ -57,6 +57,18 @@ def test_the_auditor_reads_sign_ins_but_changes_nothing(web_app):
     assert Browser(web, "school_a").get("/directory").status_code == 403
 
 
+def test_the_accounts_table_names_each_locked_source(web_app):
+    # #12: a lock binds one source; the office sees which, and that others still sign in.
+    web, app = web_app
+    for _ in range(5):
+        with pytest.raises(NotPermittedError):
+            app.log_in("insp", "wrong-password", source="203.0.113.5")
+    row = page(Browser(web, "office").get("/directory")).select_one("#account-insp")
+    assert "对 203.0.113.5 锁定至" in row.text and "其他地址仍可登录" in row.text
+    assert "锁定" not in page(Browser(web, "office").get("/directory")).select_one(
+        "#account-school_a").text
+
+
 def test_the_office_keeps_units_people_heads_and_baobao(web_app, clock):
     from datetime import date
 

@@ -29,11 +29,11 @@ Office = Annotated[User, Depends(allow(Role.OFFICE))]
 def directory(request: Request, app: App, db: ReadDb, user: Reader, on: str = ""):
     """The unit tree, people, the 包保 map as of a day, accounts and recent sign-ins."""
     day = parse_day(on) if on else app.today()
+    now_iso = beijing(app.now()).isoformat(timespec="microseconds")
     return render(request, "directory.html", {
         "tree": unit_tree(db), "people": people(db), "baobao": baobao_map(db, day), "day": day,
-        "accounts": accounts(db), "sign_ins": sign_ins(db), "may_edit": user.has(Role.OFFICE),
-        "said": told(request),
-        "now_iso": beijing(app.now()).isoformat(timespec="microseconds"),
+        "accounts": accounts(db, now_iso), "sign_ins": sign_ins(db),
+        "may_edit": user.has(Role.OFFICE), "said": told(request),
         "photo_distance": distance_text(app.photo_distance_m),
     })
 
