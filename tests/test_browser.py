@@ -174,3 +174,23 @@ def test_a_bulletin_prints_as_a_tongbao_on_a4(live_server, chromium):
     phone = signed_in(chromium, base, "leader_a", PHONE)     # a phone scrolls the wide
     phone.goto(page.url)                                      # tables, not the page (#11)
     assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+def test_swagger_ui_authorize_takes_a_token_and_a_call_answers(live_server, chromium):
+    # #12: the OpenAPI document declares the bearer scheme, so /docs's Authorize works.
+    base, app, _ = live_server
+    token = app.issue_api_token("office", "接口调试")
+    page = chromium.new_context(base_url=base, **DESKTOP).new_page()
+    page.goto("/docs")
+    page.click("button.authorize")
+    page.fill(".modal-ux input", token)
+    page.click(".modal-ux .auth-btn-wrapper button.authorize")
+    page.click(".modal-ux button.btn-done")
+    operation = page.locator("#operations-tickets-api_list")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "200"
+    assert '"total"' in operation.locator(".live-responses-table .microlight").first.inner_text()
