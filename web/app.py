@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from web.bodies import BodyGate
 from web.config import ServicesFactory, WebConfig
-from web.deps import MAX_FILES
 from web.errors import handle_errors
 from web.idempotency import IdempotencyKeys
 from web.proxies import ForwardedFor
@@ -28,7 +28,7 @@ from web.routes import (
     ledger,
     tickets,
 )
-from web.security import BodyLimit, SecurityHeaders
+from web.security import SecurityHeaders
 from web.sessions import SESSION_COOKIE, SlidingSession
 from web.sign_in_gate import HashGate
 
@@ -50,6 +50,8 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
                               "令牌在「API 令牌」页面申请。错误以 application/problem+json 返回。")
     web.state.config = config
     web.add_middleware(IdempotencyKeys)     # inside the session: it needs to know who asks
+    # Before anything reads a body: who sends it, how large, and a form's text UTF-8.
+    web.add_middleware(BodyGate, file_limit=config.evidence.limit_bytes)
     web.add_middleware(SlidingSession, secret_key=config.session_secret,
                        session_cookie=SESSION_COOKIE)          # inside the session it renews
     web.add_middleware(SessionMiddleware, secret_key=config.session_secret,
@@ -57,8 +59,6 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
                        max_age=config.session_idle_minutes * 60,
                        https_only=config.secure_cookies)
     web.add_middleware(SecurityHeaders)
-    # At most MAX_FILES files of the upload limit each, plus the form's text.
-    web.add_middleware(BodyLimit, limit=MAX_FILES * config.evidence.limit_bytes + 2**20)
     web.add_middleware(ForwardedFor, trusted=config.trusted_proxies)   # outermost: who asks
     web.state.sign_in_gate = HashGate(config.sign_in_concurrency, config.sign_in_wait_seconds)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")

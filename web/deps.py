@@ -101,22 +101,27 @@ async def public(request: Request) -> None:
 public.roles = None   # type: ignore[attr-defined]
 
 
+def bearer_user(app: XiaohaoApp, authorization: str) -> User | None:
+    """The user an `Authorization: Bearer xh_…` header names; None without a bearer token,
+    a DomainError when the token is not (or no longer) valid."""
+    if authorization[:7].lower() != "bearer ":
+        return None
+    return User.of(app.account(app.login_of_token(authorization[7:].strip())))
+
+
 def api_allow(*roles: Role) -> Callable[..., User]:
     """For the JSON API: a bearer token (`Authorization: Bearer xh_…`), or the browser's
     session (with its CSRF token on writes); then the same role rule as `allow`."""
     names = frozenset(r.value for r in roles)
 
     async def allowed(request: Request) -> User:
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() == "bearer ":
-            app: XiaohaoApp = request.app.state.xapp
-            try:
-                user = User.of(app.account(app.login_of_token(header[7:].strip())))
-            except DomainError:
-                raise LoginRequired("API 令牌无效或已撤销") from None
-            request.state.user = user
-        else:
+        try:
+            user = bearer_user(request.app.state.xapp, request.headers.get("authorization", ""))
+        except DomainError:
+            raise LoginRequired("API 令牌无效或已撤销") from None
+        if user is None:
             user = await current_user(request)
+        request.state.user = user
         if not user.roles & names:
             raise NotPermittedError("您的角色无权执行此操作")
         return user

@@ -44,7 +44,9 @@ def status_of(error: DomainError) -> int:
     return next((status for kind, status in STATUS_OF if isinstance(error, kind)), 400)
 
 
-def _error_page(request: Request, status: int, message: str) -> Response:
+def refusal(request: Request, status: int, message: str) -> Response:
+    """The error as the asker reads it: a problem document for the API, else a Chinese page
+    (a fragment for htmx, put where messages go)."""
     if request.url.path.startswith("/api/"):
         return problem(status, message)
     response = render(request, "error.html", {"status": status, "message": message,
@@ -56,22 +58,28 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     return response
 
 
+def signed_out(request: Request, detail: str = "") -> Response:
+    """The answer to someone not (or no longer) signed in: 401 for the API, else the sign-in
+    page, coming back afterwards (web/security.py login_url)."""
+    if request.url.path.startswith("/api/"):
+        return problem(401, detail or "请提供 API 令牌（Authorization: Bearer …）或先登录")
+    if is_htmx(request):   # a whole-page redirect, not a login form inside a fragment
+        return Response(headers={"HX-Redirect": login_url(request)})
+    return RedirectResponse(login_url(request), status_code=303)
+
+
 def handle_errors(web: FastAPI) -> None:
     @web.exception_handler(LoginRequired)
     async def login_required(request: Request, error: LoginRequired):
-        if request.url.path.startswith("/api/"):
-            return problem(401, str(error) or "请提供 API 令牌（Authorization: Bearer …）或先登录")
-        if is_htmx(request):   # a whole-page redirect, not a login form inside a fragment
-            return Response(headers={"HX-Redirect": login_url(request)})
-        return RedirectResponse(login_url(request), status_code=303)
+        return signed_out(request, str(error))
 
     @web.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, error: CsrfRejected):
-        return _error_page(request, 403, "页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
+        return refusal(request, 403, "页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
 
     @web.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError):
-        return _error_page(request, status_of(error), error.message)
+        return refusal(request, status_of(error), error.message)
 
     @web.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
@@ -80,18 +88,18 @@ def handle_errors(web: FastAPI) -> None:
                 {"field": ".".join(str(part) for part in e["loc"]), "message": e["msg"]}
                 for e in error.errors()])
         fields = "、".join(str(e["loc"][-1]) for e in error.errors())
-        return _error_page(request, 400, f"输入有误：{fields}")
+        return refusal(request, 400, f"输入有误：{fields}")
 
     @web.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
         messages = {404: "页面不存在", 405: "不支持此操作"}
-        return _error_page(request, error.status_code,
+        return refusal(request, error.status_code,
                            messages.get(error.status_code, str(error.detail)))
 
     @web.exception_handler(Exception)
     async def crashed(request: Request, error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        response = _error_page(request, 500, "系统出现错误，已记录。请稍后重试或联系创建办")
+        response = refusal(request, 500, "系统出现错误，已记录。请稍后重试或联系创建办")
         # Starlette answers this one outside the middleware that adds them.
         for name, value in HEADERS:
             response.headers.setdefault(name.decode(), value.decode())

@@ -59,50 +59,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimit:
-    """Refuses a request body larger than `limit` bytes with 413, by its Content-Length or
-    while it streams in, before anything parses it (an upload never fills the disk)."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.limit:
-            await _too_large(send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise TooLarge()
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except TooLarge:
-            await _too_large(send)
-
-
-class TooLarge(Exception):
-    """Raised inside BodyLimit when a streamed body passes the limit."""
-
-
-async def _too_large(send: Send) -> None:
-    body = "请求内容过大".encode()
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-        *HEADERS]})
-    await send({"type": "http.response.body", "body": body})
-
-
 def csrf_token(request: Request) -> str:
     """The session's CSRF token, made on first use (the login form needs one before login)."""
     token = request.session.get("csrf")
