@@ -101,6 +101,21 @@ def test_every_page_carries_the_security_headers(web_app):
     assert any(c.name == "xiaohao_session" for c in cookie)
 
 
+def test_what_a_signed_in_user_is_answered_is_private_and_revalidated(web_app):
+    # #12: pages, fragments, the API and exports said nothing of caching, so a shared cache
+    # could keep them and a browser could show them again without asking.
+    web, app = web_app
+    office = Browser(web, "office")
+    token = app.issue_api_token("office", "测试")
+    answers = [office.get("/"), office.get("/tickets", headers={"HX-Request": "true"}),
+               office.get("/ledger/export?format=csv"),
+               office.client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {token}"}),
+               office.client.get("/nowhere")]
+    for response in answers:
+        assert response.headers["cache-control"] == "private, no-cache", response.url
+    assert "private" not in office.get("/static/app.css").headers.get("cache-control", "")
+
+
 def test_no_page_has_inline_script(web_app):
     web, app = web_app
     number = open_at_school_a(app)

@@ -38,8 +38,15 @@ class CsrfRejected(Exception):
     """Raised when a state-changing request lacks the session's CSRF token."""
 
 
+# What is answered to a signed-in user may be kept by their own browser but must be asked for
+# again before it is shown (so a page never shows what the user may no longer see), and never
+# by a shared cache. Static files, the same for everyone, keep their own caching; a response
+# that says how it may be cached (an evidence file, by its content's hash) keeps its word.
+PRIVATE = (b"cache-control", b"private, no-cache")
+
+
 class SecurityHeaders:
-    """Adds the security headers to every response."""
+    """Adds the security headers to every response, and `PRIVATE` to all but static files."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -49,11 +56,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        extra = HEADERS if scope["path"].startswith("/static/") else [*HEADERS, PRIVATE]
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                names = {name for name, _ in message.get("headers", [])}
+                names = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []),
-                                      *(h for h in HEADERS if h[0] not in names)]
+                                      *(h for h in extra if h[0] not in names)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
