@@ -264,3 +264,22 @@ def test_a_bulletin_issued_by_hand_is_issued_once(run):
         assert_one_line_error(run("bulletin", "issue", "--week", bad, ok=False))
     assert_one_line_error(run("bulletin", "show", "--week", iso_week(today - timedelta(weeks=1)),
                               ok=False))
+
+
+def test_everything_under_var_is_for_its_owner_only(demo_store, tmp_path):
+    # #12: the event store, the read models, evidence, the outbox and the keys were made
+    # readable by every user of the machine (0644 files, 0755 folders).
+    var, _ = demo_store
+    env = os.environ | {"XIAOHAO_VAR_DIR": str(var)}
+    backup = tmp_path / "demo.xhbak"
+    subprocess.run([*XIAOHAO, "backup", str(backup)], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=300)
+    restored = tmp_path / "restored"
+    subprocess.run([*XIAOHAO, "restore", str(backup)], cwd=ROOT, check=True, timeout=300,
+                   env=env | {"XIAOHAO_VAR_DIR": str(restored)}, capture_output=True)
+    for folder in (var, restored):
+        made = [folder, *folder.rglob("*")]
+        assert len(made) > 20 and any(p.name == "read.sqlite3" for p in made)
+        loose = [f"{p.relative_to(folder)} {p.stat().st_mode & 0o777:o}" for p in made
+                 if p.stat().st_mode & 0o777 != (0o700 if p.is_dir() else 0o600)]
+        assert loose == [], folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from datetime import date
@@ -410,7 +411,10 @@ def _fail(message: str) -> None:
 
 
 def main() -> None:
-    """Entry point: any bad input ends in one readable line on stderr and exit status 2."""
+    """Entry point: any bad input ends in one readable line on stderr and exit status 2.
+    Whatever it makes (the stores, read models, evidence, the outbox, keys, backups) is its
+    owner's alone: files 0600, folders 0700."""
+    os.umask(0o077)
     args = sys.argv[1:]
     if any(any(0xDC80 <= ord(ch) <= 0xDCFF for ch in arg) for arg in args):
         _fail("命令行参数含有无效的 UTF-8 字节")
