@@ -76,7 +76,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Idempotenc
         self.county_code = county_code
         self.photo_distance_m = photo_distance_m   # see domain/evidence_checks.py
         self.hasher = password_hasher or PasswordHasher()
-        # Shared by every node when the store is a database (xiaohao/adapters/throttle.py).
+        # Shared by every node when the store is a database (xiaohao/adapters/counters.py).
         self.source_failures = source_failures or FailuresInMemory()
         super().__init__(env)
 

@@ -41,3 +41,5 @@ class AccountDisabledError(DomainError):
     """Raised when a disabled account tries to act."""
 
 
+class LimitReachedError(DomainError):
+    """Raised when an allowance for a period is used up (an account's uploads for the day)."""

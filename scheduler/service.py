@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from domain.application import XiaohaoApp
@@ -25,6 +27,8 @@ from scheduler.schedule import Schedule
 from scheduler.sender import Sender
 
 log = logging.getLogger("xiaohao.scheduler")
+# Upkeep that needs no particular day, at a quiet hour of the real clock (Beijing time).
+CHORES_AT = CronTrigger(hour=3, minute=15, timezone=BEIJING)
 
 
 class Cycle:
@@ -32,8 +36,10 @@ class Cycle:
 
     def __init__(self, app: XiaohaoApp, read: ReadModels, schedule: Schedule, sender: Sender,
                  notices: Notices, *, warn_days: int, missed_runs_days: int,
-                 tick_seconds: float, base_url: str) -> None:
+                 tick_seconds: float, base_url: str,
+                 daily_chores: Sequence[Callable[[], object]] = ()) -> None:
         self.app, self.read, self.schedule, self.sender = app, read, schedule, sender
+        self.daily_chores = daily_chores    # upkeep, by the wall clock (CHORES_AT)
         self.notices = notices
         self.base_url = base_url
         self.missed = timedelta(days=missed_runs_days)
@@ -111,8 +117,18 @@ class Cycle:
         self._scheduler.add_job(self._tick_logged, IntervalTrigger(seconds=self.tick_seconds),
                                 id="cycle", max_instances=1, coalesce=True,
                                 next_run_time=datetime.now(BEIJING))
+        for chore in self.daily_chores:
+            self._scheduler.add_job(self._chore_logged, CHORES_AT, args=[chore], coalesce=True,
+                                    id=f"chore-{getattr(chore, '__name__', id(chore))}")
         self._scheduler.start()
         return self
+
+    @staticmethod
+    def _chore_logged(chore: Callable[[], object]) -> None:
+        try:
+            chore()
+        except Exception:   # tomorrow's run tries again
+            log.exception("a daily chore failed")
 
     def stop(self) -> None:
         """Let a tick under way finish its current message, then stop."""

@@ -144,6 +144,9 @@ def test_a_finding_with_script_renders_escaped(web_app):
     ("evil.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
      "不是 jpg/png/webp/heic/pdf"),
     ("big.jpg", b"\xff\xd8\xff" + b"\x00" * (1024 * 1024 + 1), "超过 1 MB"),
+    # #12: a right-to-left override makes "现场\u202egpj.exe" read as 现场exe.jpg.
+    ("现场\u202egpj.exe", b"\xff\xd8\xff" + b"\x00" * 100, "不可见的控制字符"),
+    ("现场\u2066.jpg", b"\xff\xd8\xff" + b"\x00" * 100, "不可见的控制字符"),
 ])
 def test_a_bad_upload_is_refused_and_nothing_is_recorded(web_app, name, content, message):
     web, app = web_app

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +34,16 @@ class EvidenceStore(Protocol):
         """When and where a stored photo says it was taken ({"taken_at", "gps"}, as known)."""
 
 
+class UploadQuota(Protocol):
+    """What each account may upload in a day, counted where every web node sees it."""
+
+    most_bytes: int
+
+    def take(self, login: str, day: date, size: int) -> bool:
+        """Count `size` bytes against the account's day; False, counting nothing, when that
+        would pass the quota."""
+
+
 class LedgerFiles(Protocol):
     """Ledgers (台账) as files."""
 
@@ -53,6 +64,7 @@ class WebConfig:
     county_name: str
     session_secret: str
     evidence: EvidenceStore
+    upload_quota: UploadQuota
     ledger_files: LedgerFiles
     mail: MailPreview
     warn_days: int

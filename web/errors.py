@@ -17,6 +17,7 @@ from domain.errors import (
     DomainError,
     DuplicateError,
     IllegalTransitionError,
+    LimitReachedError,
     NotPermittedError,
     OutOfScopeError,
     StaleVersionError,
@@ -27,9 +28,10 @@ from web.templating import is_htmx, render
 
 log = logging.getLogger("xiaohao.web")
 STATUS_OF = [(NotPermittedError, 403), (OutOfScopeError, 403), (UnknownReferenceError, 404),
-             (IllegalTransitionError, 409), (StaleVersionError, 409), (DuplicateError, 409)]
+             (IllegalTransitionError, 409), (StaleVersionError, 409), (DuplicateError, 409),
+             (LimitReachedError, 429)]
 TITLES = {400: "输入有误", 401: "需要登录", 403: "无权访问", 404: "未找到", 405: "不支持此操作",
-          409: "操作冲突", 422: "输入有误", 500: "系统错误"}
+          409: "操作冲突", 413: "内容过大", 422: "输入有误", 429: "超出限额", 500: "系统错误"}
 
 
 def problem(status: int, detail: str, **extra) -> JSONResponse:

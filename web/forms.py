@@ -6,22 +6,45 @@ asked."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 
 from domain.commands import VERDICTS, Field
-from domain.errors import InvalidInputError
+from domain.errors import InvalidInputError, LimitReachedError
 from domain.periods import parse_day
 from domain.values import Evidence
-from web.config import EvidenceStore
+from web.config import WebConfig
 
 LISTS = {"units", "leaders"}
 OPTIONAL_IDS = {"unit", "person", "indicator"}
 CHOSEN = {"unit", "person", "indicator", "choice", "verdict", "instruction"}   # picked
 
 
-def read_fields(form: FormData, fields: Iterable[Field], evidence: EvidenceStore
+@dataclass(frozen=True)
+class Uploads:
+    """The evidence store as one account reaches it on one day: each file is counted
+    against the account's daily quota before it is kept (on pages and through the API)."""
+
+    config: WebConfig
+    login: str
+    day: date
+
+    @property
+    def limit_bytes(self) -> int:
+        return self.config.evidence.limit_bytes
+
+    def store(self, data: bytes, name: str) -> Evidence:
+        quota = self.config.upload_quota
+        if not quota.take(self.login, self.day, len(data)):
+            raise LimitReachedError(f"今天上传的文件已达上限（{quota.most_bytes // 2**20} MB），"
+                                    "未保存；请明天再传，或请创建办调整限额")
+        return self.config.evidence.store(data, name)
+
+
+def read_fields(form: FormData, fields: Iterable[Field], evidence: Uploads
                 ) -> dict[str, Any]:
     """The fields as keyword arguments for the application's method."""
     values: dict[str, Any] = {}
@@ -77,7 +100,7 @@ def _value(field: Field, raw: object) -> Any:
     return raw or ""
 
 
-def _upload(upload: UploadFile, evidence: EvidenceStore) -> Evidence:
+def _upload(upload: UploadFile, evidence: Uploads) -> Evidence:
     upload.file.seek(0)
     data = upload.file.read(evidence.limit_bytes + 1)   # never more than the limit into memory
     return evidence.store(data, upload.filename or "")

@@ -34,6 +34,8 @@ projections_cli = typer.Typer(help="读模型（投影）", no_args_is_help=True
 cli.add_typer(projections_cli, name="projections")
 bulletin_cli = typer.Typer(help="周通报", no_args_is_help=True)
 cli.add_typer(bulletin_cli, name="bulletin")
+evidence_cli = typer.Typer(help="证据文件", no_args_is_help=True)
+cli.add_typer(evidence_cli, name="evidence")
 Week = Annotated[str, typer.Option("--week", help="ISO 周，如 2026-W48")]
 
 As = Annotated[str, typer.Option("--as", help="以哪个账号操作")]
@@ -393,6 +395,24 @@ def restore(file: Annotated[Path, typer.Argument(help="xiaohao backup 制作的�
                    "否则所有用户需重新登录", err=True)
     if done.missing_evidence:
         typer.echo(f"注意：备份时已缺少 {len(done.missing_evidence)} 个证据文件", err=True)
+
+
+@evidence_cli.command("sweep")
+def evidence_sweep() -> None:
+    """Remove uploaded files that no recorded command names, a day after they were stored."""
+    from xiaohao import wiring
+    from xiaohao.evidence_upkeep import SWEEP_AFTER, sweep_evidence
+
+    settings = Settings()
+    app = settings.build_app()
+    try:
+        swept = sweep_evidence(app, wiring.evidence(settings))
+    finally:
+        app.close()
+    hours = SWEEP_AFTER.total_seconds() / 3600
+    typer.echo(f"已删除 {swept.files} 个上传后超过 {hours:.0f} 小时仍未被任何记录引用的证据文件"
+               f"（{swept.bytes / 2**20:.1f} MB）" if swept.files else
+               f"没有需要删除的证据文件（未被引用的文件上传 {hours:.0f} 小时后才删除）")
 
 
 def _files(paths: list[Path] | None, settings: Settings) -> list:

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # directory has the school's coordinates): domain/evidence_checks.py.
     photo_distance_m: int = Field(default=1000, ge=50, le=100_000)
     upload_limit_mb: int = 20           # each evidence file
+    # What one account may upload in a Beijing day, over pages and the API.
+    upload_quota_mb_per_day: int = Field(default=500, ge=1, le=100_000)
     # The cycle, Beijing time: weekly runs as "DAY HH:MM", the others "HH:MM".
     scheduler: bool = True              # `serve` runs the scheduler; false when it runs alone
     checklist_at: str = "mon 08:00"
@@ -213,13 +215,28 @@ class Settings(BaseSettings):
 
     def source_failures(self):
         """Where failed sign-ins are counted per source: the event store's database, so that
-        every web node on it refuses the same source (in memory for the memory store)."""
-        from xiaohao.adapters.throttle import FailuresInPostgres, FailuresInSqlite
+        every web node on it refuses the same source (the domain's own, in memory, for the
+        memory store)."""
+        from xiaohao.adapters.counters import SignInFailures
+
+        counts = self.shared_counts()
+        return SignInFailures(counts) if counts else None
+
+    def upload_quota(self):
+        """Each account's uploads per day, counted where every web node sees them."""
+        from xiaohao.adapters.counters import CountsInMemory, DailyUploads
+
+        return DailyUploads(self.shared_counts() or CountsInMemory(),
+                            self.upload_quota_mb_per_day * 2**20)
+
+    def shared_counts(self):
+        """The counts table in the event store's database; None for the memory store."""
+        from xiaohao.adapters.counters import CountsInPostgres, CountsInSqlite
 
         if self.store == "sqlite":
-            return FailuresInSqlite(self.event_db)
+            return CountsInSqlite(self.event_db)
         if self.store == "postgres":
-            return FailuresInPostgres(
+            return CountsInPostgres(
                 dict(host=self.postgres_host, port=self.postgres_port,
                      dbname=self.postgres_dbname, user=self.postgres_user,
                      password=self.postgres_password or None), self.postgres_schema)

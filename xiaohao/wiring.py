@@ -5,6 +5,7 @@ here and nowhere else; nothing imports this module but the command line and the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -24,7 +25,10 @@ from xiaohao.adapters import mail
 from xiaohao.adapters.channels import MaildirOutbox, Smtp, Webhook
 from xiaohao.adapters.evidence import EvidenceFiles
 from xiaohao.adapters.ledger_files import LedgerFiles
+from xiaohao.evidence_upkeep import sweep_evidence
 from xiaohao.settings import Settings
+
+log = logging.getLogger("xiaohao")
 
 
 def read_models(settings: Settings, app: XiaohaoApp) -> ReadModels:
@@ -63,16 +67,26 @@ def notices(settings: Settings, app: XiaohaoApp, read: ReadModels) -> Notices:
 def cycle(settings: Settings, app: XiaohaoApp, read: ReadModels | None = None) -> Cycle:
     """The cycle, over read models of its own unless `read` is given."""
     read = read or read_models(settings, app)
+    store = evidence(settings)
+
+    def sweep_evidence_files() -> None:
+        swept = sweep_evidence(app, store)
+        if swept.files:
+            log.info("swept %d evidence files no event names (%d bytes)", swept.files,
+                     swept.bytes)
+
     return Cycle(app, read, settings.schedule(), sender(settings, app, read),
                  notices(settings, app, read), warn_days=settings.warn_days,
                  missed_runs_days=settings.missed_runs_days,
-                 tick_seconds=settings.scheduler_tick_seconds, base_url=settings.base_url)
+                 tick_seconds=settings.scheduler_tick_seconds, base_url=settings.base_url,
+                 daily_chores=[sweep_evidence_files])
 
 
 def web_config(settings: Settings) -> WebConfig:
     return WebConfig(
         county_name=settings.county_name, session_secret=settings.session_secret(),
-        evidence=evidence(settings), ledger_files=LedgerFiles(), mail=mail,
+        evidence=evidence(settings), upload_quota=settings.upload_quota(),
+        ledger_files=LedgerFiles(), mail=mail,
         warn_days=settings.warn_days, session_idle_minutes=settings.session_idle_minutes,
         secure_cookies=settings.secure_cookies,
         sign_in_concurrency=settings.sign_in_concurrency,

@@ -21,6 +21,7 @@ from domain.values import Role
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
 from web.api_models import Opened, Ticket, TicketPage
 from web.deps import App, Config, ReadDb, api_allow
+from web.forms import Uploads
 from web.openapi import ALWAYS, problems
 from web.users import User
 
@@ -201,11 +202,12 @@ for _command in COMMANDS.values():
 
 
 @router.post("/evidence", status_code=201, operation_id="api_upload", summary="上传证据文件",
+             responses=problems(429),
              description="jpg/png/webp/heic/pdf（按内容识别）；答复的 ref 在 24 小时内由本账号的"
-                         "命令（evidence 字段）引用。")
-def api_upload(request: Request, config: Config, user: Uploader,
+                         "命令（evidence 字段）引用。每个账号每天上传的总量有上限，超出时答复 429。")
+def api_upload(request: Request, app: App, config: Config, user: Uploader,
                file: Annotated[UploadFile, File()]) -> EvidenceRef:
     """Upload one file (jpg/png/webp/heic/pdf, checked by content); name it in a later call."""
-    stored = config.evidence.store(file.file.read(config.evidence.limit_bytes + 1),
-                                   file.filename or "").as_dict()
+    uploads = Uploads(config, user.login, app.today())
+    stored = uploads.store(file.file.read(uploads.limit_bytes + 1), file.filename or "").as_dict()
     return EvidenceRef(ref=_signer(request).dumps(stored | {"login": user.login}), **stored)

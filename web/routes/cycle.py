@@ -21,7 +21,7 @@ from projections.evidence_rounds import evidence_rounds
 from web.deps import App, Config, Look, PostedForm, ReadDb, allow
 from web.errors import status_of
 from web.feedback import tell, told
-from web.forms import expected_version, read_fields, typed
+from web.forms import Uploads, expected_version, read_fields, typed
 from web.homes import is_town_account
 from web.templating import is_htmx, render
 from web.users import User
@@ -168,7 +168,7 @@ def recheck_item(request: Request, app: App, db: ReadDb, look: Look, config: Con
         if number not in {r["number"] for r in recheck_list(db, str(shown), user.sight(app))}:
             raise UnknownReferenceError(f"{number[:40]} 不在 {shown} 的回查清单上")
         getattr(app, spec.method)(number, user.login, expected_version=expected_version(form),
-                                  **read_fields(form, spec.fields, config.evidence))
+                                  **read_fields(form, spec.fields, Uploads(config, user.login, app.today())))
     except DomainError as error:
         said = {"at": at, "text": error.message, "error": True, "command": command,
                 "typed": typed(form, spec.fields)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mimetypes
+from pathlib import PurePosixPath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,7 +20,7 @@ from projections.queues import ticket_dealings
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
 from web.feedback import tell, told
-from web.forms import expected_version, read_fields, typed
+from web.forms import Uploads, expected_version, read_fields, typed
 from web.templating import flash, is_htmx, render
 from web.users import User
 
@@ -88,12 +90,12 @@ def open_ticket(request: Request, app: App, look: Look, config: Config, user: Op
                 form: PostedForm):
     """Record a finding with its photos; then show it."""
     try:
-        fields = read_fields(form, OPEN.fields, config.evidence)
+        fields = read_fields(form, OPEN.fields, Uploads(config, user.login, app.today()))
         number = app.open_ticket(user.login, **fields)
     except DomainError as error:
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         return render(request, "ticket_new.html", _new_context(look, values, error.message),
-                      status_code=400)
+                      status_code=status_of(error))
     flash(request, f"{OPEN.done} {number}")
     return RedirectResponse(f"/tickets/{number}", status_code=303)
 
@@ -140,7 +142,7 @@ def bulk_assign(request: Request, app: App, db: ReadDb, look: Look, config: Conf
         if not numbers:
             raise InvalidInputError("请先勾选要交办的问题")
         fields = read_fields(form, (assign.field("deadline"), assign.field("note")),
-                             config.evidence)
+                             Uploads(config, user.login, app.today()))
     except DomainError as error:    # the list again, the form as it was sent
         said = {"at": "bulk-assign", "text": error.message, "error": True,
                 "typed": typed(form, assign.fields), "numbers": numbers}
@@ -178,7 +180,7 @@ def act(request: Request, app: App, db: ReadDb, config: Config, user: Actor, for
     user.visible_ticket(app, db, number, config.warn_days)
     spec = COMMANDS[command]
     try:
-        kwargs = read_fields(form, spec.fields, config.evidence)
+        kwargs = read_fields(form, spec.fields, Uploads(config, user.login, app.today()))
         getattr(app, spec.method)(number, user.login, expected_version=expected_version(form),
                                   **kwargs)
     except DomainError as error:
@@ -204,11 +206,22 @@ def _evidence_item(request: Request, app, db, user: User, number: str, sha256: s
 @router.get("/tickets/{number}/evidence/{sha256}")
 def evidence_file(request: Request, app: App, db: ReadDb, user: SignedIn, number: str,
                   sha256: str):
-    """An evidence file of a ticket one may see."""
+    """An evidence file of a ticket one may see: a photo shown in the browser, anything else
+    (a PDF) saved, never opened in the system's own pages."""
     item = _evidence_item(request, app, db, user, number, sha256)
-    return FileResponse(request.app.state.config.evidence.path(sha256),
-                        media_type=item["content_type"], content_disposition_type="inline",
-                        filename=item["name"], headers={"Cache-Control": "private, max-age=3600"})
+    kind = item["content_type"]
+    return FileResponse(request.app.state.config.evidence.path(sha256), media_type=kind,
+                        content_disposition_type="inline" if kind.startswith("image/")
+                        else "attachment", filename=download_name(item["name"], kind),
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
+def download_name(label: str, content_type: str) -> str:
+    """The name a file is saved under: its label with the extension of what it is, found by
+    its content when it was stored (a PNG labelled 报告.html is saved as 报告.png)."""
+    extension = mimetypes.guess_extension(content_type) or "." + content_type.rsplit("/", 1)[-1]
+    stem = PurePosixPath(label).stem or "证据"
+    return stem + extension
 
 
 @router.get("/tickets/{number}/evidence/{sha256}/thumb")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
+import unicodedata
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -15,6 +17,8 @@ from PIL import ExifTags, Image, ImageOps
 
 from domain.errors import InvalidInputError
 from domain.values import Evidence
+
+SHA256 = re.compile("[0-9a-f]{64}")
 
 
 def sniff(head: bytes) -> str | None:
@@ -32,6 +36,11 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# Characters that print nothing yet change what a name seems to say: controls, and format
+# characters such as the direction marks and overrides (U+200E, U+202E, U+2066…).
+INVISIBLE = frozenset({"Cc", "Cf"})
+
+
 def store_file(path: Path, evidence_dir: Path, max_bytes: int) -> Evidence:
     """Check a file by content and size, copy it into the evidence store, return its reference."""
     if path.stat().st_size > max_bytes:
@@ -44,6 +53,9 @@ def store_bytes(data: bytes, name: str, evidence_dir: Path, max_bytes: int) -> E
     file itself is stored under its sha256. A photo's reference carries when and where it says
     it was taken, so that the ticket can flag a doubtful one (domain/evidence_checks.py)."""
     label = PureWindowsPath(PurePosixPath(name or "").name).name.strip() or "未命名文件"
+    if any(unicodedata.category(ch) in INVISIBLE for ch in label):
+        raise InvalidInputError("文件名含有不可见的控制字符（如改变文字方向的字符，可让 .exe "
+                                "看似 .jpg），请改名后再上传")
     if len(data) > max_bytes:
         raise InvalidInputError(f"文件 {label} 超过 {max_bytes // (1024 * 1024)} MB")
     content_type = sniff(data[:16])
@@ -51,7 +63,9 @@ def store_bytes(data: bytes, name: str, evidence_dir: Path, max_bytes: int) -> E
         raise InvalidInputError(f"文件 {label} 不是 jpg/png/webp/heic/pdf")
     digest = hashlib.sha256(data).hexdigest()
     target = evidence_path(evidence_dir, digest)
-    if not target.exists():
+    try:
+        os.utime(target)    # kept already: its sweep's grace starts again from this upload
+    except FileNotFoundError:
         _write_whole(target, data)
     facts = photo_facts(evidence_dir, digest) if content_type.startswith("image/") else {}
     return Evidence(sha256=digest, name=label[:255], content_type=content_type, size=len(data),
@@ -165,3 +179,23 @@ class EvidenceFiles:
 
     def facts(self, sha256: str) -> dict:
         return photo_facts(self.folder, sha256)
+
+    def kept_before(self, moment: float) -> set[str]:
+        """The files last stored before `moment` (a POSIX time; storing a file again touches
+        it), by their sha256."""
+        return {path.name for path in self.folder.glob("[0-9a-f][0-9a-f]/*")
+                if SHA256.fullmatch(path.name) and path.stat().st_mtime < moment}
+
+    def remove(self, sha256: str, unless_stored_since: float) -> int:
+        """Remove a file and its thumbnail, unless it was stored again since the moment given
+        (someone is about to name it); the bytes freed."""
+        path = self.path(sha256)
+        try:
+            stat = path.stat()
+            if stat.st_mtime >= unless_stored_since:
+                return 0
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        (self.folder / "thumbs" / f"{sha256}.jpg").unlink(missing_ok=True)
+        return stat.st_size

@@ -3,23 +3,18 @@ evidence files that the events up to it name, the keys under var/, and a manifes
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from domain.application import XiaohaoApp
 from xiaohao import wiring
 from xiaohao.backups.archive import KEPT_FILES, BackupWriter, evidence_part, key_part
 from xiaohao.backups.stores import event_store
+from xiaohao.evidence_upkeep import named_evidence
 from xiaohao.settings import Settings
-
-BATCH = 500
-SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
@@ -68,39 +63,6 @@ def make_backup(settings: Settings, target: Path) -> Made:
     finally:
         app.close()
     return Made(target, position, kept, size, missing)
-
-
-def named_evidence(app: XiaohaoApp, position: int) -> set[str]:
-    """The sha256 of every evidence file that an event up to `position` names."""
-    mapper = app.mapper
-    plain = mapper.cipher is None and mapper.compressor is None
-    named: set[str] = set()
-    start = 1
-    while start <= position:
-        batch = app.recorder.select_notifications(start, BATCH, stop=position)
-        if not batch:
-            break
-        for notification in batch:
-            if plain and b'"sha256"' not in notification.state:
-                continue                    # cheap: most events name no file
-            _collect(mapper.to_domain_event(notification).__dict__, named)
-        start = batch[-1].id + 1
-    return named
-
-
-def _collect(value, named: set[str]) -> None:
-    """Evidence is kept in events as a mapping with its "sha256", wherever the event holds it."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    if isinstance(value, dict):
-        digest = value.get("sha256")
-        if isinstance(digest, str) and SHA256.fullmatch(digest):
-            named.add(digest)
-        for item in value.values():
-            _collect(item, named)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _collect(item, named)
 
 
 def _read(path: Path) -> bytes | None:
