@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.application import SYSTEM, XiaohaoApp
+from domain.checkpoints import Sealer
 from domain.clock import beijing, beijing_date
-from domain.cycle import bulletin_number, period_start
+from domain.cycle import KINDS, bulletin_number, period_start
 from domain.errors import DomainError
 from domain.notices import gather
 from domain.periods import Day, Week
@@ -21,9 +22,11 @@ READ = ("directory", "tickets", "weekly", "runs")   # the read models the runs a
 
 
 def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_days: int,
-          by: str = SYSTEM, base_url: str = "") -> tuple[dict, bool]:
+          by: str = SYSTEM, base_url: str = "", seal: Sealer | None = None) -> tuple[dict, bool]:
     """The run of `kind` for `period`, issued now with its digests unless it already was;
-    and whether this call issued it. `base_url`, when given, makes the reminders' items links."""
+    and whether this call issued it. `base_url`, when given, makes the reminders' items links.
+    With a `seal`, a checkpoint of the log is taken first and printed in the run and in every
+    digest it sends, so copies of it sit where the office cannot reach them."""
     period_start(kind, period)
     existing = app.cycle_run(kind, period)
     if existing is not None:
@@ -35,8 +38,18 @@ def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_day
         raise DomainError(f"读模型 {'、'.join(broken)} 出错停止，周期任务的数字会不准，暂不执行；"
                           "请先运行 xiaohao projections status 查看")
     content, deliveries = BUILDERS[kind](app, db, period, warn_days, base_url.rstrip("/"))
+    if seal is not None:
+        stamp = printed(seal.checkpoint(f"{KINDS[kind]} {period}"))
+        content = {**content, "seal": stamp}
+        for d in deliveries:
+            d["payload"]["seal"] = stamp
     return app.issue_run(by, kind, period, content, min(s.position for s in statuses),
                          deliveries)
+
+
+def printed(checkpoint: dict) -> dict:
+    """What a document prints of a checkpoint (its footer's 存证 line)."""
+    return {k: checkpoint[k] for k in ("size", "root", "at", "hash")}
 
 
 def _bulletin(app, db, week, warn_days, base_url=""):

@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from domain.application import XiaohaoApp
+from domain.checkpoints import Sealer
 from domain.clock import BEIJING, beijing_date
 from domain.errors import DomainError, UnknownReferenceError
 from domain.workdays import uncovered_years
@@ -36,9 +37,10 @@ class Cycle:
 
     def __init__(self, app: XiaohaoApp, read: ReadModels, schedule: Schedule, sender: Sender,
                  notices: Notices, *, warn_days: int, missed_runs_days: int,
-                 tick_seconds: float, base_url: str,
+                 tick_seconds: float, base_url: str, seal: Sealer | None = None,
                  daily_chores: Sequence[Callable[[], object]] = ()) -> None:
         self.app, self.read, self.schedule, self.sender = app, read, schedule, sender
+        self.seal = seal    # followed every tick, checkpointed at every run and daily
         self.daily_chores = daily_chores    # upkeep, by the wall clock (CHORES_AT)
         self.notices = notices
         self.base_url = base_url
@@ -58,7 +60,9 @@ class Cycle:
         with self._lock:
             try:
                 self._follow()
-                return self._issue_due()
+                issued = self._issue_due()
+                self._checkpoint_daily()
+                return issued
             finally:
                 self.sender.send_due(self._stopping)
 
@@ -68,6 +72,15 @@ class Cycle:
                 log.info("queued %d notices", queued)
         except Exception:   # the runs and sending go on; the next tick reads from where it was
             log.exception("following the log for notices failed")
+
+    def _checkpoint_daily(self) -> None:
+        if self.seal is None:
+            return
+        try:
+            if checkpoint := self.seal.checkpoint_if_due():
+                log.info("checkpoint of the log at %d events", checkpoint["size"])
+        except Exception:   # sealing catches up next tick; runs and sending go on
+            log.exception("sealing the log failed")
 
     def _issue_due(self) -> list[dict]:
         now = self.app.now()
@@ -88,7 +101,8 @@ class Cycle:
             else:
                 try:
                     run, new = issue(self.app, self.read, due.kind, due.period,
-                                     warn_days=self.warn_days, base_url=self.base_url)
+                                     warn_days=self.warn_days, base_url=self.base_url,
+                                     seal=self.seal)
                 except DomainError as error:
                     log.error("%s %s could not be issued: %s", due.kind, due.period, error)
                     break

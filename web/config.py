@@ -73,6 +73,7 @@ class WebConfig:
     sign_in_concurrency: int          # password checks at once (web/sign_in_gate.py)
     sign_in_wait_seconds: float
     trusted_proxies: tuple[Network, ...]   # whose X-Forwarded-For is believed (web/proxies.py)
+    seal: dict[str, str]              # the seal's hash, signature and key fingerprint (/about)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from domain.errors import DomainError
 from domain.periods import parse_day
 from domain.ticket import EVENT_LABELS
 from domain.values import Role
+from xiaohao.audit_cli import audit_cli
 from xiaohao.settings import Settings
 
 cli = typer.Typer(help="xiaohao 问题销号系统", no_args_is_help=True, add_completion=False)
@@ -36,6 +37,7 @@ bulletin_cli = typer.Typer(help="周通报", no_args_is_help=True)
 cli.add_typer(bulletin_cli, name="bulletin")
 evidence_cli = typer.Typer(help="证据文件", no_args_is_help=True)
 cli.add_typer(evidence_cli, name="evidence")
+cli.add_typer(audit_cli, name="audit")
 Week = Annotated[str, typer.Option("--week", help="ISO 周，如 2026-W48")]
 
 As = Annotated[str, typer.Option("--as", help="以哪个账号操作")]
@@ -316,7 +318,9 @@ def bulletin_issue(week: Week) -> None:
 
     settings = Settings()
     read = _read_models(settings)
-    run, issued = issue(read.runner.app, read, "bulletin", week, warn_days=settings.warn_days)
+    app = read.runner.app
+    run, issued = issue(app, read, "bulletin", week, warn_days=settings.warn_days,
+                        seal=settings.sealer(app))
     when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
     typer.echo(f"已发布 周通报 第{run['number']}期（{week}）" if issued else
                f"周通报 第{run['number']}期（{week}）已于 {when} 发布，未重复发布")
@@ -439,7 +443,7 @@ def main() -> None:
     if any(any(0xDC80 <= ord(ch) <= 0xDCFF for ch in arg) for arg in args):
         _fail("命令行参数含有无效的 UTF-8 字节")
     try:
-        cli(args=args, prog_name="xiaohao", standalone_mode=False)
+        status = cli(args=args, prog_name="xiaohao", standalone_mode=False)
     except DomainError as error:
         _fail(error.message)
     except ValidationError as error:
@@ -451,3 +455,5 @@ def main() -> None:
         _fail("已取消")
     except ClickException as error:
         _fail(error.format_message())
+    if isinstance(status, int) and status:
+        sys.exit(status)     # a command's own failure (typer.Exit), such as audit verify's

@@ -6,7 +6,7 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,25 @@ from domain.clock import Clock, ShiftedClock, SystemClock
 
 CLOCK_FILE = "clock.json"
 SECRET_KEY_FILE = "secret.key"
+SEAL_KEY_FILE, SEAL_SM2_KEY_FILE = "seal.key", "seal-sm2.key"
+
+
+def made_once(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The file's bytes, made by `make` when it does not exist yet. Written aside, then linked
+    into place: of processes starting together one wins, and none ever reads a half-written
+    (or empty) file. Only its owner may read it."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, aside = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+        with os.fdopen(handle, "wb") as out:
+            out.write(make())
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(aside)
+    return path.read_bytes()
 
 
 class Settings(BaseSettings):
@@ -89,6 +108,10 @@ class Settings(BaseSettings):
     base_url: str = Field(default="http://127.0.0.1:8000", validate_default=True)
     # A ticket event older than this is not told (a first start does not tell old history).
     notice_max_age_days: int = Field(default=7, ge=1, le=60)
+    # The sealed log (README, Audit): its hash and signature, and the signing key's file
+    # (made on first use under var/ when empty; keep it as secret as the store).
+    seal_algorithms: Literal["sha256-ed25519", "sm3-sm2"] = "sha256-ed25519"
+    seal_key_file: Path | None = None
 
     @field_validator("checklist_at", "bulletin_at")
     @classmethod
@@ -173,21 +196,39 @@ class Settings(BaseSettings):
         """The key that signs session cookies: the setting, or one kept under var/."""
         if self.secret_key:
             return self.secret_key
-        path = self.var_dir / SECRET_KEY_FILE
-        if not path.exists():
-            # Written aside, then linked into place: of processes starting together one wins,
-            # and none ever reads a half-written (or empty) key.
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            handle, aside = tempfile.mkstemp(dir=self.var_dir, prefix=".secret-")
-            with os.fdopen(handle, "w") as out:
-                out.write(secrets.token_urlsafe(48))
-            try:
-                os.link(aside, path)
-            except FileExistsError:
-                pass
-            finally:
-                os.unlink(aside)
-        return path.read_text().strip()
+        return made_once(self.var_dir / SECRET_KEY_FILE,
+                         lambda: secrets.token_urlsafe(48).encode()).decode().strip()
+
+    @property
+    def seal_suite(self):
+        from domain.seal import Suite
+
+        return Suite(self.seal_algorithms.split("-")[0])
+
+    def seal_key(self):
+        """The key that signs checkpoints: XIAOHAO_SEAL_KEY_FILE, or one made under var/."""
+        from xiaohao.adapters import seal_keys
+
+        if self.seal_algorithms == "sm3-sm2":
+            path = self.seal_key_file or self.var_dir / SEAL_SM2_KEY_FILE
+            return seal_keys.Sm2Key(made_once(path, seal_keys.new_sm2))
+        path = self.seal_key_file or self.var_dir / SEAL_KEY_FILE
+        return seal_keys.Ed25519Key(made_once(path, seal_keys.new_ed25519))
+
+    def seal_leaves(self):
+        """Where the seal keeps its leaves: the event store's own database."""
+        from xiaohao.adapters.seal_store import SealInMemory, SealInPostgres, SealInSqlite
+
+        if self.store == "sqlite":
+            return SealInSqlite(self.event_db)
+        if self.store == "postgres":
+            return SealInPostgres(self.postgres_connect(), self.postgres_schema)
+        return SealInMemory()
+
+    def sealer(self, app: XiaohaoApp):
+        from domain.checkpoints import Sealer
+
+        return Sealer(app, self.seal_leaves(), self.seal_key(), self.seal_suite)
 
     def clock(self) -> Clock:
         """Real time, unless the demo left a clock file that moves "now" into the demo's weeks."""
@@ -236,11 +277,14 @@ class Settings(BaseSettings):
         if self.store == "sqlite":
             return CountsInSqlite(self.event_db)
         if self.store == "postgres":
-            return CountsInPostgres(
-                dict(host=self.postgres_host, port=self.postgres_port,
-                     dbname=self.postgres_dbname, user=self.postgres_user,
-                     password=self.postgres_password or None), self.postgres_schema)
+            return CountsInPostgres(self.postgres_connect(), self.postgres_schema)
         return None
+
+    def postgres_connect(self) -> dict:
+        """psycopg.connect's arguments for the event store's database."""
+        return dict(host=self.postgres_host, port=self.postgres_port,
+                    dbname=self.postgres_dbname, user=self.postgres_user,
+                    password=self.postgres_password or None)
 
     @contextmanager
     def _schema_lock(self) -> Iterator[None]:
@@ -251,9 +295,7 @@ class Settings(BaseSettings):
             return
         import psycopg
 
-        with psycopg.connect(host=self.postgres_host, port=self.postgres_port,
-                             dbname=self.postgres_dbname, user=self.postgres_user,
-                             password=self.postgres_password or None, autocommit=True) as conn:
+        with psycopg.connect(**self.postgres_connect(), autocommit=True) as conn:
             conn.execute("SELECT pg_advisory_lock(hashtext('xiaohao-create-tables'))")
             try:
                 yield

@@ -79,7 +79,7 @@ def cycle(settings: Settings, app: XiaohaoApp, read: ReadModels | None = None) -
                  notices(settings, app, read), warn_days=settings.warn_days,
                  missed_runs_days=settings.missed_runs_days,
                  tick_seconds=settings.scheduler_tick_seconds, base_url=settings.base_url,
-                 daily_chores=[sweep_evidence_files])
+                 seal=settings.sealer(app), daily_chores=[sweep_evidence_files])
 
 
 def web_config(settings: Settings) -> WebConfig:
@@ -91,7 +91,16 @@ def web_config(settings: Settings) -> WebConfig:
         secure_cookies=settings.secure_cookies,
         sign_in_concurrency=settings.sign_in_concurrency,
         sign_in_wait_seconds=settings.sign_in_wait_seconds,
-        trusted_proxies=networks(settings.trusted_proxies))
+        trusted_proxies=networks(settings.trusted_proxies), seal=seal_facts(settings))
+
+
+def seal_facts(settings: Settings) -> dict[str, str]:
+    """What /about says of the seal: what a printed checkpoint is checked with."""
+    from domain.seal import fingerprint
+
+    key = settings.seal_key()
+    return {"hash": settings.seal_suite.name, "signature": key.algorithm,
+            "fingerprint": fingerprint(key.public_key), "public_key": key.public_key.hex()}
 
 
 def web(settings: Settings, *, app: XiaohaoApp | None = None, follow: bool = True) -> FastAPI:

@@ -10,12 +10,13 @@ empty loses nothing.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from contextlib import closing
 from datetime import date
 from pathlib import Path
 from typing import Protocol
+
+from xiaohao.adapters.events_file import InEventsFile
 
 TABLE = "xiaohao_counts"
 UNBOUNDED = 2**62
@@ -31,19 +32,11 @@ class Counts(Protocol):
         say whether it was added. Earlier periods of `kind` are forgotten."""
 
 
-class CountsInSqlite:
+class CountsInSqlite(InEventsFile):
     """In the SQLite events file (shared by the processes of one host)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._made = False
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        if not self._made:
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} {COLUMNS}")
-            self._made = True
-        return conn
+        super().__init__(path, f"CREATE TABLE IF NOT EXISTS {TABLE} {COLUMNS}")
 
     def count(self, kind: str, key: str, period: int) -> int:
         with closing(self._connect()) as conn:

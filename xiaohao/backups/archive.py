@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from domain.errors import DomainError
-from xiaohao.settings import CLOCK_FILE, SECRET_KEY_FILE
+from xiaohao.settings import CLOCK_FILE, SEAL_KEY_FILE, SEAL_SM2_KEY_FILE, SECRET_KEY_FILE
 
 MANIFEST = "manifest.json"
 FORMAT = "xiaohao-backup/1"
 EVENTS_SQLITE = "events.sqlite3"
 EVENTS_POSTGRES = "events.pgdump"
 # Files under var/ that a restored system needs and cannot make again: the key that signs
-# sessions (without it everyone is signed out) and the demo's clock (without it the demo's
-# weeks would jump to today). The read models are not among them: they are rebuilt.
-KEPT_FILES = (SECRET_KEY_FILE, CLOCK_FILE)
+# sessions (without it everyone is signed out), the keys that sign the seal's checkpoints
+# (without them the printed checkpoints name a key the system no longer has) and the demo's
+# clock (without it the demo's weeks would jump to today). The read models are not among
+# them: they are rebuilt.
+KEPT_FILES = (SECRET_KEY_FILE, SEAL_KEY_FILE, SEAL_SM2_KEY_FILE, CLOCK_FILE)
 # The only names a part may have: a restore writes nothing whose name is not one of these.
 PART_NAME = re.compile("|".join([re.escape(EVENTS_SQLITE), re.escape(EVENTS_POSTGRES),
                                  *(re.escape(f"keys/{name}") for name in KEPT_FILES),

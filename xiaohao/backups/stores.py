@@ -70,10 +70,7 @@ class PostgresEvents:
     def _connect(self, **options):
         import psycopg
 
-        s = self.settings
-        return psycopg.connect(host=s.postgres_host, port=s.postgres_port, dbname=s.postgres_dbname,
-                               user=s.postgres_user, password=s.postgres_password or None,
-                               **options)
+        return psycopg.connect(**self.settings.postgres_connect(), **options)
 
     def _client_env(self) -> dict[str, str]:
         s = self.settings
