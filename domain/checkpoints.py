@@ -57,6 +57,19 @@ def require_same_hash(head: SealHead, suite: Suite) -> None:
                           f"{suite.name.upper()}：封存算法不能中途更改，请改回原设置")
 
 
+class Verification(Aggregate):
+    """One check of the log against its seal (`xiaohao audit verify` or the audit page): who
+    ran it, over how much, and what it found."""
+
+    @event("Completed")
+    def __init__(self, by: str, ok: bool, events: int, sealed: int, checkpoints: int,
+                 given: int, problems: list[str], started_at: datetime,
+                 timestamp: datetime) -> None:
+        self.by, self.ok, self.problems = by, ok, problems
+        self.events, self.sealed, self.checkpoints, self.given = events, sealed, checkpoints, given
+        self.started_at = started_at
+
+
 def checkpoint_id(county_code: str, size: int) -> UUID:
     return uuid5(CHECKPOINT_NAMESPACE, f"{county_code}:{size}")
 

@@ -13,6 +13,7 @@ from projections.dealings import DealingsProjection
 from projections.directory import DirectoryProjection
 from projections.runner import ProjectionRunner, Status
 from projections.runs import RunsProjection
+from projections.seal import SealProjection
 from projections.store import open_read_db
 from projections.tickets import TicketsProjection
 from projections.timeline import TimelineProjection
@@ -21,7 +22,7 @@ from projections.weekly import WeeklyProjection
 
 def all_projections() -> list[Projection]:
     return [DirectoryProjection(), TicketsProjection(), TimelineProjection(), WeeklyProjection(),
-            RunsProjection(), DealingsProjection()]
+            RunsProjection(), DealingsProjection(), SealProjection()]
 
 
 class ReadModels:

@@ -52,6 +52,10 @@ MATRIX = {
     ("GET", "/outbox/{delivery}"): ({"office", "audit"}, False, None, 200),
     ("GET", "/outbox/{delivery}/html"): ({"office", "audit"}, False, None, 200),
     ("POST", "/outbox/{delivery}/retry"): ({"office"}, False, {}, 400),   # not failed: refused
+    ("GET", "/audit"): ({"office", "audit"}, False, None, 200),
+    ("POST", "/audit/verify"): ({"office", "audit"}, False, {}, 303),
+    ("GET", "/audit/export"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/audit/verify_seal.py"): ({"office", "audit"}, False, None, 200),
     ("GET", "/ledger"): (EVERYONE, False, None, 200),
     ("GET", "/ledger/export"): ({"office", "insp", "audit"}, False, None, 200),
     ("GET", "/directory"): ({"office", "audit"}, False, None, 200),

@@ -3,7 +3,7 @@ outside world through, each behind a small Protocol of the web's own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
@@ -59,6 +59,20 @@ class MailPreview(Protocol):
         """Its plain text and its HTML."""
 
 
+class SealAudit(Protocol):
+    """The sealed log, for the audit page (xiaohao/audit.py)."""
+
+    def sealed(self) -> int:
+        """How many events the seal holds."""
+
+    def verify(self, app: XiaohaoApp, by: str, progress: Callable[[int, int], None]) -> dict:
+        """Check the whole log against the seal and its checkpoints, record it as `by`'s, and
+        say what was found (ok, events, sealed, checkpoints, problems)."""
+
+    def export_lines(self, app: XiaohaoApp) -> Iterator[str]:
+        """The log, its checkpoints and the public key, as JSON lines."""
+
+
 @dataclass(frozen=True)
 class WebConfig:
     county_name: str
@@ -74,6 +88,7 @@ class WebConfig:
     sign_in_wait_seconds: float
     trusted_proxies: tuple[Network, ...]   # whose X-Forwarded-For is believed (web/proxies.py)
     seal: dict[str, str]              # the seal's hash, signature and key fingerprint (/about)
+    seal_audit: SealAudit
 
 
 @dataclass(frozen=True)

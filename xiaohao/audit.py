@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain import seal as seal_rules
-from domain.checkpoints import CHECKPOINT_TOPIC, SealKey, SealLeaves, require_same_hash
+from domain.checkpoints import (
+    CHECKPOINT_TOPIC,
+    SealKey,
+    SealLeaves,
+    Verification,
+    require_same_hash,
+)
 from domain.seal import EXPORT_FORMAT, Frontier, Suite, fingerprint, leaf_bytes, statement
 
 BATCH = 5000
@@ -248,22 +254,58 @@ def _rows(leaves: SealLeaves, size: int) -> list:
     return rows
 
 
+def export_lines(app, suite: Suite, key: SealKey) -> Iterator[str]:
+    """The whole log with its checkpoints and the public key, as JSON lines: a header, every
+    checkpoint, every event with its stored state in base64."""
+    yield json.dumps({"seal": {
+        "format": EXPORT_FORMAT, "county": app.county_code, "hash": suite.name,
+        "signature": key.algorithm, "public_key": key.public_key.hex(),
+        "fingerprint": fingerprint(key.public_key)}}) + "\n"
+    for c in recorded_checkpoints(app):
+        yield json.dumps({"checkpoint": c}, ensure_ascii=False) + "\n"
+    for n in _notifications(app):
+        yield json.dumps({"event": {
+            "id": n.id, "originator_id": str(n.originator_id),
+            "originator_version": n.originator_version, "topic": n.topic,
+            "state": base64.b64encode(n.state).decode()}}) + "\n"
+
+
 def export(app, suite: Suite, key: SealKey, target: Path) -> int:
-    """The whole log with its checkpoints and the public key, as JSON lines; and the offline
-    verifier (domain/seal.py) beside it as verify_seal.py. Returns how many events."""
-    count = 0
+    """The export in `target`, and the offline verifier (domain/seal.py) beside it as
+    verify_seal.py. Returns how many events."""
+    count = -1
     with target.open("w", encoding="utf-8") as out:
-        out.write(json.dumps({"seal": {
-            "format": EXPORT_FORMAT, "county": app.county_code, "hash": suite.name,
-            "signature": key.algorithm, "public_key": key.public_key.hex(),
-            "fingerprint": fingerprint(key.public_key)}}) + "\n")
-        for c in recorded_checkpoints(app):
-            out.write(json.dumps({"checkpoint": c}, ensure_ascii=False) + "\n")
-        for n in _notifications(app):
-            out.write(json.dumps({"event": {
-                "id": n.id, "originator_id": str(n.originator_id),
-                "originator_version": n.originator_version, "topic": n.topic,
-                "state": base64.b64encode(n.state).decode()}}) + "\n")
-            count += 1
+        for line in export_lines(app, suite, key):
+            out.write(line)
+            count += line.startswith('{"event"')
     shutil.copyfile(seal_rules.__file__, target.parent / "verify_seal.py")
-    return count
+    return count + 1
+
+
+def record(app, by: str, report: Report, given: int, started_at) -> None:
+    """The verification as an event, so that who checked the log, and what they found, is in
+    the log too."""
+    app.save(Verification(by=by, ok=report.ok, events=report.events, sealed=report.sealed,
+                          checkpoints=report.checkpoints, given=given,
+                          problems=report.problems, started_at=started_at,
+                          timestamp=app.now()))
+
+
+class SealAudit:
+    """The audit page's part of the seal (web/config.py `SealAudit`), over one store's seal."""
+
+    def __init__(self, leaves: SealLeaves, suite: Suite, key: SealKey) -> None:
+        self.leaves, self.suite, self.key = leaves, suite, key
+
+    def sealed(self) -> int:
+        return self.leaves.head().size
+
+    def verify(self, app, by: str, progress: Callable[[int, int], None]) -> dict:
+        started = app.now()
+        report = verify(app, self.leaves, self.suite, self.key, progress=progress)
+        record(app, by, report, 0, started)
+        return {"ok": report.ok, "events": report.events, "sealed": report.sealed,
+                "checkpoints": report.checkpoints, "problems": report.problems}
+
+    def export_lines(self, app) -> Iterator[str]:
+        return export_lines(app, self.suite, self.key)

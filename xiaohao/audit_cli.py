@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from domain.application import SYSTEM
 from domain.errors import InvalidInputError
 from xiaohao import audit
 from xiaohao.settings import Settings
@@ -49,8 +50,10 @@ def verify(checkpoint: Annotated[list[str] | None, typer.Option(
                 bar.update(done - seen["done"])
                 seen["done"] = done
 
+            started = o.app.now()
             report = audit.verify(o.app, o.leaves, o.settings.seal_suite, key, given,
                                   progress)
+        audit.record(o.app, SYSTEM, report, len(given), started)
     typer.echo(f"库中事件 {report.events} 条，已封存 {report.sealed} 条，"
                f"存证 {report.checkpoints} 个，外部存证 {len(given)} 个")
     if report.events > report.sealed and report.ok:

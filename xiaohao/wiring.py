@@ -25,6 +25,7 @@ from xiaohao.adapters import mail
 from xiaohao.adapters.channels import MaildirOutbox, Smtp, Webhook
 from xiaohao.adapters.evidence import EvidenceFiles
 from xiaohao.adapters.ledger_files import LedgerFiles
+from xiaohao.audit import SealAudit
 from xiaohao.evidence_upkeep import sweep_evidence
 from xiaohao.settings import Settings
 
@@ -91,7 +92,8 @@ def web_config(settings: Settings) -> WebConfig:
         secure_cookies=settings.secure_cookies,
         sign_in_concurrency=settings.sign_in_concurrency,
         sign_in_wait_seconds=settings.sign_in_wait_seconds,
-        trusted_proxies=networks(settings.trusted_proxies), seal=seal_facts(settings))
+        trusted_proxies=networks(settings.trusted_proxies), seal=seal_facts(settings),
+        seal_audit=SealAudit(settings.seal_leaves(), settings.seal_suite, settings.seal_key()))
 
 
 def seal_facts(settings: Settings) -> dict[str, str]:
