@@ -45,7 +45,7 @@ def test_sigkill_while_sealing_leaves_the_seal_a_fresh_one_would_make(store, tmp
         sizes.append(leaves.head().size)
         assert sizes == sorted(sizes), "the seal never goes back"
     total = app.recorder.max_notification_id()
-    assert 0 < sizes[0] and min(sizes) < total, f"the kills missed the sealing: {sizes}"
+    assert any(0 < size < total for size in sizes), f"the kills missed the sealing: {sizes}"
     finish = subprocess.run([sys.executable, "-m", "tests.seal_child"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)
     assert finish.stdout.split() == ["go", "done"], finish.stderr

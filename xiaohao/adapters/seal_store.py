@@ -43,10 +43,17 @@ def _head(row) -> SealHead:
 
 
 class SealInSqlite(InEventsFile):
-    """In the SQLite events file."""
+    """In the SQLite events file. Its commits are not flushed to disk one by one (synchronous
+    NORMAL under WAL): the seal is made from committed events, so a power cut can only take it
+    back to an earlier state, which the next follow brings forward again."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, _leaves_table("BLOB"), _head_table("BLOB"))
+
+    def _connect(self):
+        conn = super()._connect()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
 
     def head(self) -> SealHead:
         with closing(self._connect()) as conn:
