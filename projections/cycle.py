@@ -45,18 +45,24 @@ class WeekFigures:
 
 
 def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
-    """Tickets not rectified and past their deadline at `at`, per town and unit: the intervals
-    written out by the projection plus the ones still open."""
+    """Tickets not rectified and past their deadline at `at`, per town and unit: at an ended
+    `week`'s end, the intervals written out by the projection plus the ones still open; within
+    the running week (no `week`), the intervals that held at `at` (in a view of the past, some
+    have ended since)."""
     counts: dict[tuple, int] = {}
+    params = {"today": beijing(at).date().isoformat(), "at": moment_text(at)}
+    red = light_where(Light.RED, "s.state", "s.deadline")
     if week:
         for town, unit, overdue in db.execute(
                 "SELECT town_id, unit_id, overdue FROM weekly_counts WHERE week = ? "
                 "AND overdue > 0", (week,)):
             counts[(town, unit)] = overdue
-    for town, unit, overdue in db.execute(
-            "SELECT town_id, unit_id, count(*) FROM ticket_states WHERE until IS NULL "
-            f"AND {light_where(Light.RED, 'state', 'deadline')} AND at <= :at GROUP BY 1, 2",
-            {"today": beijing(at).date().isoformat(), "at": moment_text(at)}):
+        sql = ("SELECT town_id, unit_id, count(*) FROM ticket_states s WHERE until IS NULL "
+               f"AND {red} AND at <= :at GROUP BY 1, 2")
+    else:
+        held = at_moment("s.town_id AS town_id, s.unit_id AS unit_id", red, tickets=False)
+        sql = f"SELECT town_id, unit_id, count(*) FROM ({held}) GROUP BY 1, 2"
+    for town, unit, overdue in db.execute(sql, params):
         counts[(town, unit)] = counts.get((town, unit), 0) + overdue
     return counts
 
@@ -249,19 +255,22 @@ def _previous_month(month: str) -> tuple[str, str]:
     return this.shifted(-1).first_day.isoformat(), this.first_day.isoformat()
 
 
-def recheck_list(db: Database, month: str, sight: Sight) -> list[dict]:
+def recheck_list(db: Database, month: str, sight: Sight,
+                 at: datetime | None = None) -> list[dict]:
     """The monthly recheck list for a month such as 2019-08: the tickets `sight` sees that
     were closed in the month before (and earlier closings still 未回查 when the month began,
     `carried`), each with its outcome so far: 巩固 (the recheck recorded that the fix held:
     `held_at`, `held_by`, `held_note`), 重新整改 (reopened: `reopened_at`, `reopened_by`,
-    `findings`) or 未回查, which stays on the lists until one of them is recorded."""
+    `findings`) or 未回查, which stays on the lists until one of them is recorded. With `at`,
+    as of that moment (a view of the past)."""
     start, end = _previous_month(month)
     clause, params = sight.where()
     held = ("(SELECT h.n FROM recheck_holds h WHERE h.ticket_id = s.ticket_id AND h.at > s.at "
             "AND (s.until IS NULL OR h.at < s.until) ORDER BY h.at LIMIT 1)")
     cursor = db.execute(
         "SELECT t.number, t.title, s.town_id, s.unit_id, s.at AS closed_at, "
-        f"s.until AS reopened_at, t.state, t.version, {OUTCOME_SQL} AS outcome, "
+        "CASE WHEN s.until <= :at THEN s.until END AS reopened_at, t.state, t.version, "
+        f"{OUTCOME_SQL} AS outcome, "
         "s.at < :start AS carried, "
         "held.at AS held_at, held.by_name AS held_by, held.summary AS held_note, "
         "reopened.by_name AS reopened_by, reopened.summary AS findings "
@@ -272,7 +281,7 @@ def recheck_list(db: Database, month: str, sight: Sight) -> list[dict]:
         "WHERE x.ticket_id = s.ticket_id AND x.at = s.until) "
         f"WHERE {ON_RECHECK_LIST} AND {clause} "
         "ORDER BY s.town_id, s.unit_id, s.at",
-        params | {"start": start, "end": end, "at": LATEST})
+        params | {"start": start, "end": end, "at": moment_text(at) if at else LATEST})
     columns = [c[0] for c in cursor.description]
     rows = [dict(zip(columns, r, strict=True)) for r in cursor]
     for r in rows:

@@ -10,7 +10,8 @@ waiting (partial indexes): how many responsible units have not yet signed while 
 (`unsigned`), and whether an extension is waiting for an answer (`asking`).
 
 A batch is applied in memory: the tickets it touches are read once, changed event by event,
-and written back at the end.
+and written back at the end. `dealing_history` keeps every version of a ticket's dealing with
+its acknowledgements (projections/history.py), for the ticket as it stood at a past moment.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlite_utils import Database
 
 from domain.ticket import EVENT_LABELS
 from projections.base import Item, Projection, ProjectionError
+from projections.history import SPAN, write_versions
 
 
 @dataclass
@@ -41,9 +43,10 @@ class _Dealing:
 
 class DealingsProjection(Projection):
     name = "dealings"
-    version = 2     # 2: `dealing`, the office's waiting tickets
+    version = 3     # 2: `dealing`, the office's waiting tickets; 3: dealing_history
     topics = ("domain.ticket:Ticket.",)
-    tables = ("dealing", "acknowledgements", "chases", "instructions", "instruction_replies")
+    tables = ("dealing", "acknowledgements", "chases", "instructions", "instruction_replies",
+              "dealing_history")
     query_indexes = {
         "dealing_unsigned": "CREATE INDEX IF NOT EXISTS dealing_unsigned ON dealing "
                             "(assigned_at) WHERE unsigned > 0",
@@ -60,12 +63,15 @@ class DealingsProjection(Projection):
         db["dealing"].create({"ticket_id": str, "units": str, "assigned": int,
                               "assigned_at": str, "unsigned": int, "asking": int},
                              pk="ticket_id")
+        db["dealing_history"].create({**dict(zip(HISTORY, (str, str, int, str, int, int, str))),
+                                      **SPAN}, pk=("ticket_id", "valid_from"))
         db["acknowledgements"].create({"ticket_id": str, "unit_id": str, "at": str},
                                       pk=("ticket_id", "unit_id"))
         db["chases"].create({"n": int, "ticket_id": str, "at": str, "by_name": str,
                              "unit_ids": str, "note": str}, pk="n")
         db["instructions"].create({"ticket_id": str, "n": int, "text": str, "by_login": str,
-                                   "by_name": str, "at": str}, pk=("ticket_id", "n"))
+                                   "by_name": str, "at": str, "notification": int},
+                                  pk=("ticket_id", "n"))
         db["instruction_replies"].create(
             {"seq": int, "ticket_id": str, "instruction": int, "text": str, "by_login": str,
              "by_name": str, "role": str, "unit_id": str, "at": str}, pk="seq")
@@ -74,6 +80,7 @@ class DealingsProjection(Projection):
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
         dealings = _load(conn, {i.aggregate for i in items if i.name in CHANGING})
         changed: set[str] = set()
+        versions: list[list] = []
         for item in items:
             if item.name not in EVENT_LABELS:
                 raise self.unknown(item)
@@ -88,7 +95,9 @@ class DealingsProjection(Projection):
                 _record(conn, item)
                 continue
             changed.add(item.aggregate)
+            versions.append([*_values(item.aggregate, dealings[item.aggregate]), item.n])
         _write(conn, {t: dealings[t] for t in changed})
+        write_versions(conn, "dealing_history", HISTORY, versions)
 
 
 # The events that change a ticket's dealing; the others leave it as it is.
@@ -130,13 +139,21 @@ def _record(conn: sqlite3.Connection, item: Item) -> None:
                           e.note))
         case "InstructionGiven":
             conn.execute("INSERT INTO instructions SELECT ?, coalesce(max(n), 0) + 1, ?, ?, ?, "
-                         "? FROM instructions WHERE ticket_id = ?",
-                         (item.aggregate, e.text, e.by["login"], e.by["name"], item.at,
+                         "?, ? FROM instructions WHERE ticket_id = ?",
+                         (item.aggregate, e.text, e.by["login"], e.by["name"], item.at, item.n,
                           item.aggregate))
         case "InstructionReplied":
             conn.execute("INSERT INTO instruction_replies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (item.n, item.aggregate, e.instruction, e.text, e.by["login"],
                           e.by["name"], e.by["role"], e.by.get("unit_id"), item.at))
+
+
+HISTORY = ["ticket_id", "units", "assigned", "assigned_at", "unsigned", "asking", "acknowledged"]
+
+
+def _values(ticket_id: str, d: _Dealing) -> list:
+    return [ticket_id, json.dumps(d.units), int(d.assigned), d.assigned_at, d.unsigned,
+            int(d.asking), json.dumps(d.acknowledged)]
 
 
 def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, _Dealing]:
@@ -157,10 +174,8 @@ def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, _Dealing]:
 def _write(conn: sqlite3.Connection, dealings: dict[str, _Dealing]) -> None:
     if not dealings:
         return
-    conn.executemany(
-        "INSERT OR REPLACE INTO dealing VALUES (?, ?, ?, ?, ?, ?)",
-        [(t, json.dumps(d.units), int(d.assigned), d.assigned_at, d.unsigned, int(d.asking))
-         for t, d in dealings.items()])
+    conn.executemany("INSERT OR REPLACE INTO dealing VALUES (?, ?, ?, ?, ?, ?)",
+                     [_values(t, d)[:-1] for t, d in dealings.items()])
     conn.execute("DELETE FROM acknowledgements WHERE ticket_id IN "
                  "(SELECT value FROM json_each(?))", (json.dumps(sorted(dealings)),))
     conn.executemany("INSERT INTO acknowledgements VALUES (?, ?, ?)",

@@ -17,6 +17,7 @@ from domain.errors import InvalidInputError
 from domain.lights import Light, light_params, light_sql, light_where, overdue_sql, red_first_sql
 from domain.values import State
 from domain.visibility import Sight
+from projections.event_details import changes, details
 
 LIGHT_SQL = light_sql()
 OVERDUE_SQL = overdue_sql()
@@ -187,8 +188,17 @@ def ticket_row(db: Database, number: str, today: date, warn_days: int) -> dict |
 
 
 def timeline(db: Database, ticket_id: str) -> list[dict]:
-    """A ticket's events as readable rows, oldest first."""
+    """A ticket's events as readable rows, oldest first, each with every field it carries
+    (`details`) and what it changed on the ticket (`changes`), projections/event_details.py."""
     cursor = db.execute("SELECT version, event, label, at, by_login, by_name, role, unit_id, "
-                        "summary FROM timeline WHERE ticket_id = ? ORDER BY version", (ticket_id,))
+                        "summary, event_json FROM timeline WHERE ticket_id = ? ORDER BY version",
+                        (ticket_id,))
     columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, r, strict=True)) for r in cursor]
+    rows = [dict(zip(columns, r, strict=True)) for r in cursor]
+    changed = changes(db, ticket_id)
+    for row in rows:     # a field the event changed is said once, as its change
+        row["changes"] = changed.get(row["version"], [])
+        said = {c["label"] for c in row["changes"]}
+        row["details"] = [d for d in details(row["event"], row.pop("event_json"))
+                          if d["label"] not in said]
+    return rows

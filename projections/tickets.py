@@ -2,6 +2,10 @@
 answers for it (`ticket_units`, `ticket_leaders`) for filtering by unit or leader, and a trigram
 full-text index over its words (`tickets_fts`).
 
+`ticket_history` keeps every version of every row, each valid from the notification that made
+it up to the one that made the next (`valid_to`, `OPEN` while it is the latest): the log
+position of any instant picks exactly the rows the system held then (projections/asof.py).
+
 A batch is applied in memory: the rows it touches are read once, changed event by event, and
 written back with one upsert.
 """
@@ -19,6 +23,7 @@ from sqlite_utils import Database
 from domain.clock import beijing_date
 from domain.lights import days_overdue
 from projections.base import Item, Projection, ProjectionError
+from projections.history import SPAN, write_versions
 
 COLUMNS = {
     "id": str, "seq": int, "number": str, "title": str, "description": str, "town_id": str,
@@ -117,9 +122,9 @@ HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
 
 class TicketsProjection(Projection):
     name = "tickets"
-    version = 5
+    version = 6     # 6: ticket_history
     topics = ("domain.ticket:Ticket.",)
-    tables = ("tickets", "ticket_units", "ticket_leaders", "tickets_fts")
+    tables = ("tickets", "ticket_units", "ticket_leaders", "tickets_fts", "ticket_history")
     query_indexes = {
         "tickets_number": "CREATE UNIQUE INDEX IF NOT EXISTS tickets_number ON tickets (number)",
         **{f"tickets_{'_'.join(c)}": f"CREATE INDEX IF NOT EXISTS tickets_{'_'.join(c)} "
@@ -130,10 +135,20 @@ class TicketsProjection(Projection):
                              "ON ticket_units (unit_id)",
         "ticket_leaders_leader": "CREATE INDEX IF NOT EXISTS ticket_leaders_leader "
                                  "ON ticket_leaders (leader_id)",
+        # The same questions as of a past position: each index above with the version's
+        # span last, so that rows not alive then are passed over in the index.
+        **{f"ticket_history_{'_'.join(c)}": f"CREATE INDEX IF NOT EXISTS ticket_history_"
+           f"{'_'.join(c)} ON ticket_history ({', '.join(c)}, valid_to, valid_from)" for c in (
+               ("number",), ("state", "deadline"), ("town_id", "state", "deadline", "number"),
+               ("town_id", "unit_id", "number"), ("opened_at",), ("indicator_id",))},
+        "ticket_history_span": "CREATE INDEX IF NOT EXISTS ticket_history_span "
+                               "ON ticket_history (valid_to, valid_from)",
     }
 
     def create_tables(self, db: Database) -> None:
         db["tickets"].create(COLUMNS, pk="id", not_null={"number", "title", "state"})
+        db["ticket_history"].create({**COLUMNS, **SPAN},
+                                    pk=("id", "valid_from"))
         db["ticket_units"].create({"ticket_id": str, "unit_id": str, "lead": int},
                                   pk=("ticket_id", "unit_id"))
         db["ticket_leaders"].create({"ticket_id": str, "leader_id": str},
@@ -148,6 +163,7 @@ class TicketsProjection(Projection):
         rows = self._load(conn, {i.aggregate for i in items if i.name != "Opened"})
         responsibility: set[str] = set()
         texts: set[str] = set()
+        versions: list[list] = []
         for item in items:
             handler = HANDLERS.get(item.name)
             if handler is None:
@@ -158,11 +174,13 @@ class TicketsProjection(Projection):
                 raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
             handler(row, item.event, item)
             row["version"] = item.event.originator_version
+            versions.append([*(row.get(c) for c in NAMES), item.n])
             if item.name in ("Opened", "Assigned", "Reassigned"):
                 responsibility.add(item.aggregate)
             if item.name in ("Opened", "Rectified"):
                 texts.add(item.aggregate)
         conn.executemany(UPSERT, [[row.get(c) for c in NAMES] for row in rows.values()])
+        write_versions(conn, "ticket_history", NAMES, versions)
         self._write_responsibility(conn, [rows[t] for t in responsibility])
         if not self.bulk:     # a long catch-up indexes the words once, at its end
             self._write_texts(conn, [rows[t] for t in texts])

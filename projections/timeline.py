@@ -60,12 +60,14 @@ def _doubts(flags: list[dict]) -> str:
 
 class TimelineProjection(Projection):
     name = "timeline"
-    version = 5     # 3: a rectification's doubtful photos, 签收, 催办, 补充照片, 批示落实 worded;
-                    # 4: 交办 and 改派 name the co-responsible units; 5: a past deadline's reason
+    version = 6     # 3: a rectification's doubtful photos, 签收, 催办, 补充照片, 批示落实 worded;
+                    # 4: 交办 and 改派 name the co-responsible units; 5: a past deadline's reason;
+                    # 6: timeline_at, for the log position of an instant (projections/asof.py)
     topics = ("domain.ticket:Ticket.",)
     tables = ("timeline",)
     query_indexes = {"timeline_ticket": "CREATE UNIQUE INDEX IF NOT EXISTS timeline_ticket "
-                                        "ON timeline (ticket_id, version)"}
+                                        "ON timeline (ticket_id, version)",
+                     "timeline_at": "CREATE INDEX IF NOT EXISTS timeline_at ON timeline (at)"}
 
     def create_tables(self, db: Database) -> None:
         db["timeline"].create(

@@ -34,7 +34,7 @@ from projections.base import Item, Projection, ProjectionError
 COUNTS = ("found", "rectified", "closed", "reopened", "returned", "cancelled", "overdue",
           "extended", "due", "on_time")
 TERMS = ("ticket_id", "town_id", "unit_id", "first_deadline", "completed_on", "on_time_at",
-         "cancelled_at")
+         "cancelled_at", "assigned_n")
 STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectified",
                "Closed": "closed", "Reopened": "assigned", "Cancelled": "cancelled"}
 COUNTED = {"Opened": "found", "Rectified": "rectified", "Closed": "closed",
@@ -47,9 +47,10 @@ def week_of_end(moment: datetime) -> str:
 
 class WeeklyProjection(Projection):
     name = "weekly"
-    version = 7
+    version = 8     # 8: weekly_marks, and the notifications a check and a first deadline came with
     topics = ("domain.ticket:Ticket.",)
-    tables = ("weekly_counts", "weekly_checks", "ticket_states", "ticket_terms", "recheck_holds")
+    tables = ("weekly_counts", "weekly_checks", "ticket_states", "ticket_terms", "recheck_holds",
+              "weekly_marks")
     query_indexes = {
         "weekly_checks_place": "CREATE INDEX IF NOT EXISTS weekly_checks_place "
                                "ON weekly_checks (week, town_id, unit_id)",
@@ -76,13 +77,21 @@ class WeeklyProjection(Projection):
             {"week": str, "town_id": str, "unit_id": str, **{c: int for c in COUNTS}},
             pk=("week", "town_id", "unit_id"), defaults=dict.fromkeys(COUNTS, 0))
         db["weekly_checks"].create({"week": str, "ticket_id": str, "town_id": str,
-                                    "unit_id": str}, pk=("week", "ticket_id"))
+                                    "unit_id": str, "n": int}, pk=("week", "ticket_id"))
+        # Each count but `overdue` as the event that made it (`late`: counted in a week before
+        # the event's own, which only a deadline already past does), so that a view of the
+        # past takes back what came after it (projections/asof.py).
+        db["weekly_marks"].create({"n": int, "week": str, "town_id": str, "unit_id": str,
+                                   "figure": str, "delta": int, "late": int})
+        db.execute("CREATE INDEX weekly_marks_week ON weekly_marks (week, n)")
+        db.execute("CREATE INDEX weekly_marks_late ON weekly_marks (n) WHERE late")
         db["ticket_states"].create(
             {"n": int, "ticket_id": str, "town_id": str, "unit_id": str, "at": str,
              "until": str, "state": str, "deadline": str}, pk="n")
         db.execute("CREATE INDEX ticket_states_open ON ticket_states (ticket_id) "
                    "WHERE until IS NULL")
-        db["ticket_terms"].create(dict.fromkeys(TERMS, str), pk="ticket_id")
+        db["ticket_terms"].create(dict.fromkeys(TERMS, str) | {"assigned_n": int},
+                                  pk="ticket_id")
         db["recheck_holds"].create({"n": int, "ticket_id": str, "at": str}, pk="n")
         db.execute("CREATE INDEX recheck_holds_ticket ON recheck_holds (ticket_id, at)")
         self.create_query_indexes(db)
@@ -106,11 +115,12 @@ class WeeklyProjection(Projection):
                 if after != (current[6], current[7]):
                     batch.change(item, place, *after)
                 if item.name in ("ProgressChecked", "ReInspected"):
-                    batch.checks.add((_week(item.at), item.aggregate, *place))
+                    batch.checks.setdefault((_week(item.at), item.aggregate),
+                                            (*place, item.n))
             column = COUNTED.get(item.name) or (
                 "returned" if item.name == "ReInspected" and not event.passed else None)
             if column:
-                batch.counts[(_week(item.at), *place)][column] += 1
+                batch.count(item, _week(item.at), place, column)
             batch.terms_follow(item, place)
         batch.write()
 
@@ -149,7 +159,8 @@ class _Batch:
         self.new: dict[int, list] = {}               # intervals opened in this batch, by n
         self.ended: list[tuple[str, int]] = []       # (until, n) of intervals already stored
         self.counts: dict[tuple, Counter] = defaultdict(Counter)
-        self.checks: set[tuple] = set()
+        self.marks: list[tuple] = []
+        self.checks: dict[tuple, tuple] = {}
         cursor = conn.execute(f"SELECT {', '.join(TERMS)} FROM ticket_terms WHERE ticket_id IN "
                               "(SELECT value FROM json_each(?))", (json.dumps(list(tickets)),))
         self.terms: dict[str, dict] = {r[0]: dict(zip(TERMS, r, strict=True)) for r in cursor}
@@ -170,20 +181,25 @@ class _Batch:
         match item.name:
             case "Assigned" if deadline is None:
                 terms["first_deadline"] = e.deadline.isoformat()
-                self.counts[(_day_week(terms["first_deadline"]), *place)]["due"] += 1
+                terms["assigned_n"] = item.n
+                self.count(item, _day_week(terms["first_deadline"]), place, "due")
             case "Rectified":
                 terms["completed_on"] = e.completed_on.isoformat()
             case "ReInspected" if e.passed and terms["on_time_at"] is None and rectified_on_time(
                     date.fromisoformat(terms["completed_on"]),
                     deadline and date.fromisoformat(deadline)):
                 terms["on_time_at"] = item.at
-                self.counts[(max(_week(item.at), _day_week(deadline)), *place)]["on_time"] += 1
+                self.count(item, max(_week(item.at), _day_week(deadline)), place, "on_time")
             case "Cancelled":
                 terms["cancelled_at"] = item.at
                 if deadline:     # never rectified, so never on time: out of the count
-                    self.counts[(max(_week(item.at), _day_week(deadline)), *place)]["due"] -= 1
+                    self.count(item, max(_week(item.at), _day_week(deadline)), place, "due", -1)
             case "RecheckHeld":
                 self.holds.append((item.n, item.aggregate, item.at))
+
+    def count(self, item: Item, week: str, place: tuple, figure: str, delta: int = 1) -> None:
+        self.counts[(week, *place)][figure] += delta
+        self.marks.append((item.n, week, *place, figure, delta, int(week < _week(item.at))))
 
     def change(self, item: Item, place: tuple, state: str, deadline: str | None) -> None:
         """End the ticket's open interval, counting the week ends it was overdue at, and
@@ -214,8 +230,10 @@ class _Batch:
             f"VALUES (?, ?, ?, {', '.join('?' * len(COUNTS))}) ON CONFLICT DO UPDATE SET "
             + ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTS),
             [(*key, *(counter[c] for c in COUNTS)) for key, counter in self.counts.items()])
-        self.conn.executemany("INSERT OR IGNORE INTO weekly_checks VALUES (?, ?, ?, ?)",
-                              self.checks)
+        self.conn.executemany("INSERT OR IGNORE INTO weekly_checks VALUES (?, ?, ?, ?, ?)",
+                              [(*key, *rest) for key, rest in self.checks.items()])
+        self.conn.executemany("INSERT INTO weekly_marks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              self.marks)
         self.conn.executemany(
             f"INSERT OR REPLACE INTO ticket_terms ({', '.join(TERMS)}) "
             f"VALUES ({', '.join('?' * len(TERMS))})",

@@ -3,6 +3,8 @@ models carry more columns than are named here; those pass through as they are (`
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,11 +54,31 @@ class TicketItem(TicketRow):
     lead_name: str | None = None
 
 
+class AsOf(BaseModel):
+    """历史视图: the instant asked for and the log position it stands for."""
+    at: datetime = Field(description="所问的时间（北京时间）")
+    position: int = Field(description="当时日志的最后一条记录（通知编号）；之后的记录不计")
+
+
 class TicketPage(BaseModel):
     total: int
     page: int
     per_page: int
     items: list[TicketItem]
+    as_of: AsOf | None = Field(None, description="历史视图时，所示为该时刻的状态")
+
+
+class Detail(BaseModel):
+    label: str = Field(description="字段的中文名称，如 交办意见、配合责任单位")
+    value: Any = Field(description="文字；单位或人员的编码列表（kind 为 units）；文件（files）")
+    kind: str = Field(description="text、units、files、flags 或 verdict")
+
+
+class Change(BaseModel):
+    label: str = Field(description="改变的项目，如 完成时限、牵头单位、状态")
+    before: Any
+    after: Any
+    kind: str = Field(description="text 或 units（编码列表）")
 
 
 class Step(Row):
@@ -69,10 +91,13 @@ class Step(Row):
     role: str | None = None
     unit_id: str | None = None
     summary: str | None = None
+    details: list[Detail] = Field([], description="事件所记载的每一项")
+    changes: list[Change] = Field([], description="此事件前后问题的变化")
 
 
 class Ticket(TicketRow):
     timeline: list[Step]
+    as_of: AsOf | None = Field(None, description="历史视图时，所示为该时刻的状态")
 
 
 class Opened(BaseModel):

@@ -19,7 +19,9 @@ from starlette.datastructures import FormData
 from domain.application import XiaohaoApp
 from domain.errors import DomainError, NotPermittedError
 from domain.values import Role
+from projections.asof import as_of, moment_at
 from web.config import WebConfig
+from web.history import instant_of, may_look_back
 from web.readside import Lookups
 from web.security import LoginRequired, check_csrf
 from web.users import User
@@ -34,10 +36,18 @@ async def get_config(request: Request) -> WebConfig:
 
 
 def read_db(request: Request) -> Iterator[Database]:
-    """A read connection for this request, the read models caught up (as far as is quick)."""
+    """A read connection for this request, the read models caught up (as far as is quick);
+    on a page that can show the past, answering as of the instant the request names, if it
+    names one (历史视图, web/history.py; the moment is kept in `request.state.moment`)."""
+    instant = instant_of(request, request.app.state.xapp.now())
     with request.app.state.reads.connection() as (db, behind):
         request.state.behind = behind     # the page says so
-        yield db
+        if instant is None:
+            yield db
+            return
+        request.state.moment = moment_at(db, instant)
+        with as_of(db, request.state.moment):
+            yield db
 
 
 App = Annotated[XiaohaoApp, Depends(get_app)]
@@ -78,6 +88,7 @@ async def current_user(request: Request) -> User:
         raise LoginRequired()
     await check_csrf(request)
     request.state.user = User.of(account)
+    may_look_back(request, request.state.user.roles)
     return request.state.user
 
 
@@ -122,6 +133,7 @@ def api_allow(*roles: Role) -> Callable[..., User]:
         if user is None:
             user = await current_user(request)
         request.state.user = user
+        may_look_back(request, user.roles)
         if not user.roles & names:
             raise NotPermittedError("您的角色无权执行此操作")
         return user

@@ -3,6 +3,8 @@ leader have to do now, drawn above the county's figures; and one queue in full (
 
 from __future__ import annotations
 
+from datetime import date
+
 from dataclasses import dataclass
 
 from domain.errors import UnknownReferenceError
@@ -51,14 +53,14 @@ def _names_for(user: User, is_town: bool) -> list[str]:
     return names
 
 
-def _queue(name: str, app, db, config, user: User, limit: int | None) -> Shown:
+def _queue(name: str, app, db, config, user: User, limit: int | None, today: date) -> Shown:
     if name == "instructions":
         rows = instructions_awaiting(db, user.unit_id, limit=limit)
     elif name == "given":
         rows = instructions_given(db, user.login, limit=limit)
     else:
         spec = QUEUES[name]
-        rows = ticket_queue(db, name, app.today(), config.warn_days, sight=user.sight(app),
+        rows = ticket_queue(db, name, today, config.warn_days, sight=user.sight(app),
                             unit=user.unit_id if spec.mine else None, limit=limit)
     full = QUEUES[name].full if name in QUEUES and QUEUES[name].full else f"/queues?name={name}"
     return Shown(name, INSTRUCTION_TITLES.get(name) or QUEUES[name].title, rows.rows,
@@ -76,11 +78,14 @@ def is_town_account(app, user: User) -> bool:
 templates.env.globals["is_town_account"] = is_town_account    # the navigation asks too
 
 
-def home_queues(app, db, look: Lookups, config, user: User, week: WeekFigures) -> dict:
-    """The home's own part: each role's queues, an inspector's (or town's) unchecked items of
-    this week's check list, a town's ledger, and a leader's 包保 with this week against the last."""
+def home_queues(app, db, look: Lookups, config, user: User, week: WeekFigures,
+                today: date) -> dict:
+    """The home's own part: each role's queues (lights as on `today`), an inspector's (or
+    town's) unchecked items of this week's check list, a town's ledger, and a leader's 包保
+    with this week against the last."""
     town = is_town_account(app, user)
-    shown = [_queue(name, app, db, config, user, PREVIEW) for name in _names_for(user, town)]
+    shown = [_queue(name, app, db, config, user, PREVIEW, today)
+             for name in _names_for(user, town)]
     context: dict = {"queues": {q.name: q for q in shown}, "town": user.unit_id if town else None}
     if user.has(Role.INSPECTOR) or town:
         rows = check_list(db, week.week, config.warn_days, user.sight(app))
@@ -92,11 +97,11 @@ def home_queues(app, db, look: Lookups, config, user: User, week: WeekFigures) -
     return {"home": context}
 
 
-def one_queue(app, db, config, user: User, name: str) -> Shown:
+def one_queue(app, db, config, user: User, name: str, today: date) -> Shown:
     """A queue of the user's in full (up to FULL rows); 404 for one that is not theirs."""
     if name not in _names_for(user, is_town_account(app, user)):
         raise UnknownReferenceError("没有这个待办清单")
-    return _queue(name, app, db, config, user, FULL)
+    return _queue(name, app, db, config, user, FULL, today)
 
 
 TREND = ("rank", "closure_rate", "overdue", "found_total", "closed_total", "on_time_rate")

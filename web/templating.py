@@ -22,6 +22,7 @@ from domain.delivery import STATES as DELIVERY_STATES
 from domain.indicators import indicators
 from domain.lights import Light
 from domain.values import Category, Labelled, Role, Severity, Source, State
+from web.history import instant_param, keep_instant, moment_of
 from web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -107,9 +108,15 @@ def render(request: Request, page: str, context: dict[str, Any], *, fragment: st
            status_code: int = 200) -> Response:
     """The page, or only its fragment when htmx asks for it."""
     name = fragment if fragment and is_htmx(request) else page
+    moment = moment_of(request)
     context = {"user": getattr(request.state, "user", None),
-               "behind": getattr(request.state, "behind", False), **context}
+               "behind": getattr(request.state, "behind", False), "moment": moment,
+               "instant": instant_param(moment) if moment else None, **context}
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    if moment:   # 历史视图: every link keeps the instant (web/history.py)
+        response.body = keep_instant(bytes(response.body).decode(),
+                                     context["instant"]).encode()
+        response.headers["content-length"] = str(len(response.body))
     response.headers["Vary"] = "HX-Request"
     return response
 

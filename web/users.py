@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -39,10 +41,11 @@ class User:
         return sight_of(self.roles, self.unit_id, self.person_id, directory, app.today())
 
     def visible_ticket(self, app: XiaohaoApp, db: Database, number: str,
-                       warn_days: int) -> dict:
-        """The ticket's read-model row, or 404 / 403 as a DomainError: the one check every
-        page, file and API call about one ticket makes."""
-        ticket = ticket_row(db, number, app.today(), warn_days)
+                       warn_days: int, day: date | None = None) -> dict:
+        """The ticket's read-model row with its light on `day` (today unless given), or 404 /
+        403 as a DomainError: the one check every page, file and API call about one ticket
+        makes."""
+        ticket = ticket_row(db, number, day or app.today(), warn_days)
         if ticket is None:
             raise UnknownReferenceError(f"未找到问题 {number[:40]}")
         if not self.sight(app).sees(ticket):

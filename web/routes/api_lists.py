@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from domain.delivery import STATES
 from domain.errors import InvalidInputError, NotPermittedError, UnknownReferenceError
@@ -16,9 +16,11 @@ from projections.cycle import check_list, recheck_list, week_figures
 from projections.runs import bulletin_as_seen, outbox, outbox_counts, run_of, runs_of
 from web.api_models import Bulletin, CheckList, Figures, Issued, Outbox, RecheckList
 from web.deps import App, Config, ReadDb, api_allow
+from web.history import day_of, moment_of, not_after_then, now_of
 from web.homes import is_town_account
 from web.openapi import ALWAYS, problems
 from web.routes.bulletins import OUTBOX_READERS, PER_PAGE
+from web.routes.api_tickets import AsOfQuery
 from web.routes.cycle import VIEWERS
 from web.users import User
 
@@ -28,24 +30,28 @@ Viewer = Annotated[User, Depends(api_allow(*VIEWERS))]
 CheckViewer = Annotated[User, Depends(api_allow(*VIEWERS, Role.UNIT))]     # a town's, below
 # 发件箱 is read by whoever may read its page.
 Postmaster = Annotated[User, Depends(api_allow(*OUTBOX_READERS))]
-PERIOD = problems(400)      # a week or month spelt otherwise, or outside 2000–2099
+PERIOD = problems(400, 403)     # a week or month spelt otherwise, or outside 2000–2099;
+                                # 历史视图 for one who may not look back
 WEEK = Query(description="ISO 周次，默认本周", examples=["2019-W34"])
 MONTH = Query(description="月份，默认本月", examples=["2019-08"])
 
 
-def _week(app, label: str) -> Week:
-    return Week.parse(label) if label else Week.of(app.today())
+def _week(request: Request, app, label: str) -> Week:
+    """The week asked for, or the current one (the instant's, in a view of the past)."""
+    week = Week.parse(label) if label else Week.of(day_of(request, app.today()))
+    not_after_then(request, week.first_day)
+    return week
 
 
 @router.get("/checks", operation_id="api_checks", summary="周检查清单", responses=PERIOD,
             description="该周周一零时尚未整改或待复查的问题（您可查看的），按镇街、学校排列，红灯在前；"
                         "每项注明本周是否已检查、现在的状态。创建办、督查员、领导、审计及镇街账号可读。")
-def api_checks(app: App, db: ReadDb, config: Config, user: CheckViewer,
-               week: Annotated[str, WEEK] = "") -> CheckList:
+def api_checks(request: Request, app: App, db: ReadDb, config: Config, user: CheckViewer,
+               week: Annotated[str, WEEK] = "", as_of: AsOfQuery = None) -> CheckList:
     """The week's check list, as /checks shows it to the same user."""
     if not user.has(*VIEWERS) and not is_town_account(app, user):
         raise NotPermittedError("您的角色无权访问此页面")
-    shown = _week(app, week)
+    shown = _week(request, app, week)
     rows = check_list(db, str(shown), config.warn_days, user.sight(app))
     return CheckList(week=str(shown), total=len(rows), checked=sum(bool(r["checked"]) for r in rows),
                      items=rows)
@@ -54,11 +60,13 @@ def api_checks(app: App, db: ReadDb, config: Config, user: CheckViewer,
 @router.get("/rechecks", operation_id="api_rechecks", summary="月回查清单", responses=PERIOD,
             description="上月销号的问题及往月结转的未回查问题（您可查看的），"
                         "每项为 巩固、重新整改 或 未回查。")
-def api_rechecks(app: App, db: ReadDb, user: Viewer,
-                 month: Annotated[str, MONTH] = "") -> RecheckList:
+def api_rechecks(request: Request, app: App, db: ReadDb, user: Viewer,
+                 month: Annotated[str, MONTH] = "", as_of: AsOfQuery = None) -> RecheckList:
     """The month's recheck list, as /rechecks shows it to the same user."""
-    shown = Month.parse(month) if month else Month.of(app.today())
-    rows = recheck_list(db, str(shown), user.sight(app))
+    shown = Month.parse(month) if month else Month.of(day_of(request, app.today()))
+    not_after_then(request, shown.first_day)
+    moment = moment_of(request)
+    rows = recheck_list(db, str(shown), user.sight(app), moment.at if moment else None)
     counts = {outcome: sum(r["outcome"] == outcome for r in rows)
               for outcome in ("held", "reopened", "pending")}
     return RecheckList(month=str(shown), **counts, items=rows)
@@ -67,10 +75,10 @@ def api_rechecks(app: App, db: ReadDb, user: Viewer,
 @router.get("/figures", operation_id="api_figures", summary="一周的数字", responses=PERIOD,
             description="工作台所示的数字：全县与各镇街的本周及累计发现、销号、撤销、重新整改、延期、"
                         "逾期，销号率、按期整改率与排名。")
-def api_figures(app: App, db: ReadDb, user: Everyone,
-                week: Annotated[str, WEEK] = "") -> Figures:
+def api_figures(request: Request, app: App, db: ReadDb, user: Everyone,
+                week: Annotated[str, WEEK] = "", as_of: AsOfQuery = None) -> Figures:
     """The week's figures for the county and each town, as 工作台 shows them to everyone."""
-    figures = week_figures(db, str(_week(app, week)), app.now())
+    figures = week_figures(db, str(_week(request, app, week)), now_of(request, app.now()))
     return Figures(week=figures.week, county=figures.county, towns=figures.towns)
 
 

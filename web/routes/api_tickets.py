@@ -19,8 +19,9 @@ from domain.lights import Light
 from domain.periods import parse_day
 from domain.values import Role
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
-from web.api_models import Opened, Ticket, TicketPage
+from web.api_models import AsOf, Opened, Ticket, TicketPage
 from web.deps import App, Config, ReadDb, api_allow
+from web.history import day_of, moment_of
 from web.forms import Uploads
 from web.openapi import ALWAYS, problems
 from web.users import User
@@ -46,6 +47,9 @@ EXAMPLES: dict[str, Any] = {
     "units": ["T03"], "leaders": ["L1"], "verdict": True, "files": [], "instruction": 1,
 }
 NUMBER = Path(description="问题编号", examples=["SS-2019-0031"])
+AsOfQuery = Annotated[str | None, Query(
+    description="历史视图：所示为该时刻系统所记载的状态（ISO 8601，不带时区即北京时间，"
+                "如 2019-08-16T17:00）；仅创建办与审计可用", examples=["2019-08-16T17:00"])]
 
 
 class EvidenceRef(BaseModel):
@@ -129,9 +133,11 @@ def _fields(request: Request, user: User, command: Command, body: BaseModel) -> 
     return fields
 
 
-@router.get("/tickets", operation_id="api_list", summary="问题清单", responses=problems(400),
+@router.get("/tickets", operation_id="api_list", summary="问题清单",
+            responses=problems(400, 403),
             description="您可查看的问题，筛选条件与「问题清单」页面相同；每页至多 200 条。")
 def api_list(request: Request, app: App, db: ReadDb, config: Config, user: Reader,
+             as_of: AsOfQuery = None,
              town: str | None = None, unit: str | None = None, state: str | None = None,
              light: str | None = None, indicator: str | None = None,
              severity: str | None = None, source: str | None = None,
@@ -147,19 +153,25 @@ def api_list(request: Request, app: App, db: ReadDb, config: Config, user: Reade
     f = TicketFilter(town=town, unit=unit, state=state, light=light, indicator=indicator,
                      severity=severity, source=source, leader=leader, text=q,
                      sight=user.sight(app))
-    found = list_tickets(db, f, app.today(), config.warn_days, sort=sort, descending=desc,
-                         page=page, per_page=per_page)
+    found = list_tickets(db, f, day_of(request, app.today()), config.warn_days, sort=sort,
+                         descending=desc, page=page, per_page=per_page)
     return TicketPage(total=found.total, page=found.page, per_page=found.per_page,
-                      items=found.rows)
+                      items=found.rows, as_of=_as_of(request))
 
 
 @router.get("/tickets/{number}", operation_id="api_get", summary="一个问题及其办理记录",
-            responses=problems(404))
+            responses=problems(400, 403, 404))
 def api_get(request: Request, app: App, db: ReadDb, config: Config, user: Reader,
-            number: Annotated[str, NUMBER]) -> Ticket:
+            number: Annotated[str, NUMBER], as_of: AsOfQuery = None) -> Ticket:
     """One ticket with its timeline."""
-    ticket = user.visible_ticket(app, db, number, config.warn_days)
-    return Ticket(**ticket, timeline=timeline(db, ticket["id"]))
+    ticket = user.visible_ticket(app, db, number, config.warn_days,
+                                 day_of(request, app.today()))
+    return Ticket(**ticket, timeline=timeline(db, ticket["id"]), as_of=_as_of(request))
+
+
+def _as_of(request: Request) -> AsOf | None:
+    moment = moment_of(request)
+    return AsOf(at=moment.at, position=moment.position) if moment else None
 
 
 OpenBody = body_model(OPEN)

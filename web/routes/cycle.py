@@ -3,6 +3,7 @@ in place by an inspector (or the office)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -22,6 +23,7 @@ from web.deps import App, Config, Look, PostedForm, ReadDb, allow
 from web.errors import status_of
 from web.feedback import tell, told
 from web.forms import Uploads, expected_version, read_fields, typed
+from web.history import day_of, moment_of, not_after_then
 from web.homes import is_town_account
 from web.templating import is_htmx, render
 from web.users import User
@@ -35,8 +37,8 @@ CHECKERS = COMMANDS["check_progress"].roles
 Checker = Annotated[User, Depends(allow(*CHECKERS))]
 
 
-def _week(label: str, app) -> Week:
-    return Week.parse(label) if label else Week.of(app.today())
+def _week(label: str, today) -> Week:
+    return Week.parse(label) if label else Week.of(today)
 
 
 def _offer(user: User, state: str) -> str | None:
@@ -54,11 +56,14 @@ def _doubts(db, ticket_id: str) -> list[dict]:
     return next((r["flags"] for r in evidence_rounds(db, ticket_id) if r["current"]), [])
 
 
-def _check_context(app, db, look, config, user: User, shown: Week, said: dict | None) -> dict:
+def _check_context(app, db, look, config, user: User, shown: Week, said: dict | None, *,
+                   today: date, past: bool = False) -> dict:
     """The week's list; actions are offered on the current week's list only, as a check is
-    recorded when it is made and counts in the week it was made."""
+    recorded when it is made and counts in the week it was made (and never in a view of the
+    past, where `today` is the instant's day)."""
     rows = check_list(db, str(shown), config.warn_days, user.sight(app))
-    is_current = shown == Week.of(app.today())
+    current = Week.of(today)
+    is_current = shown == current and not past
     for r in rows:
         r["offer"] = _offer(user, r["state_now"]) if is_current else None
         if r["offer"] == "reinspect":    # judged here too, so its doubtful photos are said here
@@ -69,8 +74,8 @@ def _check_context(app, db, look, config, user: User, shown: Week, said: dict | 
         "week": str(shown), "rows": rows, "names": look.names,
         "checked": sum(1 for r in rows if r["checked"]),
         "previous": str(shown.shifted(-1)), "next": str(shown.shifted(1)),
-        "may_check": user.has(*CHECKERS), "is_current": is_current,
-        "current": str(Week.of(app.today())), "said": said,
+        "may_check": user.has(*CHECKERS) and not past, "is_current": is_current,
+        "current": str(current), "said": said,
     }
 
 
@@ -81,9 +86,12 @@ def weekly_check(request: Request, app: App, db: ReadDb, look: Look, config: Con
     rectified one waiting for re-inspection; with how much has been checked."""
     if not user.has(*VIEWERS) and not is_town_account(app, user):
         raise NotPermittedError("您的角色无权访问此页面")
-    shown = _week(week, app)
-    return render(request, "checks.html",
-                  _check_context(app, db, look, config, user, shown, told(request)))
+    today = day_of(request, app.today())
+    shown = _week(week, today)
+    not_after_then(request, shown.first_day)
+    return render(request, "checks.html", _check_context(
+        app, db, look, config, user, shown, told(request), today=today,
+        past=moment_of(request) is not None))
 
 
 @router.post("/checks/{week}/{number}")
@@ -92,7 +100,7 @@ def check_item(request: Request, app: App, db: ReadDb, look: Look, config: Confi
                result: Annotated[str, Form()] = "", note: Annotated[str, Form()] = ""):
     """Record a visit (检查) or a re-inspection (复查通过 / 退回) against one item of this
     week's list; the item is drawn again with what became of it."""
-    shown, current = _week(week, app), Week.of(app.today())
+    shown, current = _week(week, app.today()), Week.of(app.today())
     try:
         if shown != current:
             raise InvalidInputError(f"检查只能记在本周（{current}）的清单上；"
@@ -121,7 +129,7 @@ def _check_answer(request: Request, app, db, look, config, user: User, shown: We
     """The item again with what was said (htmx: the row alone, and the week's count in
     place), or the whole list again for a refused plain form."""
     request.app.state.reads.catch_up()     # the row as the command left it
-    context = _check_context(app, db, look, config, user, shown, said)
+    context = _check_context(app, db, look, config, user, shown, said, today=app.today())
     if not is_htmx(request):
         return render(request, "checks.html", context, status_code=status)
     row = next((r for r in context["rows"] if f"check-{r['number']}" == said["at"]), None)
@@ -136,10 +144,13 @@ RECHECKS = ("hold", "reopen")     # what an item of the month's list may record
 Rechecker = Annotated[User, Depends(allow(*{r for c in RECHECKS for r in COMMANDS[c].roles}))]
 
 
-def _recheck_context(app, db, look, user: User, shown: Month, said: dict | None) -> dict:
-    rows = recheck_list(db, str(shown), user.sight(app))
+def _recheck_context(app, db, look, user: User, shown: Month, said: dict | None,
+                     at=None) -> dict:
+    """The month's list, as of `at` in a view of the past (which offers nothing)."""
+    rows = recheck_list(db, str(shown), user.sight(app), at)
     for r in rows:     # an item is recorded once: while it is 未回查 and still closed
-        waiting = r["outcome"] == "pending" and r["state"] in COMMANDS["hold"].states
+        waiting = r["outcome"] == "pending" and r["state"] in COMMANDS["hold"].states \
+            and at is None
         r["offers"] = [COMMANDS[c] for c in RECHECKS
                        if waiting and user.has(*COMMANDS[c].roles)]
     return {"month": str(shown), "rows": rows, "names": look.names,
@@ -150,9 +161,11 @@ def _recheck_context(app, db, look, user: User, shown: Month, said: dict | None)
 def monthly_recheck(request: Request, app: App, db: ReadDb, look: Look, user: Viewer,
                     month: str = ""):
     """The month's recheck list: tickets closed in the month before, holding or reopened."""
-    shown = Month.parse(month) if month else Month.of(app.today())
-    return render(request, "rechecks.html",
-                  _recheck_context(app, db, look, user, shown, told(request)))
+    moment = moment_of(request)
+    shown = Month.parse(month) if month else Month.of(day_of(request, app.today()))
+    not_after_then(request, shown.first_day)
+    return render(request, "rechecks.html", _recheck_context(
+        app, db, look, user, shown, told(request), moment.at if moment else None))
 
 
 @router.post("/rechecks/{month}/{number}/{command}")

@@ -14,6 +14,7 @@ from projections.queries import TicketFilter, light_counts, list_tickets, state_
 from projections.runs import outbox_counts
 from web.charts import town_bars, weekly_columns
 from web.deps import App, Config, Look, ReadDb, SignedIn, public
+from web.history import day_of, moment_of, now_of
 from web.homes import home_queues, one_queue
 from web.templating import render
 
@@ -23,15 +24,17 @@ router = APIRouter()
 @router.get("/")
 def dashboard(request: Request, app: App, db: ReadDb, look: Look, config: Config,
               user: SignedIn):
-    """Lights and states of the tickets one may see, the most urgent of them, and this week."""
-    today = app.today()
+    """Lights and states of the tickets one may see, the most urgent of them, and this week
+    (as of an instant, in a view of the past)."""
+    today, now, past = day_of(request, app.today()), now_of(request, app.now()), \
+        moment_of(request) is not None
     warn = config.warn_days
     mine = TicketFilter(sight=user.sight(app))
     urgent = list_tickets(db, TicketFilter(sight=mine.sight, light="red"), today, warn,
                           sort="overdue", descending=True, per_page=10)
     due = list_tickets(db, TicketFilter(sight=mine.sight, light="yellow"), today, warn,
                        sort="deadline", per_page=10)
-    week = week_figures(db, iso_week(today), app.now())
+    week = week_figures(db, iso_week(today), now)
     label = look.names
     return render(request, "dashboard.html", {
         "today": today, "lights": light_counts(db, mine, today, warn),
@@ -40,8 +43,8 @@ def dashboard(request: Request, app: App, db: ReadDb, look: Look, config: Config
         "chart": town_bars([(label.get(t["town_id"], t["town_id"]), t["closure_rate"])
                             for t in week.towns]),
         "trend": weekly_columns(weekly_trend(db, week.week)),
-        **(_office_notes(db, today) if user.has(Role.OFFICE) else {}),
-        **home_queues(app, db, look, config, user, week),
+        **(_office_notes(db, today) if user.has(Role.OFFICE) and not past else {}),
+        **home_queues(app, db, look, config, user, week, today),
     })
 
 
@@ -49,11 +52,12 @@ def dashboard(request: Request, app: App, db: ReadDb, look: Look, config: Config
 def queues(request: Request, app: App, db: ReadDb, look: Look, config: Config, user: SignedIn,
            name: str = ""):
     """待办: one of the user's queues in full, or (without a name) all of them as on 工作台."""
+    today = day_of(request, app.today())
     if name:
-        return render(request, "queues.html", {"queue": one_queue(app, db, config, user, name),
-                                               "names": look.names})
-    week = week_figures(db, iso_week(app.today()), app.now())
-    return render(request, "queues.html", {**home_queues(app, db, look, config, user, week),
+        return render(request, "queues.html", {
+            "queue": one_queue(app, db, config, user, name, today), "names": look.names})
+    week = week_figures(db, iso_week(today), now_of(request, app.now()))
+    return render(request, "queues.html", {**home_queues(app, db, look, config, user, week, today),
                                            "names": look.names, "week": week})
 
 

@@ -14,6 +14,7 @@ from domain.visibility import Sight
 from projections.directory_views import units_of_kind
 from projections.ledger import ledger
 from web.deps import App, Config, Look, ReadDb, SignedIn
+from web.history import day_of, moment_of
 from web.templating import render
 
 router = APIRouter()
@@ -49,17 +50,19 @@ def export(request: Request, app: App, db: ReadDb, look: Look, config: Config,
     sight = user.sight(app)
     if not _may_export(sight, of, code):
         raise OutOfScopeError("您无权导出该台账")
-    today = app.today()
+    today, moment = day_of(request, app.today()), moment_of(request)
     rows = ledger(db, today, config.warn_days, sight=sight,
                   **({of: code} if of != "county" else {}))
     county = config.county_name
     place = county if of == "county" else label[code]
-    filename = f"{place}问题销号台账_{today:%Y%m%d}.{format}"
+    title = f"{county}问题销号台账" + (f"（历史视图：{moment.label}）" if moment else "")
+    taken = f"{moment.at:%Y%m%d_%H%M}_历史视图" if moment else f"{today:%Y%m%d}"
+    filename = f"{place}问题销号台账_{taken}.{format}"
     if format == "csv":
-        body, media = config.ledger_files.csv(rows), "text/csv; charset=utf-8"
+        body, media = config.ledger_files.csv(rows, title if moment else None), \
+            "text/csv; charset=utf-8"
     else:
-        body, media = config.ledger_files.workbook(_sheets(of, place, rows),
-                                                   f"{county}问题销号台账"), XLSX
+        body, media = config.ledger_files.workbook(_sheets(of, place, rows), title), XLSX
     return Response(body, media_type=media, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 

@@ -20,6 +20,7 @@ from projections.queues import ticket_dealings
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
 from web.feedback import tell, told
+from web.history import day_of, moment_of
 from web.forms import Uploads, expected_version, read_fields, typed
 from web.templating import flash, is_htmx, render
 from web.users import User
@@ -61,8 +62,8 @@ def _list_page(request: Request, app, db, look, config, user: User, chosen: dict
     with what was sent in it)."""
     f = TicketFilter(**{k: v or None for k, v in chosen.items()}, text=q or None,
                      sight=user.sight(app))
-    results = list_tickets(db, f, app.today(), config.warn_days, sort=sort, descending=desc,
-                           page=page, per_page=PER_PAGE)
+    results = list_tickets(db, f, day_of(request, app.today()), config.warn_days, sort=sort,
+                           descending=desc, page=page, per_page=PER_PAGE)
     query = {k: v for k, v in {**chosen, "q": q, "sort": sort}.items() if v}
     if desc:
         query["desc"] = "true"
@@ -70,7 +71,8 @@ def _list_page(request: Request, app, db, look, config, user: User, chosen: dict
         "results": results, "chosen": chosen, "q": q, "sort": sort, "desc": desc,
         "query": query, "towns": look.town_choices,
         "leaders": look.leader_choices, "sort_choices": SORT_CHOICES,
-        "bulk": COMMANDS["assign"] if user.has(*COMMANDS["assign"].roles) else None,
+        "bulk": COMMANDS["assign"] if user.has(*COMMANDS["assign"].roles)
+        and not moment_of(request) else None,
         "places": look.place_choices, "said": said,
     }, fragment="_ticket_results.html", status_code=status_code)
 
@@ -106,9 +108,9 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
     """The ticket page; `error` is said in the form of the command `used`, drawn with the
     `values` it was sent with, and `notice` at the head of the actions."""
     config = request.app.state.config
-    ticket = user.visible_ticket(app, db, number, config.warn_days)
+    ticket = user.visible_ticket(app, db, number, config.warn_days, day_of(request, app.today()))
     look = request.app.state.reads.lookups(db)
-    actions = app.allowed_commands(number, user.login)
+    actions = [] if moment_of(request) else app.allowed_commands(number, user.login)
     return render(request, "ticket.html", {
         "t": ticket | ticket_dealings(db, ticket), "events": timeline(db, ticket["id"]),
         "names": look.names,

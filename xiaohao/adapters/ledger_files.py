@@ -96,9 +96,12 @@ def _write_sheet(sheet, rows: list[dict], title: str) -> None:
         sheet.append(cells)
 
 
-def csv_bytes(rows: list[dict]) -> bytes:
-    """The ledger as CSV, UTF-8 with a byte-order mark so that Excel reads the Chinese."""
+def csv_bytes(rows: list[dict], title: str | None = None) -> bytes:
+    """The ledger as CSV, UTF-8 with a byte-order mark so that Excel reads the Chinese; a
+    `title` (a view of the past says which) is a row of its own above the header."""
     out = io.StringIO()
+    if title:
+        csv.writer(out, lineterminator="\r\n").writerow([title])
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows({k: _inert(v) for k, v in row.items()} for row in rows)
@@ -117,5 +120,5 @@ class LedgerFiles:
     def workbook(self, sheets: Iterable[tuple[str, list[dict]]], title: str) -> bytes:
         return workbook(sheets, title)
 
-    def csv(self, rows: list[dict]) -> bytes:
-        return csv_bytes(rows)
+    def csv(self, rows: list[dict], title: str | None = None) -> bytes:
+        return csv_bytes(rows, title)

@@ -1,0 +1,38 @@
+"""Versioned rows: a read model that must answer "as it stood then" keeps, beside its present
+rows, every version of each, valid from the notification that made it up to the one that made
+the next (`valid_to`, `OPEN` while it is the latest). A past log position picks exactly the
+versions alive then (projections/asof.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+OPEN = 2**62    # `valid_to` of a row's latest version: beyond any notification id
+SPAN = {"valid_from": int, "valid_to": int}
+
+
+def write_versions(conn: sqlite3.Connection, table: str, columns: list[str],
+                   versions: list[list]) -> None:
+    """Store a batch's versions, in log order, each a row's values (its key first) followed
+    by the notification that made it; each closes the one before it, in the batch or stored."""
+    latest: dict[object, list] = {}
+    ended = []
+    rows = []
+    for version in versions:
+        row = [*version, OPEN]
+        before = latest.get(version[0])
+        if before is None:
+            ended.append((version[-1], version[0], OPEN))
+        else:
+            before[-1] = version[-1]
+        latest[version[0]] = row
+        rows.append(row)
+    conn.executemany(f"UPDATE {table} SET valid_to = ? WHERE {columns[0]} = ? AND valid_to = ?",
+                     ended)
+    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}, valid_from, valid_to) "
+                     f"VALUES ({', '.join('?' * (len(columns) + 2))})", rows)
+
+
+def alive_at(position: int) -> str:
+    """The condition that picks the versions alive at a log position."""
+    return f"valid_from <= {int(position)} AND valid_to > {int(position)}"
