@@ -10,7 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.clock import beijing_date
 from domain.cycle import KINDS, CycleRun, bulletin_number, period_start, run_id
-from domain.delivery import Delivery, delivery_id, message_id
+from domain.delivery import STEPS, Delivery, delivery_id, message_id
 from domain.errors import InvalidInputError, UnknownReferenceError
 
 MAX_BACKOFF = timedelta(days=1)
@@ -99,6 +99,18 @@ class CycleCommands:
 
     def delivery(self, delivery: UUID | str) -> dict:
         return self._delivery(delivery).as_dict()
+
+    def delivery_record(self, delivery: UUID | str) -> list[dict]:
+        """A delivery's every step, oldest first: what happened (STEPS), when, through which
+        channel, with which error, by whom (a requeue); the mail's own words stay in `delivery`."""
+        record = []
+        for e in self.events.get(self._delivery(delivery).id):
+            name = type(e).__name__
+            record.append({"step": name, "label": STEPS.get(name, name), "at": e.timestamp,
+                           "channel": getattr(e, "channel", ""), "detail": getattr(e, "detail", ""),
+                           "error": getattr(e, "error", ""), "by": getattr(e, "by", ""),
+                           "retry_at": getattr(e, "retry_at", None)})
+        return record
 
     def _delivery(self, delivery: UUID | str) -> Delivery:
         """The delivery with this id; any other id (a ticket's, an account's) is unknown."""

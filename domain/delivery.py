@@ -19,6 +19,12 @@ NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/notice")
 # the outbox shows it once that digest has been queued (projections/runs.py).
 STATES = {"queued": "待发送", "sending": "发送中", "delivered": "已送达", "failed": "发送失败",
           "held": "待汇总", "gathered": "已汇总"}
+# What sent a message: a bulletin's digests, a day's reminders (and digests of notices), or a
+# ticket event's notice.
+KINDS = {"bulletin": "周通报", "reminders": "每日提醒", "notice": "即时通知"}
+# A delivery's record, step by step, in words (each step's detail: the channel, the error).
+STEPS = {"Queued": "加入发件箱", "Attempted": "开始发送", "Delivered": "已送达",
+         "AttemptFailed": "发送失败", "Requeued": "重新排队"}
 
 
 def delivery_id(run: UUID, recipient_key: str) -> UUID:

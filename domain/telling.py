@@ -20,6 +20,27 @@ from domain.visibility import responsible_units, sight_of
 NAMED_LIMIT = 200   # items a bulletin or a leader's digest names; the rest are counted
 
 
+# The lists a bulletin or a message names tickets in, and what each is called in a record of
+# who was told what about a ticket ("列入第8期周通报（逾期未整改）").
+NAMED_PARTS = {"overdue": "逾期未整改", "due_next_week": "下周到期", "due_soon": "即将到期"}
+
+
+def named_in(content: dict) -> list[tuple[str, str]]:
+    """Every ticket a bulletin's content or a message's payload names, with the part naming
+    it: (number, part label), in the order printed. A notice names its ticket; a day's
+    digest of notices, each notice's."""
+    if content.get("kind") == "notice":
+        return [(content["number"], content.get("label") or "即时通知")]
+    if content.get("kind") == "notice_digest":
+        return [pair for n in content.get("notices", []) for pair in named_in(n["payload"])]
+    found = []
+    for part, label in NAMED_PARTS.items():
+        items = content.get(part) or []
+        for item in items["items"] if isinstance(items, dict) else items:
+            found.append((item["number"], label))
+    return found
+
+
 def named_first(items: list[dict], limit: int = NAMED_LIMIT) -> dict:
     """A list as a 通报 prints it: the first `limit` (the longest overdue, or the soonest due)
     and how many more there are (the 问题清单 lists them all)."""

@@ -55,6 +55,10 @@ def when_text(instant: datetime) -> str:
     return beijing(instant).isoformat(timespec="microseconds")
 
 
+def _summed(figure: str) -> str:
+    return f"sum(CASE WHEN figure = '{figure}' THEN delta ELSE 0 END) AS {figure}"
+
+
 # Each shadowed table, as the log held it at {alive} (versions) or {position} (rows by event).
 VIEWS = {
     "tickets": f"SELECT rowid AS rowid, {', '.join(TICKET_COLUMNS)} FROM main.ticket_history "
@@ -74,6 +78,8 @@ VIEWS = {
     "instructions": "SELECT * FROM main.instructions WHERE notification <= {position}",
     "instruction_replies": "SELECT * FROM main.instruction_replies WHERE seq <= {position}",
     "weekly_checks": "SELECT * FROM main.weekly_checks WHERE n <= {position}",
+    # What bulletins and messages named a ticket, by the time they were issued or queued
+    "told": "SELECT * FROM main.told WHERE at <= '{instant}'",
     "recheck_holds": "SELECT * FROM main.recheck_holds WHERE n <= {position}",
     # A ticket's on-time terms once it was first assigned (its other times are compared with
     # the moment by the questions themselves).
@@ -86,7 +92,7 @@ VIEWS = {
         f"SELECT c.week, c.town_id, c.unit_id, "
         f"{', '.join(f'c.{f} - coalesce(l.{f}, 0) AS {f}' for f in MARKED)}, c.overdue "
         "FROM main.weekly_counts c LEFT JOIN (SELECT week, town_id, unit_id, "
-        f"{', '.join(f'sum(CASE WHEN figure = {chr(39)}{f}{chr(39)} THEN delta ELSE 0 END) AS {f}' for f in MARKED)} "
+        f"{', '.join(_summed(f) for f in MARKED)} "
         "FROM (SELECT * FROM main.weekly_marks WHERE week = '{week}' AND n > {position} "
         "UNION ALL SELECT * FROM main.weekly_marks WHERE late AND n > {position} "
         "AND week < '{week}') GROUP BY 1, 2, 3) l "
@@ -101,7 +107,7 @@ def as_of(db: Database, moment: Moment) -> Iterator[Database]:
     for name, sql in VIEWS.items():
         db.execute(f"CREATE TEMP VIEW {name} AS " + sql.format(
             alive=alive_at(moment.position), position=int(moment.position),
-            week=iso_week(moment.day)))
+            week=iso_week(moment.day), instant=when_text(moment.at)))
     try:
         yield db
     finally:

@@ -63,8 +63,9 @@ class DealingsProjection(Projection):
         db["dealing"].create({"ticket_id": str, "units": str, "assigned": int,
                               "assigned_at": str, "unsigned": int, "asking": int},
                              pk="ticket_id")
-        db["dealing_history"].create({**dict(zip(HISTORY, (str, str, int, str, int, int, str))),
-                                      **SPAN}, pk=("ticket_id", "valid_from"))
+        kinds = (str, str, int, str, int, int, str)
+        db["dealing_history"].create({**dict(zip(HISTORY, kinds, strict=True)), **SPAN},
+                                     pk=("ticket_id", "valid_from"))
         db["acknowledgements"].create({"ticket_id": str, "unit_id": str, "at": str},
                                       pk=("ticket_id", "unit_id"))
         db["chases"].create({"n": int, "ticket_id": str, "at": str, "by_name": str,

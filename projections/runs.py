@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlite_utils import Database
 
 from domain.clock import beijing
 from domain.delivery import STATES
+from domain.periods import Week
+from domain.telling import named_in
 from domain.visibility import Sight
 from projections.base import Item, Projection, as_dicts
 from projections.queries import visible_numbers
@@ -39,13 +43,17 @@ def _known(kind: str, payload: dict) -> str | None:
 
 class RunsProjection(Projection):
     name = "runs"
-    version = 2     # 2: held notices, what a reminder knew, the digest that gathered a notice
+    version = 3     # 2: held notices, what a reminder knew, the digest that gathered a notice;
+                    # 3: `told`, the tickets each run and message named
     topics = ("domain.cycle:CycleRun.", "domain.delivery:Delivery.")
-    tables = ("runs", "deliveries")
+    tables = ("runs", "deliveries", "told")
     query_indexes = {"deliveries_due": "CREATE INDEX IF NOT EXISTS deliveries_due "
                                        "ON deliveries (state, next_attempt_at)",
                      "deliveries_run": "CREATE INDEX IF NOT EXISTS deliveries_run "
-                                       "ON deliveries (kind, period)"}
+                                       "ON deliveries (kind, period)",
+                     "deliveries_recipient": "CREATE INDEX IF NOT EXISTS deliveries_recipient "
+                                             "ON deliveries (recipient_key, seq)",
+                     "told_number": "CREATE INDEX IF NOT EXISTS told_number ON told (number, n)"}
 
     def create_tables(self, db: Database) -> None:
         db["runs"].create({"id": str, "kind": str, "period": str, "number": int,
@@ -58,6 +66,9 @@ class RunsProjection(Projection):
              "attempts": int, "failures": int, "next_attempt_at": str, "last_error": str,
              "queued_at": str, "delivered_at": str, "channel": str, "seq": int,
              "known": str, "digest_id": str}, pk="id")
+        # Each ticket a run (a bulletin) or a message named, and in which part (domain/telling.py)
+        db["told"].create({"n": int, "at": str, "run_id": str, "delivery_id": str,
+                           "number": str, "part": str})
         self.create_query_indexes(db)
 
     def on_Issued(self, conn: sqlite3.Connection, item: Item) -> None:
@@ -65,6 +76,8 @@ class RunsProjection(Projection):
         conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      (item.aggregate, e.kind, e.period, e.number, item.at, e.by, e.position,
                       json.dumps(e.content, ensure_ascii=False)))
+        if e.kind == "bulletin":
+            _told(conn, item, e.content, run=item.aggregate)
 
     def on_Queued(self, conn: sqlite3.Connection, item: Item) -> None:
         e, r = item.event, item.event.recipient
@@ -74,6 +87,7 @@ class RunsProjection(Projection):
                      (item.aggregate, e.kind, e.period, r["key"], r["name"], r.get("address"),
                       r.get("role"), e.subject, e.message_id, state, item.at, item.at, item.n,
                       _known(e.kind, e.payload)))
+        _told(conn, item, e.payload, delivery=item.aggregate)
         gathered = [n["id"] for n in e.payload.get("notices", [])
                     if e.payload.get("kind") == "notice_digest"]
         conn.executemany("UPDATE deliveries SET state = 'gathered', digest_id = ? "
@@ -101,6 +115,13 @@ class RunsProjection(Projection):
         self._set(conn, item, "state = 'queued', failures = 0, next_attempt_at = ?", item.at)
 
 
+def _told(conn: sqlite3.Connection, item: Item, content: dict, *, run: str | None = None,
+          delivery: str | None = None) -> None:
+    conn.executemany("INSERT INTO told VALUES (?, ?, ?, ?, ?, ?)",
+                     [(item.n, item.at, run, delivery, number, part)
+                      for number, part in dict.fromkeys(named_in(content))])
+
+
 def _rows(db: Database, sql: str, params: tuple | dict = ()) -> list[dict]:
     return as_dicts(db.execute(sql, params))
 
@@ -113,11 +134,65 @@ def due_deliveries(db: Database, now, stale_before, limit: int = 200) -> list[di
                  (_time(now), _time(stale_before), limit))
 
 
-def outbox(db: Database, state: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-    """发件箱: the newest deliveries first, of one state or all."""
-    where, params = ("WHERE state = ?", (state,)) if state else ("", ())
-    return _rows(db, f"SELECT * FROM deliveries {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
-                 (*params, limit, offset))
+@dataclass(frozen=True, kw_only=True)
+class OutboxFilter:
+    """What 发件箱 can be narrowed by: the delivery's state, its recipient (a person's key, such
+    as leader-L1 or unit-T01-P01), its kind (the run that sent it) and the week it belongs to
+    (a weekly run of that week, or a daily one on one of its days)."""
+
+    state: str | None = None
+    recipient: str | None = None
+    kind: str | None = None
+    week: Week | None = None
+
+    def where(self) -> tuple[str, dict]:
+        clauses, params = [], {}
+        for name in ("state", "kind"):
+            if getattr(self, name):
+                clauses.append(f"d.{name} = :{name}")
+                params[name] = getattr(self, name)
+        if self.recipient:
+            clauses.append("d.recipient_key = :recipient")
+            params["recipient"] = self.recipient
+        if self.week:
+            clauses.append("(d.period = :week OR d.period BETWEEN :monday AND :sunday)")
+            params |= {"week": str(self.week), "monday": self.week.first_day.isoformat(),
+                       "sunday": self.week.last_day.isoformat()}
+        return " AND ".join(clauses) or "1", params
+
+
+def outbox(db: Database, chosen: OutboxFilter | None = None, limit: int = 100,
+           offset: int = 0) -> list[dict]:
+    """发件箱: the newest deliveries first, narrowed by `chosen`, each with the log position it
+    was built from (`built_from`: its run's, or for a notice the event it tells of, just
+    before it was queued)."""
+    where, params = (chosen or OutboxFilter()).where()
+    return _rows(db, f"SELECT d.*, coalesce(r.position, d.seq) AS built_from FROM deliveries d "
+                 "LEFT JOIN runs r ON r.kind = d.kind AND r.period = d.period "
+                 f"WHERE {where} ORDER BY d.seq DESC LIMIT :limit OFFSET :offset",
+                 params | {"limit": limit, "offset": offset})
+
+
+def outbox_recipients(db: Database) -> list[dict]:
+    """Everyone 发件箱 holds a message for: key, name and role, by name."""
+    return _rows(db, "SELECT recipient_key AS key, max(name) AS name, max(role) AS role "
+                 "FROM deliveries GROUP BY recipient_key ORDER BY name, key")
+
+
+def told_about(db: Database, number: str, at: datetime | None = None) -> list[dict]:
+    """Every bulletin that named a ticket and every message that did, oldest first: the part
+    it was named in; a bulletin's kind, period, 期 and issue time; a message's recipient, kind,
+    subject, state and delivery (as of `at`, in a view of the past)."""
+    return _rows(db, "SELECT t.n, t.part, t.run_id, r.kind AS run_kind, r.period AS run_period, "
+                 "r.number AS issue, r.issued_at, t.delivery_id, d.kind, d.period, d.name, "
+                 "d.role, d.recipient_key, d.subject, d.queued_at, "
+                 "CASE WHEN d.delivered_at <= :at THEN d.delivered_at END AS delivered_at, "
+                 "CASE WHEN d.delivered_at <= :at OR d.state != 'delivered' THEN d.state "
+                 "ELSE 'queued' END AS state "
+                 "FROM told t LEFT JOIN runs r ON r.id = t.run_id "
+                 "LEFT JOIN deliveries d ON d.id = t.delivery_id "
+                 "WHERE t.number = :number ORDER BY t.n",
+                 {"number": number, "at": _time(at) if at else "9999-12-31"})
 
 
 def outbox_counts(db: Database) -> dict[str, int]:

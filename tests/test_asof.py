@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from domain.clock import ManualClock, at_beijing, beijing
-from domain.periods import Week
 from domain.lights import IN_RECTIFICATION, UNRECTIFIED
+from domain.periods import Week
 from domain.ticket import ticket_id
 from domain.visibility import EVERYTHING
 from projections.asof import Moment, as_of, moment_at

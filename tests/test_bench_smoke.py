@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
     ("http", 200), ("api_open", 0),   # wrk runs of one second
     ("bulletin", 200),
     ("seal", 400),       # 2000 events
+    ("asof", 300),
 ])
 def test_bench_prints_verdict(name: str, tickets: int) -> None:
     if name in ("http", "api_open") and not shutil.which("wrk") and not os.environ.get("CI"):

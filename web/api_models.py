@@ -4,7 +4,6 @@ models carry more columns than are named here; those pass through as they are (`
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -95,8 +94,26 @@ class Step(Row):
     changes: list[Change] = Field([], description="此事件前后问题的变化")
 
 
+class Told(BaseModel):
+    """一次通报或一条消息点到了这个问题。"""
+    part: str = Field(description="列在哪一部分，如 逾期未整改、下周到期、交办")
+    run_id: str | None = Field(None, description="周通报：该期的编号")
+    issue: int | None = Field(None, description="周通报：第几期")
+    run_period: str | None = None
+    issued_at: str | None = None
+    delivery_id: str | None = Field(None, description="消息：发件箱中的编号")
+    name: str | None = Field(None, description="消息：收件人")
+    role: str | None = None
+    recipient_key: str | None = None
+    subject: str | None = None
+    queued_at: str | None = None
+    state: str | None = None
+    delivered_at: str | None = None
+
+
 class Ticket(TicketRow):
     timeline: list[Step]
+    told: list[Told] = Field([], description="点到这个问题的每期周通报和每条消息")
     as_of: AsOf | None = Field(None, description="历史视图时，所示为该时刻的状态")
 
 
@@ -171,7 +188,12 @@ class Delivery(Row):
     kind: str
     period: str | None = None
     name: str | None = None
+    role: str | None = None
+    recipient_key: str | None = None
     subject: str | None = None
+    queued_at: str | None = None
+    delivered_at: str | None = None
+    built_from: int | None = Field(None, description="生成时所依据的日志位置")
     state: str = Field(description="queued、sending、delivered、failed、held 待汇总、gathered 已汇总")
     attempts: int
     last_error: str | None = None

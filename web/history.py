@@ -76,6 +76,12 @@ def not_after_then(request: Request, first_day: date) -> None:
         raise InvalidInputError(f"历史视图只能查看 {moment.label} 当时及以前的周、月")
 
 
+def instant_asked(request: Request) -> datetime | None:
+    """The instant of a view of the past, or None for the present."""
+    moment = moment_of(request)
+    return moment.at if moment else None
+
+
 def now_of(request: Request, now: datetime) -> datetime:
     """The moment a page's figures are for: the instant's, or now."""
     moment = moment_of(request)

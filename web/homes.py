@@ -3,9 +3,8 @@ leader have to do now, drawn above the county's figures; and one queue in full (
 
 from __future__ import annotations
 
-from datetime import date
-
 from dataclasses import dataclass
+from datetime import date
 
 from domain.errors import UnknownReferenceError
 from domain.periods import Week

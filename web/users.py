@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from dataclasses import dataclass
+from datetime import date
 
 from sqlite_utils import Database
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from domain.delivery import STATES
-from domain.errors import InvalidInputError, NotPermittedError, UnknownReferenceError
+from domain.delivery import KINDS, STATES
+from domain.errors import NotPermittedError, UnknownReferenceError
 from domain.periods import Month, Week
 from domain.values import Role
 from projections.cycle import check_list, recheck_list, week_figures
@@ -19,8 +19,8 @@ from web.deps import App, Config, ReadDb, api_allow
 from web.history import day_of, moment_of, not_after_then, now_of
 from web.homes import is_town_account
 from web.openapi import ALWAYS, problems
-from web.routes.bulletins import OUTBOX_READERS, PER_PAGE
 from web.routes.api_tickets import AsOfQuery
+from web.routes.bulletins import OUTBOX_READERS, PER_PAGE, outbox_filter
 from web.routes.cycle import VIEWERS
 from web.users import User
 
@@ -106,9 +106,11 @@ def api_bulletin(app: App, db: ReadDb, user: Everyone,
             description="周通报、每日提醒与即时通知的每一封，最新在前，每页 100 条。创建办与审计可读。")
 def api_outbox(db: ReadDb, user: Postmaster,
                state: Annotated[str, Query(description="、".join(STATES))] = "",
+               recipient: Annotated[str, Query(description="收件人，如 leader-L1、unit-T01-P01")] = "",
+               kind: Annotated[str, Query(description="、".join(KINDS))] = "",
+               week: Annotated[str, WEEK] = "",
                page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Outbox:
-    """发件箱, as /outbox shows it."""
-    if state and state not in STATES:
-        raise InvalidInputError(f"state 只能是 {'、'.join(STATES)}")
+    """发件箱, as /outbox shows it, with the same filters."""
+    chosen = outbox_filter(state, recipient, kind, week)
     return Outbox(counts=outbox_counts(db), page=page, per_page=PER_PAGE,
-                  items=outbox(db, state or None, PER_PAGE, (page - 1) * PER_PAGE))
+                  items=outbox(db, chosen, PER_PAGE, (page - 1) * PER_PAGE))

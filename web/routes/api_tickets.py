@@ -19,10 +19,11 @@ from domain.lights import Light
 from domain.periods import parse_day
 from domain.values import Role
 from projections.queries import SORTS, TicketFilter, list_tickets, timeline
+from projections.runs import told_about
 from web.api_models import AsOf, Opened, Ticket, TicketPage
 from web.deps import App, Config, ReadDb, api_allow
-from web.history import day_of, moment_of
 from web.forms import Uploads
+from web.history import day_of, instant_asked, moment_of
 from web.openapi import ALWAYS, problems
 from web.users import User
 
@@ -166,7 +167,8 @@ def api_get(request: Request, app: App, db: ReadDb, config: Config, user: Reader
     """One ticket with its timeline."""
     ticket = user.visible_ticket(app, db, number, config.warn_days,
                                  day_of(request, app.today()))
-    return Ticket(**ticket, timeline=timeline(db, ticket["id"]), as_of=_as_of(request))
+    return Ticket(**ticket, timeline=timeline(db, ticket["id"]),
+                  told=told_about(db, number, instant_asked(request)), as_of=_as_of(request))
 
 
 def _as_of(request: Request) -> AsOf | None:

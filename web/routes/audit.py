@@ -15,7 +15,9 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 import domain.seal
 from domain.clock import BEIJING
 from domain.cycle import KINDS
+from domain.delivery import KINDS as MESSAGE_KINDS
 from domain.values import Role
+from projections.runs import outbox_recipients
 from projections.seal import checkpoint_count, checkpoints, verifications
 from web.deps import App, Config, PostedForm, ReadDb, allow
 from web.templating import render
@@ -66,7 +68,9 @@ def _context(request: Request, app, db, config) -> dict:
             "events": app.recorder.max_notification_id() or 0,
             "checkpoints": checkpoints(db), "checkpoint_count": checkpoint_count(db),
             "verifications": verifications(db), "checking": _checking(request),
-            "run_kinds": KINDS}
+            "run_kinds": KINDS, "message_kinds": MESSAGE_KINDS,
+            "recipients": [(r["key"], f"{r['name']}（{r['role']}）")
+                           for r in outbox_recipients(db)]}
 
 
 @router.get("/audit")

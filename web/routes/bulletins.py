@@ -9,11 +9,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse
 
-from domain.delivery import STATES
-from domain.errors import UnknownReferenceError
+from domain.delivery import KINDS, STATES
+from domain.errors import InvalidInputError, UnknownReferenceError
 from domain.periods import Week
 from domain.values import Role
-from projections.runs import bulletin_as_seen, outbox, outbox_counts, run_of, runs_of
+from projections.runs import (
+    OutboxFilter,
+    bulletin_as_seen,
+    outbox,
+    outbox_counts,
+    outbox_recipients,
+    run_of,
+    runs_of,
+)
 from web.charts import town_bars, weekly_columns
 from web.deps import App, Config, PostedForm, ReadDb, SignedIn, allow
 from web.templating import flash, render
@@ -50,26 +58,50 @@ def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: 
     })
 
 
+def outbox_filter(state: str, recipient: str, kind: str, week: str) -> OutboxFilter:
+    """发件箱's filters as asked (the page's and the API's), each checked."""
+    if state and state not in STATES:
+        raise InvalidInputError(f"发送状态只能是：{'、'.join(STATES.values())}")
+    if kind and kind not in KINDS:
+        raise InvalidInputError(f"类别只能是：{'、'.join(KINDS.values())}")
+    return OutboxFilter(state=state or None, recipient=recipient.strip()[:80] or None,
+                        kind=kind or None, week=Week.parse(week) if week else None)
+
+
 @router.get("/outbox")
 def outbox_page(request: Request, db: ReadDb, user: OutboxReader, state: str = "",
+                recipient: str = "", kind: str = "", week: str = "",
                 page: Annotated[int, Query(ge=1, le=100_000)] = 1):
-    """发件箱: what the cycle sent or is sending, newest first."""
-    state = state if state in STATES else ""
+    """发件箱: what the cycle sent or is sending, newest first; what one person was told, of
+    one kind, in one week, in one state."""
+    chosen = outbox_filter(state, recipient, kind, week)
+    query = {k: v for k, v in {"recipient": recipient, "kind": kind, "week": week}.items() if v}
     return render(request, "outbox.html", {
-        "rows": outbox(db, state or None, PER_PAGE, (page - 1) * PER_PAGE),
+        "rows": outbox(db, chosen, PER_PAGE, (page - 1) * PER_PAGE),
         "counts": outbox_counts(db), "state": state, "page": page, "per_page": PER_PAGE,
         "may_retry": user.has(Role.OFFICE),
+        "recipients": [(r["key"], f"{r['name']}（{r['role']}）") for r in outbox_recipients(db)],
+        "chosen": chosen, "query": query, "kinds": KINDS,
     })
 
 
 @router.get("/outbox/{delivery}")
-def outbox_message(request: Request, app: App, config: Config, user: OutboxReader,
-                   delivery: str):
+def outbox_message(request: Request, app: App, db: ReadDb, config: Config,
+                   user: OutboxReader, delivery: str):
     """One message: its headers, its plain text, and a link to its HTML."""
     d = app.delivery(delivery)
     text, _ = config.mail.bodies(d)
     return render(request, "outbox_message.html", {"d": d, "text": text,
+                                                   "record": app.delivery_record(delivery),
+                                                   "built_from": _built_from(db, d),
                                                    "may_retry": user.has(Role.OFFICE)})
+
+
+def _built_from(db, d: dict) -> int | None:
+    """The log position a message was built from: its run's (a notice is built from the
+    event it tells of, which its page names)."""
+    run = run_of(db, d["kind"], d["period"]) if d["kind"] != "notice" else None
+    return run["position"] if run else None
 
 
 @router.get("/outbox/{delivery}/html")

@@ -17,11 +17,13 @@ from domain.values import State
 from projections.evidence_rounds import evidence_rounds, ticket_file
 from projections.queries import MAX_PAGE, SORTS, TicketFilter, list_tickets, timeline
 from projections.queues import ticket_dealings
+from projections.runs import told_about
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
 from web.errors import status_of
 from web.feedback import tell, told
-from web.history import day_of, moment_of
 from web.forms import Uploads, expected_version, read_fields, typed
+from web.history import day_of, instant_asked, moment_of
+from web.routes.bulletins import OUTBOX_READERS
 from web.templating import flash, is_htmx, render
 from web.users import User
 
@@ -111,8 +113,10 @@ def _detail(request: Request, app, db, user: User, number: str, *, error: str | 
     ticket = user.visible_ticket(app, db, number, config.warn_days, day_of(request, app.today()))
     look = request.app.state.reads.lookups(db)
     actions = [] if moment_of(request) else app.allowed_commands(number, user.login)
+    told = told_about(db, number, instant_asked(request))
     return render(request, "ticket.html", {
         "t": ticket | ticket_dealings(db, ticket), "events": timeline(db, ticket["id"]),
+        "told": told, "may_read_outbox": user.has(*OUTBOX_READERS),
         "names": look.names,
         "actions": [COMMANDS[name] for name in actions], "error": error, "notice": notice,
         "used": used, "typed": values or {}, "look": look, **_evidence(config, db, ticket),
