@@ -47,8 +47,8 @@ class WeekFigures:
 def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
     """Tickets not rectified and past their deadline at `at`, per town and unit: at an ended
     `week`'s end, the intervals written out by the projection plus the ones still open; within
-    the running week (no `week`), the intervals that held at `at` (in a view of the past, some
-    have ended since)."""
+    the running week (no `week`, `at` being now or the moment of a view of the past), the
+    tickets as they stand then."""
     counts: dict[tuple, int] = {}
     params = {"today": beijing(at).date().isoformat(), "at": moment_text(at)}
     red = light_where(Light.RED, "s.state", "s.deadline")
@@ -59,9 +59,9 @@ def _overdue(db: Database, at: datetime, week: str | None) -> dict[tuple, int]:
             counts[(town, unit)] = overdue
         sql = ("SELECT town_id, unit_id, count(*) FROM ticket_states s WHERE until IS NULL "
                f"AND {red} AND at <= :at GROUP BY 1, 2")
-    else:
-        held = at_moment("s.town_id AS town_id, s.unit_id AS unit_id", red, tickets=False)
-        sql = f"SELECT town_id, unit_id, count(*) FROM ({held}) GROUP BY 1, 2"
+    else:   # the tickets as they stand (or stood, in a view of the past) at `at`
+        sql = ("SELECT coalesce(town_id, ''), unit_id, count(*) FROM tickets t "
+               f"WHERE {light_where(Light.RED)} GROUP BY 1, 2")
     for town, unit, overdue in db.execute(sql, params):
         counts[(town, unit)] = counts.get((town, unit), 0) + overdue
     return counts

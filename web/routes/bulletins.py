@@ -61,11 +61,15 @@ def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: 
 def outbox_filter(state: str, recipient: str, kind: str, week: str) -> OutboxFilter:
     """发件箱's filters as asked (the page's and the API's), each checked."""
     if state and state not in STATES:
-        raise InvalidInputError(f"发送状态只能是：{'、'.join(STATES.values())}")
+        raise InvalidInputError(f"发送状态只能是：{_named(STATES)}")
     if kind and kind not in KINDS:
-        raise InvalidInputError(f"类别只能是：{'、'.join(KINDS.values())}")
+        raise InvalidInputError(f"类别只能是：{_named(KINDS)}")
     return OutboxFilter(state=state or None, recipient=recipient.strip()[:80] or None,
                         kind=kind or None, week=Week.parse(week) if week else None)
+
+
+def _named(choices: dict[str, str]) -> str:
+    return "、".join(f"{label}（{code}）" for code, label in choices.items())
 
 
 @router.get("/outbox")
