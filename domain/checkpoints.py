@@ -11,6 +11,7 @@ two sealing at once, leave the same leaves a fresh seal would. Checkpoints are s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -110,34 +111,47 @@ class SealKey(Protocol):
     def sign(self, message: bytes) -> bytes: ...
 
 
+# Stored notifications from `start` to `stop` (ids), at most `limit`, in log order: (id,
+# originator id as UUID or 16 bytes, version, topic, state as stored).
+StoredRows = Callable[[int, int, int], Sequence[tuple]]
+
+
+def from_recorder(recorder) -> StoredRows:
+    """The stored rows as the event store's recorder reads them."""
+    def rows(start: int, stop: int, limit: int) -> list[tuple]:
+        return [(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+                for n in recorder.select_notifications(start=start, limit=limit, stop=stop)]
+    return rows
+
+
 class Sealer:
-    """Follows the log into the seal; records checkpoints."""
+    """Follows the log into the seal; records checkpoints. `stored` reads the log's rows
+    (the recorder by default; an adapter may read the same rows faster)."""
 
     def __init__(self, app, leaves: SealLeaves, key: SealKey, suite: Suite,
-                 batch: int = BATCH) -> None:
+                 batch: int = BATCH, stored: StoredRows | None = None) -> None:
         self.app, self.store, self.key, self.suite = app, leaves, key, suite
         self.batch = batch          # notifications sealed per transaction
+        self.stored = stored or from_recorder(app.recorder)
 
     def follow(self) -> int:
         """Seal every notification stored since the last call; returns how many."""
-        recorder = self.app.recorder
         head = self.store.head()
         require_same_hash(head, self.suite)
-        top = recorder.max_notification_id() or 0
+        top = self.app.recorder.max_notification_id() or 0
         frontier = Frontier.from_bytes(self.suite, head.size, head.frontier)
         sealed = 0
+        leaf, append = self.suite.leaf, frontier.append
         while head.last_id < top:
-            batch = recorder.select_notifications(start=head.last_id + 1, limit=self.batch,
-                                                  stop=top)
+            batch = self.stored(head.last_id + 1, top, self.batch)
             if not batch:
                 break
             rows = []
-            for n in batch:
-                leaf = self.suite.leaf(leaf_bytes(n.id, n.originator_id, n.originator_version,
-                                                  n.topic, n.state))
-                rows.append((frontier.size, n.id, leaf))
-                frontier.append(leaf)
-            after = replace(head, size=frontier.size, last_id=batch[-1].id,
+            for row in batch:
+                hashed = leaf(leaf_bytes(*row))
+                rows.append((frontier.size, row[0], hashed))
+                append(hashed)
+            after = replace(head, size=frontier.size, last_id=batch[-1][0],
                             frontier=frontier.to_bytes(), hash=self.suite.name)
             if not self.store.append(head, rows, after):
                 return sealed        # another sealer went ahead; the next call goes on from it

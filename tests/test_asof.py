@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import random
+import uuid
 from datetime import date, datetime, timedelta
 
+import psycopg
 import pytest
 
 from domain.clock import ManualClock, at_beijing, beijing
@@ -23,17 +25,38 @@ from projections.ledger import ledger
 from projections.queries import TicketFilter, list_tickets, state_counts, ticket_row
 from projections.readmodels import ReadModels
 from tests.conftest import (
+    PG,
     START,
     assign_to_school_a,
     open_at_school_a,
+    require_postgres,
     seed_small_county,
     settings_for,
 )
 from tests.scenario import run_scenario
-from tests.test_bulletin import fridays  # noqa: F401  (the long random history)
+from tests.test_bulletin import friday_history
 from tests.web_client import Browser, page
 
 WARN_DAYS = 3
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def fridays(request, tmp_path_factory):
+    """The bulletin tests' twelve weeks of random work with the bulletins issued as the
+    scheduler issues them (tests/test_bulletin.py), on an SQLite file and on PostgreSQL."""
+    schema = ""
+    if request.param == "postgres":
+        require_postgres()
+        schema = f"xh_asof_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(**PG, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+    settings = settings_for(request.param, tmp_path_factory.mktemp("asof"), schema)
+    history = friday_history(settings)
+    yield history
+    history[0].close()
+    if schema:
+        with psycopg.connect(**PG, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def named(items: list[dict] | dict) -> list[tuple]:
@@ -44,7 +67,7 @@ def named(items: list[dict] | dict) -> list[tuple]:
     return sorted((i["number"], i["deadline"], i["days_overdue"]) for i in items)
 
 
-def test_at_each_bulletins_moment_the_lists_and_counts_are_what_it_recorded(fridays):  # noqa: F811
+def test_at_each_bulletins_moment_the_lists_and_counts_are_what_it_recorded(fridays):
     app, read, issued, _ = fridays
     db = read.fresh()
     for run in issued:
@@ -81,7 +104,7 @@ def test_at_each_bulletins_moment_the_lists_and_counts_are_what_it_recorded(frid
     assert sum(len(r["content"]["overdue"]["items"]) for r in issued) >= 50
 
 
-def test_at_each_bulletins_moment_the_figures_are_what_it_recorded(fridays):  # noqa: F811
+def test_at_each_bulletins_moment_the_figures_are_what_it_recorded(fridays):
     """The week's figures as of each bulletin's moment (on its Friday, or at its week's end for
     one made up later), for the county and each town, equal the bulletin's."""
     app, read, issued, _ = fridays

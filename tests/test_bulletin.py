@@ -184,9 +184,14 @@ def fridays(tmp_path_factory):
     later (after their week's end, or within the next week), one never; with findings and
     other changes every day, Friday evenings and weekends included. Returns the app, the
     bulletins in the order issued, and each ticket's events."""
+    return friday_history(settings_for("memory", tmp_path_factory.mktemp("f")))
+
+
+def friday_history(settings):
+    """The `fridays` history on the store `settings` name (see the fixture)."""
     rng = random.Random(17)
     clock = ManualClock(at_beijing(START, 9))
-    app = settings_for("memory", tmp_path_factory.mktemp("f")).build_app(clock=clock)
+    app = settings.build_app(clock=clock)
     seed_small_county(app)
     read = ReadModels(app, ":memory:")
     numbers: list[str] = []

@@ -227,8 +227,11 @@ class Settings(BaseSettings):
 
     def sealer(self, app: XiaohaoApp):
         from domain.checkpoints import Sealer
+        from xiaohao.adapters.seal_store import StoredInSqlite
 
-        return Sealer(app, self.seal_leaves(), self.seal_key(), self.seal_suite)
+        stored = StoredInSqlite(self.event_db, app.recorder.events_table_name) \
+            if self.store == "sqlite" else None
+        return Sealer(app, self.seal_leaves(), self.seal_key(), self.seal_suite, stored=stored)
 
     def clock(self) -> Clock:
         """Real time, unless the demo left a clock file that moves "now" into the demo's weeks."""

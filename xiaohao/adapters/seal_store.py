@@ -83,6 +83,22 @@ class SealInSqlite(InEventsFile):
                                 (start, limit)).fetchall()
 
 
+class StoredInSqlite(InEventsFile):
+    """The events file's rows as the seal reads them (domain/checkpoints.py `StoredRows`):
+    the same columns the recorder reads, without making each originator id a UUID first."""
+
+    def __init__(self, path: Path, table: str) -> None:
+        super().__init__(path)
+        self.select = (f"SELECT rowid, originator_id, originator_version, topic, state "
+                       f"FROM {table} WHERE rowid >= ? AND rowid <= ? ORDER BY rowid LIMIT ?")
+
+    def __call__(self, start: int, stop: int, limit: int) -> list[tuple]:
+        with closing(self._connect()) as conn:
+            return [(n, bytes.fromhex(originator.replace("-", "")), version, topic, state)
+                    for n, originator, version, topic, state in
+                    conn.execute(self.select, (start, stop, limit))]
+
+
 class SealInPostgres:
     """In the PostgreSQL schema of the event store."""
 
