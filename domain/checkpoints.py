@@ -11,6 +11,7 @@ two sealing at once, leave the same leaves a fresh seal would. Checkpoints are s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -111,6 +112,10 @@ class SealKey(Protocol):
     def sign(self, message: bytes) -> bytes: ...
 
 
+# Sealing is pure Python work that holds the GIL: in a process that also serves commands it
+# steps aside this often, so that a command waits for a few leaves, not for a whole batch.
+YIELD_EVERY = 64
+
 # Stored notifications from `start` to `stop` (ids), at most `limit`, in log order: (id,
 # originator id as UUID or 16 bytes, version, topic, state as stored).
 StoredRows = Callable[[int, int, int], Sequence[tuple]]
@@ -147,10 +152,12 @@ class Sealer:
             if not batch:
                 break
             rows = []
-            for row in batch:
+            for i, row in enumerate(batch, start=1):
                 hashed = leaf(leaf_bytes(*row))
                 rows.append((frontier.size, row[0], hashed))
                 append(hashed)
+                if not i % YIELD_EVERY:
+                    time.sleep(0)       # let the process's other threads (its commands) run
             after = replace(head, size=frontier.size, last_id=batch[-1][0],
                             frontier=frontier.to_bytes(), hash=self.suite.name)
             if not self.store.append(head, rows, after):
