@@ -4,6 +4,7 @@ finds a store with nothing but the log): connections in autocommit, waiting for 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 
@@ -13,6 +14,7 @@ class InEventsFile:
     def __init__(self, path: Path, *tables: str) -> None:
         self.path, self.tables = path, tables
         self._made = False
+        self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -20,4 +22,13 @@ class InEventsFile:
             for table in self.tables:
                 conn.execute(table)
             self._made = True
+        return conn
+
+    def _held(self) -> sqlite3.Connection:
+        """This thread's own connection, kept open: a follower that comes back twice a second
+        keeps its page cache warm and reads the schema once, instead of opening the file
+        anew each time."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
         return conn

@@ -56,12 +56,12 @@ class SealInSqlite(InEventsFile):
         return conn
 
     def head(self) -> SealHead:
-        with closing(self._connect()) as conn:
-            return _head(conn.execute(f"SELECT {HEAD_COLUMNS} FROM {HEAD}").fetchone())
+        return _head(self._held().execute(f"SELECT {HEAD_COLUMNS} FROM {HEAD}").fetchone())
 
     def append(self, before: SealHead, rows, after: SealHead) -> bool:
-        with closing(self._connect()) as conn:
-            conn.execute("BEGIN IMMEDIATE")
+        conn = self._held()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             if _head(conn.execute(f"SELECT {HEAD_COLUMNS} FROM {HEAD}").fetchone()).size \
                     != before.size:
                 conn.execute("ROLLBACK")
@@ -69,12 +69,15 @@ class SealInSqlite(InEventsFile):
             conn.executemany(f"INSERT INTO {LEAVES} VALUES (?, ?, ?)", rows)
             conn.execute(MOVE_HEAD.replace("%s", "?"), _moved(after))
             conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
         return True
 
     def mark_checkpoint(self, size: int, at: str) -> None:
-        with closing(self._connect()) as conn:
-            conn.execute(f"UPDATE {HEAD} SET checkpoint_size = ?, checkpoint_at = ? "
-                         "WHERE checkpoint_size < ?", (size, at, size))
+        self._held().execute(f"UPDATE {HEAD} SET checkpoint_size = ?, checkpoint_at = ? "
+                             "WHERE checkpoint_size < ?", (size, at, size))
 
     def leaves(self, start: int, limit: int) -> list[tuple[int, int, bytes]]:
         with closing(self._connect()) as conn:
@@ -93,10 +96,9 @@ class StoredInSqlite(InEventsFile):
                        f"FROM {table} WHERE rowid >= ? AND rowid <= ? ORDER BY rowid LIMIT ?")
 
     def __call__(self, start: int, stop: int, limit: int) -> list[tuple]:
-        with closing(self._connect()) as conn:
-            return [(n, bytes.fromhex(originator.replace("-", "")), version, topic, state)
-                    for n, originator, version, topic, state in
-                    conn.execute(self.select, (start, stop, limit))]
+        return [(n, bytes.fromhex(originator.replace("-", "")), version, topic, state)
+                for n, originator, version, topic, state in
+                self._held().execute(self.select, (start, stop, limit))]
 
 
 class SealInPostgres:
