@@ -22,6 +22,8 @@ STATES = {"queued": "待发送", "sending": "发送中", "delivered": "已送达
 # What sent a message: a bulletin's digests, a day's reminders (and digests of notices), or a
 # ticket event's notice.
 KINDS = {"bulletin": "周通报", "reminders": "每日提醒", "notice": "即时通知"}
+# The channels a message leaves through, as a record says them.
+CHANNELS = {"outbox": "本地发件箱", "smtp": "邮件服务器（SMTP）", "webhook": "网络推送（Webhook）"}
 # A delivery's record, step by step, in words (each step's detail: the channel, the error).
 STEPS = {"Queued": "加入发件箱", "Attempted": "开始发送", "Delivered": "已送达",
          "AttemptFailed": "发送失败", "Requeued": "重新排队"}
