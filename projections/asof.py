@@ -39,6 +39,10 @@ class Moment:
         return beijing(self.at).date()
 
     @property
+    def week(self) -> str:
+        return iso_week(self.day)
+
+    @property
     def label(self) -> str:
         return beijing(self.at).strftime("%Y-%m-%d %H:%M")
 
@@ -107,7 +111,7 @@ def as_of(db: Database, moment: Moment) -> Iterator[Database]:
     for name, sql in VIEWS.items():
         db.execute(f"CREATE TEMP VIEW {name} AS " + sql.format(
             alive=alive_at(moment.position), position=int(moment.position),
-            week=iso_week(moment.day), instant=when_text(moment.at)))
+            week=moment.week, instant=when_text(moment.at)))
     try:
         yield db
     finally:

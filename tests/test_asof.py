@@ -243,6 +243,9 @@ def test_the_office_reads_the_list_as_it_stood(past):
     assert link.endswith("as_of=2026-11-06T17:00:00")
     assert doc.select_one("form.filters input[name=as_of]")["value"] == "2026-11-06T17:00:00"
     assert "as_of" not in doc.select_one("nav a[href^='/bulletins']")["href"]
+    # pages dated of themselves open on the instant's day and week
+    assert doc.select_one("nav a[href^='/directory']")["href"] == "/directory?on=2026-11-06"
+    assert doc.select_one("nav a[href^='/outbox']")["href"] == "/outbox?week=2026-W45"
     assert "as_of" not in band.select_one("a")["href"]
     assert doc.select_one("nav a[href='/tickets/new']") is None
     # before it was found there was nothing
