@@ -20,7 +20,10 @@ from domain.visibility import covered_units, covers
 DIRECTORY_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/directory")
 UNIT_KINDS = {"county": "县", "department": "县直部门", "town": "镇街", "school": "学校"}
 PARENT_KINDS = {"department": {"county"}, "town": {"county"}, "school": {"town", "county"}}
-SCHOOL_LEVELS = {"primary": "小学", "junior": "初中"}
+SCHOOL_LEVELS = {"primary": "小学", "junior": "初中", "nine_year": "九年一贯制"}
+# The 学段 a school of each level has: a nine-year school (九年一贯制) has a primary part and a
+# junior part, each judged against its own thresholds.
+SCHOOL_PARTS = {"primary": ("primary",), "junior": ("junior",), "nine_year": ("primary", "junior")}
 
 
 @lru_cache(maxsize=64)
@@ -92,7 +95,7 @@ class Directory(Aggregate):
             allowed = "或".join(UNIT_KINDS[k] for k in sorted(PARENT_KINDS[kind]))
             raise InvalidInputError(f"{UNIT_KINDS[kind]}的上级单位必须是{allowed}")
         if (kind == "school") != (level is not None) or (level and level not in SCHOOL_LEVELS):
-            raise InvalidInputError("学校须注明学段（小学或初中），其他单位不填")
+            raise InvalidInputError("学校须注明学段（小学、初中或九年一贯制），其他单位不填")
         self._unit_added(code, clean_text(name, "单位名称", limit=100), kind, parent, level, at)
 
     @event("UnitAdded")

@@ -211,7 +211,7 @@ class Unit(Row):
     name: str
     kind: str = Field(description="county 县、department 县直部门、town 镇街、school 学校")
     parent: str | None = None
-    level: str | None = Field(None, description="学校：primary 小学、junior 初中")
+    level: str | None = Field(None, description="学校：primary 小学、junior 初中、nine_year 九年一贯制")
     latitude: float | None = None
     longitude: float | None = None
     children: list[Unit] = []

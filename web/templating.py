@@ -20,6 +20,7 @@ from domain.clock import beijing
 from domain.commands import COMMANDS, VERDICTS, Field
 from domain.delivery import CHANNELS
 from domain.delivery import STATES as DELIVERY_STATES
+from domain.directory import SCHOOL_LEVELS
 from domain.indicators import indicators
 from domain.lights import Light
 from domain.values import Category, Labelled, Role, Severity, Source, State
@@ -72,7 +73,8 @@ templates.env.globals.update(
     STATES=_labels(State), SEVERITIES=_labels(Severity), SOURCES=_labels(Source),
     CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=_labels(Light),
     CSRF_FIELD=CSRF_FIELD, CSRF_HEADER=CSRF_HEADER, csrf_token=csrf_token,
-    DELIVERY_STATES=DELIVERY_STATES, CHANNELS=CHANNELS, choices=choices, prefilled=prefilled,
+    DELIVERY_STATES=DELIVERY_STATES, CHANNELS=CHANNELS, SCHOOL_LEVELS=SCHOOL_LEVELS,
+    choices=choices, prefilled=prefilled,
     indicators=indicators, COMMANDS=COMMANDS, VERDICTS=VERDICTS,
     PASSWORD_RULE=PASSWORD_RULE, MIN_PASSWORD=MIN_PASSWORD,
 )
