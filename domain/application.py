@@ -34,6 +34,7 @@ from domain.errors import (
 from domain.idempotency import Idempotency
 from domain.numbering import TicketCounter
 from domain.recent import RecentReads
+from domain.school_year import FiguresCommands
 from domain.signing_in import FailuresInMemory, SigningIn, SourceFailures
 from domain.ticketing import TicketCommands
 from domain.values import Role, clean_text, require_id
@@ -55,7 +56,8 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class XiaohaoApp(TicketCommands, CycleCommands, SigningIn, ApiTokens, Idempotency, Application):
+class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, SigningIn, ApiTokens, Idempotency,
+                 Application):
     """The 问题销号 application of one county."""
 
     name = "xiaohao"
