@@ -56,6 +56,9 @@ MATRIX = {
     ("POST", "/audit/verify"): ({"office", "audit"}, False, {}, 303),
     ("GET", "/audit/export"): ({"office", "audit"}, False, None, 200),
     ("GET", "/audit/verify_seal.py"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/standard"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/standard/template"): ({"office"}, False, None, 200),
+    ("POST", "/standard/import"): ({"office"}, False, {}, 400),     # no workbook: refused
     ("GET", "/ledger"): (EVERYONE, False, None, 200),
     ("GET", "/ledger/export"): ({"office", "insp", "audit"}, False, None, 200),
     ("GET", "/directory"): ({"office", "audit"}, False, None, 200),

@@ -27,6 +27,7 @@ from web.routes import (
     docs,
     home,
     ledger,
+    standard,
     tickets,
 )
 from web.security import SecurityHeaders
@@ -64,7 +65,7 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
     web.state.sign_in_gate = HashGate(config.sign_in_concurrency, config.sign_in_wait_seconds)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (auth.router, home.router, tickets.router, cycle.router, bulletins.router,
-                   ledger.router, directory.router, audit.router):
+                   ledger.router, directory.router, audit.router, standard.router):
         web.include_router(router, include_in_schema=False)
     for router in (api_tickets.router, api_lists.router, api_directory.router, docs.router):
         web.include_router(router)

@@ -52,6 +52,14 @@ class LedgerFiles(Protocol):
     def csv(self, rows: list[dict], title: str | None = None) -> bytes: ...
 
 
+class FiguresWorkbooks(Protocol):
+    """School figures as Excel (#14): the template listing schools, and a filled one read."""
+
+    def template(self, schools: list[dict], title: str) -> bytes: ...
+
+    def read(self, data: bytes) -> list: ...
+
+
 class MailPreview(Protocol):
     """A delivery drawn as its mail shows it, for 发件箱."""
 
@@ -80,6 +88,7 @@ class WebConfig:
     evidence: EvidenceStore
     upload_quota: UploadQuota
     ledger_files: LedgerFiles
+    figures_files: FiguresWorkbooks
     mail: MailPreview
     warn_days: int
     session_idle_minutes: int

@@ -24,6 +24,7 @@ from web.readside import ReadSide
 from xiaohao.adapters import mail
 from xiaohao.adapters.channels import MaildirOutbox, Smtp, Webhook
 from xiaohao.adapters.evidence import EvidenceFiles
+from xiaohao.adapters.figures_workbook import FiguresWorkbooks
 from xiaohao.adapters.ledger_files import LedgerFiles
 from xiaohao.audit import SealAudit
 from xiaohao.evidence_upkeep import sweep_evidence
@@ -87,7 +88,7 @@ def web_config(settings: Settings) -> WebConfig:
     return WebConfig(
         county_name=settings.county_name, session_secret=settings.session_secret(),
         evidence=evidence(settings), upload_quota=settings.upload_quota(),
-        ledger_files=LedgerFiles(), mail=mail,
+        ledger_files=LedgerFiles(), figures_files=FiguresWorkbooks(), mail=mail,
         warn_days=settings.warn_days, session_idle_minutes=settings.session_idle_minutes,
         secure_cookies=settings.secure_cookies,
         sign_in_concurrency=settings.sign_in_concurrency,

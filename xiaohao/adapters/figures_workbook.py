@@ -91,3 +91,13 @@ def read(data: bytes) -> list[Row]:
     if problems:
         raise FiguresRefused(problems)
     return rows
+
+
+class FiguresWorkbooks:
+    """What the web's FiguresWorkbooks asks for."""
+
+    def template(self, schools: list[dict], title: str) -> bytes:
+        return template(schools, title)
+
+    def read(self, data: bytes) -> list[Row]:
+        return read(data)
