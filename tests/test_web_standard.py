@@ -24,7 +24,11 @@ def test_the_office_downloads_the_template_and_uploads_it_filled(web_app):
     assert done.status_code == 303 and done.headers["location"] == "/standard?year=2019"
     doc = page(office.get("/standard?year=2019"))
     assert "已导入 2 行数据" in doc.text
-    assert "甲镇中心小学" in doc.select_one("table").text
+    assert "甲镇中心小学" in doc.select_one("#evaluation + section table").text
+    shortfalls = [li.text for li in doc.select("#evaluation ol.shortfalls li")]
+    assert "甲镇中心小学（小学）：生均教学及辅助用房面积 3.9㎡，标准 4.5㎡，差 0.6㎡ × 1,234 人 ≈ 740㎡" \
+        in shortfalls
+    assert "未达标" in doc.select_one("#evaluation h2").text
     again = office.post("/standard/import", {"year": "2019"},
                         files={"file": ("学校数据.xlsx", filled(app), "application/octet-stream")})
     assert again.status_code == 303

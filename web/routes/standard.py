@@ -15,9 +15,10 @@ from starlette.responses import Response
 
 from domain.clock import beijing_date
 from domain.errors import DomainError, InvalidInputError
+from domain.evaluation import COUNTY, evaluate
 from domain.school_figures import FIGURES
 from domain.school_year import parse_school_year, year_label
-from domain.standard import LEVEL_LABELS
+from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, rules
 from domain.values import Role
 from web.deps import App, Config, Look, PostedForm, allow
 from web.errors import status_of
@@ -53,7 +54,11 @@ def _page(request: Request, app, look, user: User, year: int, *,
           problems: list[str] | None = None, status_code: int = 200) -> Response:
     figures = app.school_figures(year)
     rows = sorted(figures["rows"].items())
+    levels = {u["code"]: u["level"] for u in _schools(app)}
+    judged = evaluate({k: v for k, v in figures["rows"].items() if k[0] in levels}, levels)
     return render(request, "standard.html", {
+        "judged": judged, "rules": rules(), "resources": RESOURCES, "county": COUNTY,
+        "cv_limits": {part: rules()[CV_RULES[part]].threshold(part) for part in LEVEL_LABELS},
         "year": year, "label": year_label(year), "figures": FIGURES, "parts": LEVEL_LABELS,
         "rows": rows[:SHOWN_ROWS], "total": len(rows), "imports": figures["imports"],
         "schools": len(_schools(app)), "names": look.names, "problems": problems,

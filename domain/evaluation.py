@@ -1,0 +1,136 @@
+"""A 学年 judged against the standard (#14): each school's (and 学段's) R1–R7 and the per-school
+rule, the inter-school CV of each indicator per 学段, and the government items the figures
+decide (class size, school size, music and art rooms per 12 classes and their areas); each
+failure a shortfall keyed by (subject, indicator) with its gap said in plain numbers.
+
+Pure: rows of figures in (domain/school_year.py), results out. The thresholds are the data
+file's (domain/standard.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from domain.school_figures import BY_NAME, RESOURCE_FIGURES, resource_values
+from domain.standard import CV_RULES, LEVEL_LABELS, LEVELS, RESOURCES, cv, rules, school_verdict
+
+COUNTY = "county"     # the subject of a county-wide shortfall (a CV)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """One failing indicator of one subject (a school, or the county for a CV)."""
+
+    subject: str          # a school's code, or COUNTY
+    part: str             # 学段
+    indicator: str
+    value: float
+    threshold: float
+    gap: str              # in plain words and numbers
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    schools: dict[tuple[str, str], dict]       # (school, 学段) -> R1–R7 and the school rule
+    cvs: dict[tuple[str, str], float | None]   # (学段, indicator) -> CV
+    shortfalls: list[Shortfall]
+
+    @property
+    def resource_passes(self) -> bool:
+        """资源配置: every school passes the per-school rule and every CV is within its limit."""
+        return all(s["verdict"].passes for s in self.schools.values()) and not any(
+            f.subject == COUNTY for f in self.shortfalls)
+
+
+def _n(value: float, digits: int = 2) -> str:
+    text = f"{value:,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _resource_gap(indicator: str, values: Mapping[str, float], level: str,
+                  value: float) -> str:
+    """"生均教学及辅助用房 3.9㎡，标准 4.5㎡，差 0.6㎡ × 1,234 人 ≈ 740㎡"."""
+    rule, figure = rules()[indicator], BY_NAME[RESOURCE_FIGURES[indicator]]
+    limit, pupils = rule.threshold(level), values["enrolment"]
+    per100 = rule.per == "per-100-students"
+    need = (limit - value) * pupils / (100 if per100 else 1)
+    unit = figure.unit
+    return (f"{rule.name_zh} {_n(value)}{unit}，标准 {_n(limit)}{unit}，差 {_n(limit - value)}{unit}"
+            + (f" × {pupils / 100:,.2f} 百人" if per100 else f" × {pupils:,.0f} 人")
+            + f" ≈ {_n(need, 0 if need >= 10 else 1)}{unit}")
+
+
+def _government(code: str, part: str, values: Mapping[str, float]) -> list[Shortfall]:
+    table, found = rules(), []
+
+    def short(indicator: str, value: float, limit: float, gap: str) -> None:
+        found.append(Shortfall(code, part, indicator, value, limit, gap))
+
+    size = table["gov_class_size"].threshold(part)
+    if values["largest_class"] > size or values["classes_over_limit"]:
+        short("gov_class_size", values["largest_class"], size,
+              f"{values['classes_over_limit']:.0f} 个班超过 {size:.0f} 人，最大班额 "
+              f"{values['largest_class']:.0f} 人")
+    per12 = values["classes"] / 12
+    for rooms, area, kind in (("music_rooms", "gov_music_room_area", "音乐"),
+                              ("art_rooms", "gov_art_room_area", "美术")):
+        if values[rooms] < per12:
+            short("gov_music_art_rooms", values[rooms], per12,
+                  f"{values['classes']:.0f} 个班应有{kind}专用教室 {_n(per12, 1)} 间以上，现有 "
+                  f"{values[rooms]:.0f} 间")
+        smallest, limit = values[f"{rooms[:-6]}_room_area"], table[area].threshold(part)
+        if values[rooms] and smallest < limit:
+            short(area, smallest, limit, f"{kind}教室最小一间 {_n(smallest)}㎡，标准 {_n(limit)}㎡")
+    return found
+
+
+def evaluate(rows: Mapping[tuple[str, str], Mapping[str, float]], levels: Mapping[str, str],
+             *, weighted: bool = True) -> Evaluation:
+    """Judge a year's rows ((school, 学段) -> figures); `levels` gives each school's level
+    (a nine-year school's size is judged on its two rows together)."""
+    table = rules()
+    schools, shortfalls = {}, []
+    for (code, part), values in sorted(rows.items()):
+        resources = resource_values(values)
+        if resources is None:
+            continue
+        verdict = school_verdict(resources, part)
+        schools[(code, part)] = {"values": resources, "verdict": verdict,
+                                 "enrolment": values["enrolment"]}
+        for indicator in verdict.missed:
+            shortfalls.append(Shortfall(code, part, indicator, resources[indicator],
+                                        table[indicator].threshold(part),
+                                        _resource_gap(indicator, values, part,
+                                                      resources[indicator])))
+        shortfalls += _government(code, part, values)
+    shortfalls += _school_sizes(rows, levels)
+    cvs = {}
+    for part in LEVELS:
+        limit = table[CV_RULES[part]].threshold(part)
+        mine = [s for (code, p), s in schools.items() if p == part]
+        for indicator in RESOURCES:
+            value = cv([(s["enrolment"], s["values"][indicator]) for s in mine],
+                       weighted=weighted) if len(mine) > 1 else None
+            cvs[(part, indicator)] = value
+            if value is not None and not table[CV_RULES[part]].meets(value, part):
+                shortfalls.append(Shortfall(
+                    COUNTY, part, f"{CV_RULES[part]}:{indicator}", value, limit,
+                    f"{LEVEL_LABELS[part]}{table[indicator].name_zh}校际差异系数 {value:.3f}，"
+                    f"应不大于 {limit:.2f}"))
+    return Evaluation(schools, cvs, shortfalls)
+
+
+def _school_sizes(rows, levels) -> list[Shortfall]:
+    """School size: a school's pupils (a nine-year school's two parts together)."""
+    table, pupils = rules(), {}
+    for (code, _), values in rows.items():
+        pupils[code] = pupils.get(code, 0) + values["enrolment"]
+    found = []
+    for code, total in sorted(pupils.items()):
+        rule = table["gov_school_size_through_school" if levels[code] == "nine_year"
+                     else "gov_school_size"]
+        limit = rule.threshold("primary")
+        if not rule.meets(total, "primary"):
+            found.append(Shortfall(code, "all", rule.id, total, limit,
+                                   f"在校生 {total:,.0f} 人，超过 {limit:,.0f} 人"))
+    return found
