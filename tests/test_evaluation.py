@@ -51,3 +51,12 @@ def test_the_same_schools_scaled_together_keep_their_cvs(k):
     two = evaluate(scaled, {"P1": "primary", "P2": "primary"})
     assert abs(one.cvs[("primary", "res_sports_area")]
                - two.cvs[("primary", "res_sports_area")]) < 1e-9
+
+
+def test_the_plain_cv_where_the_county_says_so():
+    rows = {("P1", "primary"): GOOD | {"enrolment": 100, "sports_area": 2000},
+            ("P2", "primary"): GOOD | {"enrolment": 900, "sports_area": 3600}}
+    levels = {"P1": "primary", "P2": "primary"}
+    weighted = evaluate(rows, levels).cvs[("primary", "res_sports_area")]
+    plain = evaluate(rows, levels, weighted=False).cvs[("primary", "res_sports_area")]
+    assert round(plain, 3) == 0.667 and round(weighted, 3) == 0.857   # per pupil: 20 and 4

@@ -19,8 +19,9 @@ def test_the_office_downloads_the_template_and_uploads_it_filled(web_app):
     assert "filename*=UTF-8''2019-2020" in template.headers["content-disposition"]
     sheet = load_workbook(io.BytesIO(template.content))["学校数据"]
     assert sheet["A1"].value == "2019-2020学年学校办学条件数据" and sheet["A3"].value == "TA-P01"
+    workbook = filled(app)
     done = office.post("/standard/import", {"year": "2019"},
-                       files={"file": ("学校数据.xlsx", filled(app), "application/octet-stream")})
+                       files={"file": ("学校数据.xlsx", workbook, "application/octet-stream")})
     assert done.status_code == 303 and done.headers["location"] == "/standard?year=2019"
     doc = page(office.get("/standard?year=2019"))
     assert "已导入 2 行数据" in doc.text
@@ -30,7 +31,7 @@ def test_the_office_downloads_the_template_and_uploads_it_filled(web_app):
         in shortfalls
     assert "未达标" in doc.select_one("#evaluation h2").text
     again = office.post("/standard/import", {"year": "2019"},
-                        files={"file": ("学校数据.xlsx", filled(app), "application/octet-stream")})
+                        files={"file": ("学校数据.xlsx", workbook, "application/octet-stream")})
     assert again.status_code == 303
     assert "已导入过" in page(office.get("/standard?year=2019")).text
     assert len(app.school_figures(2019)["imports"]) == 1
@@ -60,3 +61,21 @@ def test_the_auditor_reads_and_may_not_import(web_app):
     doc = page(auditor.get("/standard"))
     assert "下载" not in doc.text and not doc.select("form[action='/standard/import']")
     assert auditor.get("/standard/template").status_code == 403
+
+
+def test_a_county_that_counts_the_cv_plain_says_so(tmp_path, clock):
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import seed_small_county, settings_for
+    from xiaohao import wiring
+
+    settings = settings_for("sqlite", tmp_path, cv_weighting="plain")
+    app = settings.build_app(clock=clock)
+    seed_small_county(app)
+    web = wiring.web(settings, app=app, follow=False)
+    with TestClient(web):
+        office = Browser(web, "office")
+        office.post("/standard/import", {"year": "2019"},
+                    files={"file": ("x.xlsx", filled(app), "application/octet-stream")})
+        assert "按本县设置不加权计算" in page(office.get("/standard?year=2019")).text
+    app.close()

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     secure_cookies: bool = False        # true when served over HTTPS
     warn_days: int = Field(default=3, ge=0, le=60)   # a deadline this close: a yellow light
+    # 差异系数: weighted by enrolment (the Ministry's 2012 method) unless the county says plain
+    cv_weighting: Literal["weighted", "plain"] = "weighted"
     # A rectification photo taken farther than this from its school is flagged (when the
     # directory has the school's coordinates): domain/evidence_checks.py.
     photo_distance_m: int = Field(default=1000, ge=50, le=100_000)
