@@ -30,6 +30,8 @@ def test_the_office_downloads_the_template_and_uploads_it_filled(web_app):
     assert "甲镇中心小学（小学）：生均教学及辅助用房面积 3.9㎡，标准 4.5㎡，差 0.6㎡ × 1,234 人 ≈ 740㎡" \
         in shortfalls
     assert "未达标" in doc.select_one("#evaluation h2").text
+    failing = [li.text for li in doc.select("#evaluation ul.failing-schools li")]
+    assert failing and all(f.startswith("乙镇中学（初中）：") for f in failing)
     again = office.post("/standard/import", {"year": "2019"},
                         files={"file": ("学校数据.xlsx", workbook, "application/octet-stream")})
     assert again.status_code == 303
