@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from domain.school_figures import BY_NAME, RESOURCE_FIGURES, resource_values
-from domain.standard import CV_RULES, LEVEL_LABELS, LEVELS, RESOURCES, cv, rules, school_verdict
+from domain.standard import (
+    CV_RULES,
+    LEVEL_LABELS,
+    LEVELS,
+    RESOURCES,
+    cv,
+    plain_number,
+    rules,
+    school_verdict,
+)
 
 COUNTY = "county"     # the subject of a county-wide shortfall (a CV)
 
@@ -42,11 +51,6 @@ class Evaluation:
             f.subject == COUNTY for f in self.shortfalls)
 
 
-def _n(value: float, digits: int = 2) -> str:
-    text = f"{value:,.{digits}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _resource_gap(indicator: str, values: Mapping[str, float], level: str,
                   value: float) -> str:
     """"生均教学及辅助用房 3.9㎡，标准 4.5㎡，差 0.6㎡ × 1,234 人 ≈ 740㎡"."""
@@ -55,9 +59,10 @@ def _resource_gap(indicator: str, values: Mapping[str, float], level: str,
     per100 = rule.per == "per-100-students"
     need = (limit - value) * pupils / (100 if per100 else 1)
     unit = figure.unit
-    return (f"{rule.name_zh} {_n(value)}{unit}，标准 {_n(limit)}{unit}，差 {_n(limit - value)}{unit}"
+    return (f"{rule.name_zh} {plain_number(value)}{unit}，标准 {plain_number(limit)}{unit}，"
+            f"差 {plain_number(limit - value)}{unit}"
             + (f" × {pupils / 100:,.2f} 百人" if per100 else f" × {pupils:,.0f} 人")
-            + f" ≈ {_n(need, 0 if need >= 10 else 1)}{unit}")
+            + f" ≈ {plain_number(need, 0 if need >= 10 else 1)}{unit}")
 
 
 def _government(code: str, part: str, values: Mapping[str, float]) -> list[Shortfall]:
@@ -76,11 +81,12 @@ def _government(code: str, part: str, values: Mapping[str, float]) -> list[Short
                               ("art_rooms", "gov_art_room_area", "美术")):
         if values[rooms] < per12:
             short("gov_music_art_rooms", values[rooms], per12,
-                  f"{values['classes']:.0f} 个班应有{kind}专用教室 {_n(per12, 1)} 间以上，现有 "
+                  f"{values['classes']:.0f} 个班应有{kind}专用教室 {plain_number(per12, 1)} 间以上，现有 "
                   f"{values[rooms]:.0f} 间")
         smallest, limit = values[f"{rooms[:-6]}_room_area"], table[area].threshold(part)
         if values[rooms] and smallest < limit:
-            short(area, smallest, limit, f"{kind}教室最小一间 {_n(smallest)}㎡，标准 {_n(limit)}㎡")
+            short(area, smallest, limit,
+                  f"{kind}教室最小一间 {plain_number(smallest)}㎡，标准 {plain_number(limit)}㎡")
     return found
 
 

@@ -107,13 +107,15 @@ def school_verdict(values: Mapping[str, float], level: str) -> SchoolVerdict:
     for i in missed:
         limit = table[i].threshold(level)
         if values[i] < floor * limit:
-            reasons.append(f"{table[i].seq} {table[i].name_zh} {_number(values[i])}，"
-                           f"低于标准 {_number(limit)} 的{floor:.0%}（{_number(floor * limit)}）")
+            reasons.append(f"{table[i].seq} {table[i].name_zh} {plain_number(values[i])}，"
+                           f"低于标准 {plain_number(limit)} 的{floor:.0%}（{plain_number(floor * limit)}）")
     return SchoolVerdict(met, missed, not reasons, tuple(reasons))
 
 
-def _number(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+def plain_number(value: float, digits: int = 2) -> str:
+    """A figure as a report writes it: thousands separated, no trailing zeros."""
+    text = f"{value:,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def weighted_cv(schools: Sequence[tuple[float, float]]) -> float | None:

@@ -20,6 +20,7 @@ from domain.periods import Week
 from domain.telling import named_in
 from domain.visibility import Sight
 from projections.base import Item, Projection, as_dicts
+from projections.cycle import LATEST
 from projections.queries import visible_numbers
 
 
@@ -192,7 +193,7 @@ def told_about(db: Database, number: str, at: datetime | None = None) -> list[di
                  "FROM told t LEFT JOIN runs r ON r.id = t.run_id "
                  "LEFT JOIN deliveries d ON d.id = t.delivery_id "
                  "WHERE t.number = :number ORDER BY t.n",
-                 {"number": number, "at": _time(at) if at else "9999-12-31"})
+                 {"number": number, "at": _time(at) if at else LATEST})
 
 
 def outbox_counts(db: Database) -> dict[str, int]:
