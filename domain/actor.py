@@ -33,3 +33,8 @@ class Actor:
             "role": self.role.value,
             "unit_id": self.unit_id,
         }
+
+
+SYSTEM = "system"
+# The operator's command line, and the system itself (a judgement's tickets, the cycle).
+SYSTEM_ACTOR = Actor(login=SYSTEM, name="系统", role=Role.OFFICE)

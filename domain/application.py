@@ -16,8 +16,9 @@ from eventsourcing.persistence import IntegrityError, Transcoding
 from eventsourcing.utils import Environment
 
 from domain.account import Account, account_id, password_problem
-from domain.actor import Actor
+from domain.actor import SYSTEM, SYSTEM_ACTOR, Actor
 from domain.api_tokens import ApiTokens
+from domain.assessing import AssessmentCommands
 from domain.clock import Clock, SystemClock, beijing_date
 from domain.commands import command as catalogue_command
 from domain.cycle_commands import CycleCommands
@@ -34,14 +35,12 @@ from domain.errors import (
 from domain.idempotency import Idempotency
 from domain.numbering import TicketCounter
 from domain.recent import RecentReads
-from domain.school_year import FiguresCommands
+from domain.school_year import FiguresCommands, SchoolYearFigures
 from domain.signing_in import FailuresInMemory, SigningIn, SourceFailures
 from domain.ticketing import TicketCommands
 from domain.values import Role, clean_text, require_id
 from domain.visibility import sight_of
 
-SYSTEM = "system"
-SYSTEM_ACTOR = Actor(login=SYSTEM, name="系统", role=Role.OFFICE)
 LOGIN_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{1,39}")
 
 
@@ -56,18 +55,18 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, SigningIn, ApiTokens, Idempotency,
-                 Application):
+class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, AssessmentCommands, SigningIn,
+                 ApiTokens, Idempotency, Application):
     """The 问题销号 application of one county."""
 
     name = "xiaohao"
-    snapshotting_intervals = {TicketCounter: 1000, Directory: 100}
+    snapshotting_intervals = {TicketCounter: 1000, Directory: 100, SchoolYearFigures: 20}
 
     def __init__(
         self, env: dict[str, str] | None = None, *, clock: Clock | None = None,
         county_code: str = "SS", password_hasher: PasswordHasher | None = None,
         reference_ttl: float = 1.0, photo_distance_m: int = 1000,
-        source_failures: SourceFailures | None = None,
+        source_failures: SourceFailures | None = None, cv_weighted: bool = True,
     ) -> None:
         self.clock = clock or SystemClock()
         self.recent = RecentReads(reference_ttl)
@@ -77,6 +76,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, SigningIn, ApiT
         self._waiting: list = []
         self.county_code = county_code
         self.photo_distance_m = photo_distance_m   # see domain/evidence_checks.py
+        self.cv_weighted = cv_weighted   # 差异系数 weighted by enrolment, else plain (#14)
         self.hasher = password_hasher or PasswordHasher()
         # Shared by every node when the store is a database (xiaohao/adapters/counters.py).
         self.source_failures = source_failures or FailuresInMemory()

@@ -17,6 +17,7 @@ from domain.standard import (
     LEVEL_LABELS,
     LEVELS,
     RESOURCES,
+    Table,
     cv,
     plain_number,
     rules,
@@ -51,10 +52,10 @@ class Evaluation:
             f.subject == COUNTY for f in self.shortfalls)
 
 
-def _resource_gap(indicator: str, values: Mapping[str, float], level: str,
+def _resource_gap(table: Table, indicator: str, values: Mapping[str, float], level: str,
                   value: float) -> str:
     """"生均教学及辅助用房 3.9㎡，标准 4.5㎡，差 0.6㎡ × 1,234 人 ≈ 740㎡"."""
-    rule, figure = rules()[indicator], BY_NAME[RESOURCE_FIGURES[indicator]]
+    rule, figure = table[indicator], BY_NAME[RESOURCE_FIGURES[indicator]]
     limit, pupils = rule.threshold(level), values["enrolment"]
     per100 = rule.per == "per-100-students"
     need = (limit - value) * pupils / (100 if per100 else 1)
@@ -65,8 +66,9 @@ def _resource_gap(indicator: str, values: Mapping[str, float], level: str,
             + f" ≈ {plain_number(need, 0 if need >= 10 else 1)}{unit}")
 
 
-def _government(code: str, part: str, values: Mapping[str, float]) -> list[Shortfall]:
-    table, found = rules(), []
+def _government(table: Table, code: str, part: str,
+                values: Mapping[str, float]) -> list[Shortfall]:
+    found = []
 
     def short(indicator: str, value: float, limit: float, gap: str) -> None:
         found.append(Shortfall(code, part, indicator, value, limit, gap))
@@ -91,25 +93,26 @@ def _government(code: str, part: str, values: Mapping[str, float]) -> list[Short
 
 
 def evaluate(rows: Mapping[tuple[str, str], Mapping[str, float]], levels: Mapping[str, str],
-             *, weighted: bool = True) -> Evaluation:
-    """Judge a year's rows ((school, 学段) -> figures); `levels` gives each school's level
-    (a nine-year school's size is judged on its two rows together)."""
-    table = rules()
+             *, weighted: bool = True, table: Table | None = None) -> Evaluation:
+    """Judge a year's rows ((school, 学段) -> figures) by `table` (the data file's rules
+    unless the county's corrected ones are given); `levels` gives each school's level (a
+    nine-year school's size is judged on its two rows together)."""
+    table = table or rules()
     schools, shortfalls = {}, []
     for (code, part), values in sorted(rows.items()):
         resources = resource_values(values)
         if resources is None:
             continue
-        verdict = school_verdict(resources, part)
+        verdict = school_verdict(resources, part, table)
         schools[(code, part)] = {"values": resources, "verdict": verdict,
                                  "enrolment": values["enrolment"]}
         for indicator in verdict.missed:
             shortfalls.append(Shortfall(code, part, indicator, resources[indicator],
                                         table[indicator].threshold(part),
-                                        _resource_gap(indicator, values, part,
+                                        _resource_gap(table, indicator, values, part,
                                                       resources[indicator])))
-        shortfalls += _government(code, part, values)
-    shortfalls += _school_sizes(rows, levels)
+        shortfalls += _government(table, code, part, values)
+    shortfalls += _school_sizes(table, rows, levels)
     cvs = {}
     for part in LEVELS:
         limit = table[CV_RULES[part]].threshold(part)
@@ -126,9 +129,9 @@ def evaluate(rows: Mapping[tuple[str, str], Mapping[str, float]], levels: Mappin
     return Evaluation(schools, cvs, shortfalls)
 
 
-def _school_sizes(rows, levels) -> list[Shortfall]:
+def _school_sizes(table: Table, rows, levels) -> list[Shortfall]:
     """School size: a school's pupils (a nine-year school's two parts together)."""
-    table, pupils = rules(), {}
+    pupils = {}
     for (code, _), values in rows.items():
         pupils[code] = pupils.get(code, 0) + values["enrolment"]
     found = []

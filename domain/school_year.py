@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -18,6 +19,9 @@ from domain.errors import InvalidInputError, NotPermittedError, UnknownReference
 from domain.periods import YEARS
 from domain.school_figures import BY_NAME, check_row
 from domain.standard import LEVEL_LABELS
+
+if TYPE_CHECKING:
+    from domain.assessing import Candidates
 
 FIGURES_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/school-year-figures")
 YEAR = re.compile(r"^\s*(\d{4})(?:\s*[-—–至]\s*(\d{4}))?\s*(?:学年)?\s*$")
@@ -81,6 +85,9 @@ class SchoolYearFigures(Aggregate):
         self.county_code, self.year = county_code, year
         self.rows: dict[str, dict] = {}
         self.imports: list[str] = []       # sha256 of each workbook taken, oldest first
+        self.checklist: dict[str, dict] = {}      # item -> its mark (domain/checklist.py)
+        self.shortfalls: dict[str, str] = {}      # "subject|学段|indicator" -> ticket number
+        self.judgements: list[dict] = []          # each verdict as it was given, oldest first
 
     @event("Imported")
     def imported(self, rows: list[dict], sha256: str, file_name: str, by: dict,
@@ -94,15 +101,32 @@ class SchoolYearFigures(Aggregate):
                 timestamp: datetime) -> None:
         self.rows[f"{school}|{part}"] = values
 
+    @event("Marked")
+    def marked(self, item: str, entry: dict, by: dict, timestamp: datetime) -> None:
+        self.checklist[item] = {**entry, "by": by["name"], "at": timestamp.isoformat()}
+
+    @event("Judged")
+    def judged(self, cause: str, verdict: dict, rules: dict, failing: list[str],
+               opened: dict[str, str], adopted: dict[str, str], met: list[str],
+               timestamp: datetime) -> None:
+        """The year judged (domain/assessing.py): the verdict as given now, under which rules,
+        the shortfalls' keys, and the tickets opened, adopted and found met."""
+        self.shortfalls.update(opened)
+        self.shortfalls.update(adopted)
+        self.judgements.append({"at": timestamp.isoformat(), "cause": cause, "verdict": verdict,
+                                "rules": rules, "failing": failing, "opened": len(opened),
+                                "adopted": len(adopted), "met": len(met)})
+
 
 class FiguresCommands:
     """Mixed into XiaohaoApp (which provides `_get`, `save`, `_require_office`, `_account`,
     `directory`, `now` and `county_code`)."""
 
     def import_figures(self, by: str, year: str | int, rows: Sequence[Row], *, sha256: str,
-                       file_name: str) -> bool:
+                       file_name: str, candidates: Candidates | None = None) -> bool:
         """Take a workbook's rows for a 学年 (the office): all of them, or, with any problem,
-        none (FiguresRefused). The same workbook again records nothing: False."""
+        none (FiguresRefused), and judge the year (domain/assessing.py; `candidates` names
+        open tickets a shortfall may adopt). The same workbook again records nothing: False."""
         actor = self._require_office(by)
         figures = self._figures_of(parse_school_year(year))
         problems = self._problems(rows)
@@ -114,12 +138,14 @@ class FiguresCommands:
         if sha256 in figures.imports and all(
                 figures.rows.get(f"{t['school']}|{t['part']}") == t["values"] for t in taken):
             return False
-        figures.imported(rows=taken, sha256=sha256, file_name=file_name[:200],
-                         by=actor.stamp(), timestamp=self.now())
-        self.save(figures)
+        file_name = file_name[:200]
+        figures.imported(rows=taken, sha256=sha256, file_name=file_name, by=actor.stamp(),
+                         timestamp=self.now())
+        self._judge_and_save([figures], f"导入{file_name}", candidates)
         return True
 
-    def enter_figures(self, by: str, year: str | int, row: Row) -> None:
+    def enter_figures(self, by: str, year: str | int, row: Row, *,
+                      candidates: Candidates | None = None) -> None:
         """A school's own figures for one 学段, entered in its form (the school's account, or
         the office)."""
         account = self._account(by)
@@ -131,7 +157,8 @@ class FiguresCommands:
         figures = self._figures_of(parse_school_year(year))
         figures.entered(school=row.school, part=row.part, values=dict(row.values),
                         by={"login": account.login, "name": account.name}, timestamp=self.now())
-        self.save(figures)
+        name = self.directory().units[row.school]["name"]
+        self._judge_and_save([figures], f"{name}填报{LEVEL_LABELS[row.part]}数据", candidates)
 
     def school_figures(self, year: str | int) -> dict:
         """A 学年's rows by (school, 学段), and the workbooks taken."""

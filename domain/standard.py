@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -38,6 +38,7 @@ class Rule:
     category: str          # resource, government, quality, recognition
     name_zh: str
     comparator: str        # ge, le, eq
+    unit: str              # as the data file says it ("boolean" for an item judged by a mark)
     thresholds: Mapping[str, float]     # by 学段; "county" for a county-wide item
     strict: bool
     per: str
@@ -63,6 +64,7 @@ def _rule(row: dict) -> Rule:
     threshold = row["threshold"]
     thresholds = dict(threshold) if isinstance(threshold, dict) else {"all": threshold}
     return Rule(row["id"], str(row["seq"]), row["category"], row["name_zh"], row["comparator"],
+                row["unit"],
                 {k: float(v) for k, v in thresholds.items()}, bool(row.get("strict", False)),
                 row["per"], row.get("confidence", "low"), bool(row.get("unconfirmed", False)),
                 row.get("source", ""),
@@ -74,6 +76,35 @@ def rules() -> dict[str, Rule]:
     """Every indicator of the standard by id, in its order."""
     rows = yaml.safe_load((DATA / "indicators.yaml").read_text(encoding="utf-8"))
     return {row["id"]: _rule(row) for row in rows}
+
+
+Table = Mapping[str, Rule]     # every indicator by id, as a county judges by it now
+
+
+def corrected(table: Table, corrections: Iterable[tuple[str, str, float]]) -> dict[str, Rule]:
+    """The table with each (indicator, 学段 or "all", value) applied in turn, later over
+    earlier: a value the office corrected, or an overlay's (domain/rule_book.py)."""
+    table = dict(table)
+    for indicator, level, value in corrections:
+        rule = table[indicator]
+        thresholds = ({"all": value} if level == "all"
+                      else {**_by_level(rule.thresholds), level: value})
+        table[indicator] = replace(rule, thresholds=thresholds)
+    return table
+
+
+def _by_level(thresholds: Mapping[str, float]) -> dict[str, float]:
+    """Thresholds spelt per 学段 (so one 学段's can change alone)."""
+    if "all" in thresholds:
+        return {level: thresholds["all"] for level in LEVELS} | {"county": thresholds["all"]}
+    return dict(thresholds)
+
+
+@cache
+def overlays() -> dict[str, dict]:
+    """Provincial values stricter than the national ones (overlays.yaml), by name: each with
+    its label and its values (indicator, 学段 or "all", value, source)."""
+    return yaml.safe_load((DATA / "overlays.yaml").read_text(encoding="utf-8"))
 
 
 @cache
@@ -92,11 +123,12 @@ class SchoolVerdict:
     reasons: tuple[str, ...]       # why not, in Chinese
 
 
-def school_verdict(values: Mapping[str, float], level: str) -> SchoolVerdict:
+def school_verdict(values: Mapping[str, float], level: str,
+                   table: Table | None = None) -> SchoolVerdict:
     """R1–R7 of one school (or one 学段 of a nine-year school) against the per-school rule:
     at least `threshold` (6) of the 7 met, and each one missed at least `min_ratio_for_rest`
     (85%) of its threshold."""
-    table = rules()
+    table = table or rules()
     rule = table[SCHOOL_RULE]
     needed, floor = int(rule.threshold(level)), rule.extra["min_ratio_for_rest"]
     met = tuple(i for i in RESOURCES if table[i].meets(values[i], level))

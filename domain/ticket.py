@@ -293,6 +293,16 @@ class Ticket(CopiesContainersOnly, Aggregate):
             flags=flags,
         )
 
+    def met_by_figures(self, by: dict, *, measures: str, at: datetime) -> bool:
+        """A school year's figures now meet the indicator the ticket was opened for: recorded as
+        a rectification by the system (the new figure and the import named in `measures`),
+        which puts it in front of an inspector as 待复查. Never closed by itself. False when
+        the ticket is past rectification already (or cancelled)."""
+        if self.state not in (State.OPENED, State.ASSIGNED):
+            return False
+        self._rectified(measures, beijing_date(at), [], by, at)
+        return True
+
     @event("Rectified")
     def _rectified(
         self, measures: str, completed_on: date, evidence: list[dict], by: dict,

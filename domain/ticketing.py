@@ -6,11 +6,12 @@ import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from domain.actor import Actor
 from domain.clock import beijing
 from domain.commands import COMMANDS, REOPEN_DAYS, clean
 from domain.directory import Directory
@@ -84,15 +85,10 @@ class TicketCommands:
         leaders = (distinct_ids(leader_ids, "包保领导", MAX_LEADERS) if leader_ids
                    else directory.leaders_on(unit_id, today))
         _check_people(directory, leaders)
-        fields = dict(
-            title=clean("open", "title", title),
-            description=clean("open", "description", description),
-            town_id=directory.town_of(unit_id), unit_id=unit_id,
-            category=Category.parse(category).value, indicator_id=indicator_id or None,
-            severity=Severity.parse(severity).value, source=Source.parse(source).value,
-            deadline=deadline, leader_ids=leaders, evidence=_evidence(evidence),
-            by=actor.stamp(), timestamp=now,
-        )
+        fields = self._finding(
+            actor, directory, title=title, description=description, unit_id=unit_id,
+            category=category, indicator_id=indicator_id, severity=severity, source=source,
+            deadline=deadline, leader_ids=leaders, evidence=_evidence(evidence), at=now)
         opening = _Opening(fields, beijing(now).year, pending_key())
         with self._waiting_lock:
             self._waiting.append(opening)
@@ -107,6 +103,31 @@ class TicketCommands:
             raise opening.error
         return opening.number
 
+    @staticmethod
+    def _finding(actor: Actor, directory: Directory, *, title: str, description: str,
+                 unit_id: str, category: str, indicator_id: str | None, severity: str,
+                 source: str, deadline: date | None, leader_ids: list[str],
+                 evidence: list[dict], at: datetime) -> dict:
+        """A finding's fields as its ticket's Opened event takes them (texts cleaned under
+        the form's limits, vocabularies parsed)."""
+        return dict(
+            title=clean("open", "title", title),
+            description=clean("open", "description", description),
+            town_id=directory.town_of(unit_id), unit_id=unit_id,
+            category=Category.parse(category).value, indicator_id=indicator_id or None,
+            severity=Severity.parse(severity).value, source=Source.parse(source).value,
+            deadline=deadline, leader_ids=leader_ids, evidence=evidence,
+            by=actor.stamp(), timestamp=at,
+        )
+
+    def _numbered(self, counters: dict[int, TicketCounter], year: int, fields: dict) -> Ticket:
+        """A ticket for a finding with the next number of its year (`counters` holds the
+        counters read so far; the caller saves them with the tickets, holding _numbering)."""
+        counter = counters.get(year) or counters.setdefault(year, self._counter(year))
+        number = counter.next_number()
+        counter.issue(number, timestamp=fields["timestamp"])
+        return Ticket(number=number, **fields)
+
     def _number_and_save(self, batch: list[_Opening]) -> None:
         """Give each waiting finding the next number of its year and save them all at once."""
         batch = self._one_per_key(batch)
@@ -116,11 +137,9 @@ class TicketCommands:
             keys = []
             try:
                 for opening in batch:
-                    counter = counters.get(opening.year) or counters.setdefault(
-                        opening.year, self._counter(opening.year))
-                    opening.number = counter.next_number()
-                    counter.issue(opening.number, timestamp=opening.fields["timestamp"])
-                    tickets.append(Ticket(number=opening.number, **opening.fields))
+                    ticket = self._numbered(counters, opening.year, opening.fields)
+                    opening.number = ticket.number
+                    tickets.append(ticket)
                     if opening.key is not None:
                         opening.key.outcome = {"number": opening.number}
                         keys.append(opening.key.record(opening.fields["timestamp"]))
@@ -334,7 +353,7 @@ class TicketCommands:
             "overdue_incurred": t.overdue_incurred, "extensions": t.extensions,
             "acknowledged": dict(t.acknowledged), "unacknowledged": t.unacknowledged(),
             "instructions": [dict(i, replies=list(i["replies"])) for i in t.instructions],
-            "held_on": t.held_on,
+            "held_on": t.held_on, "opened_by": dict(t.opened_by),
         }
 
     def ticket_history(self, number: str) -> list[dict]:

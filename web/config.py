@@ -91,7 +91,6 @@ class WebConfig:
     figures_files: FiguresWorkbooks
     mail: MailPreview
     warn_days: int
-    cv_weighted: bool                 # 差异系数 weighted by enrolment (else plain)
     session_idle_minutes: int
     secure_cookies: bool
     sign_in_concurrency: int          # password checks at once (web/sign_in_gate.py)

@@ -257,7 +257,8 @@ class Settings(BaseSettings):
                               county_code=self.county_code, password_hasher=hasher,
                               reference_ttl=self.reference_ttl_seconds,
                               photo_distance_m=self.photo_distance_m,
-                              source_failures=self.source_failures())
+                              source_failures=self.source_failures(),
+                              cv_weighted=self.cv_weighting == "weighted")
 
     def source_failures(self):
         """Where failed sign-ins are counted per source: the event store's database, so that

@@ -90,7 +90,6 @@ def web_config(settings: Settings) -> WebConfig:
         evidence=evidence(settings), upload_quota=settings.upload_quota(),
         ledger_files=LedgerFiles(), figures_files=FiguresWorkbooks(), mail=mail,
         warn_days=settings.warn_days, session_idle_minutes=settings.session_idle_minutes,
-        cv_weighted=settings.cv_weighting == "weighted",
         secure_cookies=settings.secure_cookies,
         sign_in_concurrency=settings.sign_in_concurrency,
         sign_in_wait_seconds=settings.sign_in_wait_seconds,

@@ -56,11 +56,11 @@ def _page(request: Request, app, look, user: User, year: int, *,
     rows = sorted(figures["rows"].items())
     levels = {u["code"]: u["level"] for u in _schools(app)}
     judged = evaluate({k: v for k, v in figures["rows"].items() if k[0] in levels}, levels,
-                      weighted=request.app.state.config.cv_weighted)
+                      weighted=app.cv_weighted)
     return render(request, "standard.html", {
         "judged": judged, "rules": rules(), "resources": RESOURCES, "county": COUNTY,
         "cv_limits": {part: rules()[CV_RULES[part]].threshold(part) for part in LEVEL_LABELS},
-        "weighted": request.app.state.config.cv_weighted,
+        "weighted": app.cv_weighted,
         "year": year, "label": year_label(year), "figures": FIGURES, "parts": LEVEL_LABELS,
         "rows": rows[:SHOWN_ROWS], "total": len(rows), "imports": figures["imports"],
         "schools": len(_schools(app)), "names": look.names, "problems": problems,
