@@ -8,6 +8,7 @@ file's (domain/standard.py)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -37,6 +38,9 @@ class Shortfall:
     value: float
     threshold: float
     gap: str              # in plain words and numbers
+    need: float | None = None    # what it would take: this much (in `unit`) of `needed`
+    unit: str = ""
+    needed: str = ""             # such as 教学及辅助用房面积
 
 
 @dataclass(frozen=True)
@@ -52,39 +56,49 @@ class Evaluation:
             f.subject == COUNTY for f in self.shortfalls)
 
 
-def _resource_gap(table: Table, indicator: str, values: Mapping[str, float], level: str,
-                  value: float) -> str:
-    """"生均教学及辅助用房 3.9㎡，标准 4.5㎡，差 0.6㎡ × 1,234 人 ≈ 740㎡"."""
+def _resource_shortfall(table: Table, code: str, part: str, indicator: str,
+                        values: Mapping[str, float], value: float) -> Shortfall:
+    """A school's R1–R7 shortfall with what it would take:
+    "生均教学及辅助用房 3.9㎡，标准 4.5㎡，差 0.6㎡ × 1,234 人 ≈ 740㎡"."""
     rule, figure = table[indicator], BY_NAME[RESOURCE_FIGURES[indicator]]
-    limit, pupils = rule.threshold(level), values["enrolment"]
+    limit, pupils = rule.threshold(part), values["enrolment"]
     per100 = rule.per == "per-100-students"
     need = (limit - value) * pupils / (100 if per100 else 1)
     unit = figure.unit
-    return (f"{rule.name_zh} {plain_number(value)}{unit}，标准 {plain_number(limit)}{unit}，"
-            f"差 {plain_number(limit - value)}{unit}"
-            + (f" × {pupils / 100:,.2f} 百人" if per100 else f" × {pupils:,.0f} 人")
-            + f" ≈ {plain_number(need, 0 if need >= 10 else 1)}{unit}")
+    gap = (f"{rule.name_zh} {plain_number(value)}{unit}，标准 {plain_number(limit)}{unit}，"
+           f"差 {plain_number(limit - value)}{unit}"
+           + (f" × {pupils / 100:,.2f} 百人" if per100 else f" × {pupils:,.0f} 人")
+           + f" ≈ {plain_number(need, 0 if need >= 10 else 1)}{unit}")
+    return Shortfall(code, part, indicator, value, limit, gap, need, figure.unit, figure.label)
 
 
 def _government(table: Table, code: str, part: str,
                 values: Mapping[str, float]) -> list[Shortfall]:
     found = []
 
-    def short(indicator: str, value: float, limit: float, gap: str) -> None:
-        found.append(Shortfall(code, part, indicator, value, limit, gap))
+    def short(indicator: str, value: float, limit: float, gap: str, need: float | None = None,
+              unit: str = "", needed: str = "") -> None:
+        found.append(Shortfall(code, part, indicator, value, limit, gap, need, unit, needed))
 
     size = table["gov_class_size"].threshold(part)
     if values["largest_class"] > size or values["classes_over_limit"]:
         short("gov_class_size", values["largest_class"], size,
               f"{values['classes_over_limit']:.0f} 个班超过 {size:.0f} 人，最大班额 "
-              f"{values['largest_class']:.0f} 人")
+              f"{values['largest_class']:.0f} 人", max(values["classes_over_limit"], 1), "个",
+              "超过班额的班级（需分班或分流）")
     per12 = values["classes"] / 12
+    lacking = [(kind, values[rooms]) for rooms, kind in (("music_rooms", "音乐"), ("art_rooms", "美术"))
+               if values[rooms] < per12]
+    if lacking:     # one shortfall for the item (G3a), naming each kind of room short
+        both = len(lacking) > 1
+        have = ("、".join(f"{k} {n:.0f} 间" for k, n in lacking) if both
+                else f" {lacking[0][1]:.0f} 间")
+        short("gov_music_art_rooms", min(n for _, n in lacking), per12,
+              f"{values['classes']:.0f} 个班应有{'、'.join(k for k, _ in lacking)}专用教室"
+              f"{'各' if both else ''} {plain_number(per12, 1)} 间以上，现有{have}",
+              sum(math.ceil(per12) - n for _, n in lacking), "间", "音乐、美术专用教室")
     for rooms, area, kind in (("music_rooms", "gov_music_room_area", "音乐"),
                               ("art_rooms", "gov_art_room_area", "美术")):
-        if values[rooms] < per12:
-            short("gov_music_art_rooms", values[rooms], per12,
-                  f"{values['classes']:.0f} 个班应有{kind}专用教室 {plain_number(per12, 1)} 间以上，现有 "
-                  f"{values[rooms]:.0f} 间")
         smallest, limit = values[f"{rooms[:-6]}_room_area"], table[area].threshold(part)
         if values[rooms] and smallest < limit:
             short(area, smallest, limit,
@@ -106,11 +120,8 @@ def evaluate(rows: Mapping[tuple[str, str], Mapping[str, float]], levels: Mappin
         verdict = school_verdict(resources, part, table)
         schools[(code, part)] = {"values": resources, "verdict": verdict,
                                  "enrolment": values["enrolment"]}
-        for indicator in verdict.missed:
-            shortfalls.append(Shortfall(code, part, indicator, resources[indicator],
-                                        table[indicator].threshold(part),
-                                        _resource_gap(table, indicator, values, part,
-                                                      resources[indicator])))
+        shortfalls += [_resource_shortfall(table, code, part, indicator, values,
+                                           resources[indicator]) for indicator in verdict.missed]
         shortfalls += _government(table, code, part, values)
     shortfalls += _school_sizes(table, rows, levels)
     cvs = {}

@@ -199,5 +199,7 @@ class FiguresCommands:
 
 def _place(row: Row, figure: str | None) -> str:
     """Where a figure of a row is: its sheet, row and column when it came from a workbook."""
-    column = row.columns.get(figure) if figure else None
-    return f"{row.where} {column}列（{BY_NAME[figure].label}）" if column else row.where
+    if not figure:
+        return row.where
+    column = row.columns.get(figure)
+    return f"{row.where}{f' {column}列' if column else ''}（{BY_NAME[figure].label}）"

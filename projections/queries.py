@@ -202,3 +202,14 @@ def timeline(db: Database, ticket_id: str) -> list[dict]:
         row["details"] = [d for d in details(row["event"], row.pop("event_json"))
                           if d["label"] not in said]
     return rows
+
+
+def open_by_indicator(db: Database) -> dict[tuple[str, str], list[str]]:
+    """Open tickets (neither 销号 nor 撤销) naming an indicator, by (unit, indicator), oldest
+    first: the ones a 学年's shortfall may adopt (domain/assessing.py checks each)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for unit, indicator, number in db.execute(
+            "select unit_id, indicator_id, number from tickets where indicator_id is not null "
+            "and state not in ('closed', 'cancelled') order by opened_at, number"):
+        found.setdefault((unit, indicator), []).append(number)
+    return found

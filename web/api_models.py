@@ -237,3 +237,65 @@ class Baobao(BaseModel):
     leader_id: str = Field(examples=["L1"])
     leader_name: str
     units: list[Covered]
+
+
+class Verdict(BaseModel):
+    county: str = Field(description="全县结论：met 达标、unmet 未达标、unassessed 尚有项目未评估")
+    groups: dict[str, str] = Field(description="各方面的结论：prerequisite 前提条件、resource 资源配置、"
+                                               "government 政府保障程度、quality 教育质量、"
+                                               "recognition 社会认可度、veto 否决情形")
+    parts: dict[str, str] = Field(description="资源配置按学段：primary 小学、junior 初中")
+    unassessed: int = Field(description="尚未评估的项目数")
+
+
+class ShortfallRow(BaseModel):
+    key: str = Field(description="学年内的唯一键：对象|学段|指标",
+                     examples=["T01-P01|primary|gov_class_size"])
+    subject: str = Field(description="学校名称，或“全县”")
+    town: str
+    part: str = Field(description="学段（小学、初中），全县项目为空")
+    indicator: str
+    gap: str = Field(description="差距（数字写明）")
+    need: str = Field(description="达标需要")
+    ticket: str | None = Field(None, description="对应的问题编号")
+
+
+class CvRow(BaseModel):
+    part: str
+    indicator: str
+    value: float
+    limit: float
+    ticket: str | None = None
+    movers: list[dict[str, Any]] = Field(description="提高到标准后差异系数下降最多的学校")
+
+
+class ChecklistRow(BaseModel):
+    id: str
+    group: str
+    label: str
+    mark: str = Field(description="met 达标、unmet 未达标、unassessed 未评估")
+    value: float | None = None
+    evidence: str = ""
+    note: str = ""
+    ticket: str | None = None
+
+
+class JudgementRow(BaseModel):
+    at: str
+    cause: str
+    county: str
+    failing: int
+    opened: int
+    adopted: int
+    met: int
+    rules: dict[str, Any]
+
+
+class Standard(BaseModel):
+    year: int = Field(examples=[2018], description="学年开始的年份")
+    label: str = Field(examples=["2018-2019学年"])
+    verdict: Verdict
+    cvs: list[CvRow]
+    shortfalls: list[ShortfallRow]
+    checklist: list[ChecklistRow]
+    judgements: list[JudgementRow] = Field(description="每次评估当时的结论，先旧后新")

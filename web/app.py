@@ -18,6 +18,7 @@ from web.proxies import ForwardedFor
 from web.routes import (
     api_directory,
     api_lists,
+    api_standard,
     api_tickets,
     audit,
     auth,
@@ -27,7 +28,9 @@ from web.routes import (
     docs,
     home,
     ledger,
+    school_figures,
     standard,
+    standard_rules,
     tickets,
 )
 from web.security import SecurityHeaders
@@ -65,9 +68,11 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
     web.state.sign_in_gate = HashGate(config.sign_in_concurrency, config.sign_in_wait_seconds)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (auth.router, home.router, tickets.router, cycle.router, bulletins.router,
-                   ledger.router, directory.router, audit.router, standard.router):
+                   ledger.router, directory.router, audit.router, standard.router,
+                   standard_rules.router, school_figures.router):
         web.include_router(router, include_in_schema=False)
-    for router in (api_tickets.router, api_lists.router, api_directory.router, docs.router):
+    for router in (api_tickets.router, api_lists.router, api_directory.router,
+                   api_standard.router, docs.router):
         web.include_router(router)
     handle_errors(web)
     return web

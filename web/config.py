@@ -53,11 +53,14 @@ class LedgerFiles(Protocol):
 
 
 class FiguresWorkbooks(Protocol):
-    """School figures as Excel (#14): the template listing schools, and a filled one read."""
+    """School figures as Excel (#14): the template listing schools, a filled one read, and
+    the 自评报告 written (each sheet a name, a header and rows)."""
 
     def template(self, schools: list[dict], title: str) -> bytes: ...
 
     def read(self, data: bytes) -> list: ...
+
+    def report(self, title: str, sheets: list[tuple[str, list[str], list[list]]]) -> bytes: ...
 
 
 class MailPreview(Protocol):

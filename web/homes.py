@@ -66,15 +66,25 @@ def _queue(name: str, app, db, config, user: User, limit: int | None, today: dat
                  rows.total, full)
 
 
-def is_town_account(app, user: User) -> bool:
-    """Whether the account acts for a town (镇街): it reads its schools' tickets too."""
+def _acts_for(app, user: User, kind: str) -> bool:
     if not user.has(Role.UNIT) or not user.unit_id:
         return False
     unit = app.directory().units.get(user.unit_id)
-    return unit is not None and unit["kind"] == "town"
+    return unit is not None and unit["kind"] == kind
 
 
-templates.env.globals["is_town_account"] = is_town_account    # the navigation asks too
+def is_town_account(app, user: User) -> bool:
+    """Whether the account acts for a town (镇街): it reads its schools' tickets too."""
+    return _acts_for(app, user, "town")
+
+
+def is_school_account(app, user: User) -> bool:
+    """Whether the account acts for a school (it enters its own figures, 本校数据)."""
+    return _acts_for(app, user, "school")
+
+
+# the navigation asks too
+templates.env.globals.update(is_town_account=is_town_account, is_school_account=is_school_account)
 
 
 def home_queues(app, db, look: Lookups, config, user: User, week: WeekFigures,

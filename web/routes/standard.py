@@ -1,6 +1,8 @@
 """达标评估 (#14): a 学年's school figures — the Excel template listing the directory's schools,
-a filled one uploaded (taken whole, or refused with every problem listed), and what the year
-holds. The office imports; the auditor reads."""
+a filled one uploaded (taken whole, or refused with every problem listed) — and the 自评报告 they
+give: the county's verdict, the shortfalls with their tickets, what it would take per town, the
+failing CVs and the schools that move them, the checklist the office marks, and what changed.
+The office imports and marks; the auditor reads."""
 
 from __future__ import annotations
 
@@ -13,15 +15,17 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from domain.checklist import GROUPS, MARKS
 from domain.clock import beijing_date
 from domain.errors import DomainError, InvalidInputError
-from domain.evaluation import COUNTY, evaluate
 from domain.school_figures import FIGURES
 from domain.school_year import parse_school_year, year_label
-from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, rules
+from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, overlays
 from domain.values import Role
-from web.deps import App, Config, Look, PostedForm, allow
+from projections.queries import open_by_indicator
+from web.deps import App, Config, Look, PostedForm, ReadDb, allow
 from web.errors import status_of
+from web.readiness import needs_text, readiness, report_sheets
 from web.templating import flash, render
 from web.users import User
 
@@ -32,12 +36,17 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_ROWS = 500
 
 
-def _year(app, text: str) -> int:
+def school_year(app, text: str) -> int:
     """The 学年 asked for, or the one running today (a 学年 begins on 1 September)."""
     if text:
         return parse_school_year(text)
     today = beijing_date(app.now())
     return today.year if today.month >= 9 else today.year - 1
+
+
+def download(body: bytes, name: str) -> Response:
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
 def _schools(app) -> list[dict]:
@@ -46,58 +55,84 @@ def _schools(app) -> list[dict]:
 
 @router.get("/standard")
 def standard_page(request: Request, app: App, look: Look, user: Reader, year: str = ""):
-    """A 学年's figures: the template, the upload, and what has been taken."""
-    return _page(request, app, look, user, _year(app, year))
+    """A 学年's 自评报告, with the template, the upload and the checklist for the office."""
+    return _page(request, app, look, user, school_year(app, year))
 
 
 def _page(request: Request, app, look, user: User, year: int, *,
           problems: list[str] | None = None, status_code: int = 200) -> Response:
-    figures = app.school_figures(year)
-    rows = sorted(figures["rows"].items())
-    levels = {u["code"]: u["level"] for u in _schools(app)}
-    judged = evaluate({k: v for k, v in figures["rows"].items() if k[0] in levels}, levels,
-                      weighted=app.cv_weighted)
+    r = readiness(app, year)
+    rows = sorted(r.figures.rows.items())
+    table = r.judged.table
     return render(request, "standard.html", {
-        "judged": judged, "rules": rules(), "resources": RESOURCES, "county": COUNTY,
-        "cv_limits": {part: rules()[CV_RULES[part]].threshold(part) for part in LEVEL_LABELS},
-        "weighted": app.cv_weighted,
+        "r": r, "judged": r.judged.evaluation, "rules": table, "resources": RESOURCES,
+        "cv_limits": {part: table[CV_RULES[part]].threshold(part) for part in LEVEL_LABELS},
+        "weighted": app.cv_weighted, "marks": MARKS, "groups": GROUPS, "needs_text": needs_text,
+        "overlay_labels": {name: o["label"] for name, o in overlays().items()},
         "year": year, "label": year_label(year), "figures": FIGURES, "parts": LEVEL_LABELS,
-        "rows": rows[:SHOWN_ROWS], "total": len(rows), "imports": figures["imports"],
-        "schools": len(_schools(app)), "names": look.names, "problems": problems,
-        "may_import": user.has(Role.OFFICE)}, status_code=status_code)
+        "rows": [(tuple(k.split("|")), v) for k, v in rows[:SHOWN_ROWS]], "total": len(rows),
+        "imports": r.figures.imports, "schools": len(_schools(app)), "names": look.names,
+        "problems": problems, "may_import": user.has(Role.OFFICE)}, status_code=status_code)
 
 
 @router.get("/standard/template")
 def figures_template(app: App, config: Config, user: Office, year: str = ""):
     """The year's Excel template, listing every school of the directory a row per 学段."""
-    label = year_label(_year(app, year))
-    body = config.figures_files.template(_schools(app), f"{label}学校办学条件数据")
-    name = f"{label}学校数据模板.xlsx"
-    return Response(body, media_type=XLSX, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    label = year_label(school_year(app, year))
+    return download(config.figures_files.template(_schools(app), f"{label}学校办学条件数据"),
+                    f"{label}学校数据模板.xlsx")
+
+
+@router.get("/standard/report")
+def readiness_report(app: App, config: Config, user: Reader, year: str = ""):
+    """The 自评报告 as a workbook that prints on A4."""
+    r = readiness(app, school_year(app, year))
+    title = f"{app.directory().county_name}义务教育优质均衡发展{r.label}自评报告"
+    return download(config.figures_files.report(title, report_sheets(r)),
+                    f"{r.label}自评报告.xlsx")
 
 
 @router.post("/standard/import")
-def figures_import(request: Request, app: App, config: Config, look: Look, user: Office,
-                   form: PostedForm):
+def figures_import(request: Request, app: App, config: Config, look: Look, db: ReadDb,
+                   user: Office, form: PostedForm):
     """A filled template: taken whole, or the page again with every problem listed."""
     year_text, upload = form.get("year"), form.get("file")
+    year = school_year(app, "")
     try:
-        year = _year(app, year_text if isinstance(year_text, str) else "")
-    except DomainError as error:
-        return _page(request, app, look, user, _year(app, ""), problems=[error.message],
-                     status_code=status_of(error))
-    try:
+        year = school_year(app, year_text if isinstance(year_text, str) else "")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise InvalidInputError("请选择填好的 Excel 工作簿")
         data = upload.file.read()
         rows = config.figures_files.read(data)
         taken = app.import_figures(user.login, year, rows,
                                    sha256=hashlib.sha256(data).hexdigest(),
-                                   file_name=upload.filename)
+                                   file_name=upload.filename, candidates=open_by_indicator(db))
     except DomainError as error:     # a refused workbook lists every problem
         return _page(request, app, look, user, year,
                      problems=getattr(error, "problems", [error.message]),
                      status_code=status_of(error))
-    flash(request, f"已导入 {len(rows)} 行数据" if taken else "这份工作簿已导入过，数据没有变化")
+    if taken:
+        judged = app.judgement(year)[1].judgements[-1]
+        flash(request, f"已导入 {len(rows)} 行数据；新登记问题 {judged['opened']} 项，"
+                       f"沿用已有问题 {judged['adopted']} 项，已达标待复查 {judged['met']} 项")
+    else:
+        flash(request, "这份工作簿已导入过，数据没有变化")
     return RedirectResponse(f"/standard?year={year}", status_code=303)
+
+
+@router.post("/standard/checklist")
+def mark_item(request: Request, app: App, look: Look, db: ReadDb, user: Office,
+              form: PostedForm):
+    """One checklist item marked (or valued) by the office; the year judged again."""
+    text = {k: v if isinstance(v, str) else "" for k, v in form.items()}
+    year = school_year(app, "")
+    try:
+        year = school_year(app, text.get("year", ""))
+        app.mark_item(user.login, year, text.get("item", ""), mark=text.get("mark") or None,
+                      value=text.get("value") or None, evidence=text.get("evidence", ""),
+                      note=text.get("note", ""), candidates=open_by_indicator(db))
+    except DomainError as error:
+        return _page(request, app, look, user, year, problems=[error.message],
+                     status_code=status_of(error))
+    flash(request, "已记录评估结论")
+    return RedirectResponse(f"/standard?year={year}#checklist", status_code=303)
