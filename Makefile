@@ -20,7 +20,7 @@ test: $(INSTALLED)  ## every test, PostgreSQL ones included
 	$(BIN)/python -m pytest -q
 
 bench: $(INSTALLED)  ## the benchmarks at full size (see README); about 25 minutes; http and api_open need wrk
-	for name in commands memory catchup queries lag http api_open bulletin seal asof; do $(BIN)/python -m tests.bench $$name; done
+	for name in commands memory catchup queries lag http api_open bulletin seal asof standard; do $(BIN)/python -m tests.bench $$name; done
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

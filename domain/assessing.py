@@ -178,11 +178,13 @@ class AssessmentCommands:
         """The tickets a judgement opens, adopts or rectifies (recorded on the year)."""
         directory, today = self.directory(), self.today()
         held = set(figures.shortfalls.values())
+        previous = self._figures_or_none(figures.year - 1)
+        last_year = previous.shortfalls if previous is not None else {}
         opened, adopted, touched = {}, {}, []
         for key, shortfall in judged.shortfalls.items():
             if key in figures.shortfalls:
                 continue
-            number = self._adoptable(figures, key, shortfall, candidates, held)
+            number = self._adoptable(key, shortfall, last_year, candidates, held)
             if number is not None:
                 adopted[key] = number
                 held.add(number)
@@ -207,12 +209,11 @@ class AssessmentCommands:
                        met=met, timestamp=now)
         return touched
 
-    def _adoptable(self, figures: SchoolYearFigures, key: str, shortfall: Shortfall,
+    def _adoptable(self, key: str, shortfall: Shortfall, last_year: Mapping[str, str],
                    candidates: Candidates, held: set[str]) -> str | None:
         """An open ticket for the same subject and indicator: last year's for this shortfall,
         or one the read side names (a ledger item opened by hand). Each is checked here."""
-        previous = self._figures_or_none(figures.year - 1)
-        named = [previous.shortfalls[key]] if previous and key in previous.shortfalls else []
+        named = [last_year[key]] if key in last_year else []
         subject = self._subject_unit(shortfall)
         named += candidates.get((subject, _ticket_indicator(shortfall)), ())
         for number in named:

@@ -24,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
     ("bulletin", 200),
     ("seal", 400),       # 2000 events
     ("asof", 300),
+    ("standard", 60),    # schools
 ])
 def test_bench_prints_verdict(name: str, tickets: int) -> None:
     if name in ("http", "api_open") and not shutil.which("wrk") and not os.environ.get("CI"):

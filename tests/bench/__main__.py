@@ -1,4 +1,5 @@
-"""Command line: `python -m tests.bench {api_open,asof,bulletin,catchup,commands,http,lag,memory,queries,seal}
+"""Command line: `python -m tests.bench {api_open,asof,bulletin,catchup,commands,http,lag,memory,queries,seal,
+standard}
 [--tickets N]`.
 
 `--tickets N` sizes every benchmark by tickets: `catchup` writes 5 × N events (about N tickets),
@@ -13,7 +14,7 @@ import json
 import sys
 
 # name -> default number of tickets
-BENCHES = {"catchup": 200_000, "commands": 20_000, "lag": 700, "memory": 100_000,
+BENCHES = {"catchup": 200_000, "standard": 1000, "commands": 20_000, "lag": 700, "memory": 100_000,
            "queries": 100_000, "http": 100_000, "api_open": 0, "bulletin": 100_000,
            "seal": 200_000, "asof": 100_000}
 
