@@ -85,7 +85,7 @@ class AssessmentCommands:
         entry = clean_entry(item, mark, value, evidence, note)
         figures = self._figures_of(parse_school_year(year))
         figures.marked(item=item.id, entry=entry, by=actor.stamp(), timestamp=self.now())
-        self._judge_and_save([figures], f"评估项目：{item.label}", candidates)
+        self._judge_and_save([figures], "mark", f"评估项目：{item.label}", candidates)
 
     def correct_rule(self, by: str, indicator: str, level: str, value: float | str, *,
                      reason: str, source: str, candidates: Candidates | None = None) -> list[int]:
@@ -99,7 +99,7 @@ class AssessmentCommands:
         book.corrected(indicator=indicator, level=level, value=value, previous=previous,
                        reason=reason, source=source, by=actor.stamp(), timestamp=self.now())
         name = rules()[indicator].name_zh
-        return self._judge_all(book, f"更正规则：{name} 改为 {value:g}", candidates)
+        return self._judge_all(book, f"更正标准：{name} 改为 {value:g}", candidates)
 
     def set_overlay(self, by: str, name: str, on: bool, *, reason: str,
                     candidates: Candidates | None = None) -> list[int]:
@@ -149,7 +149,7 @@ class AssessmentCommands:
     def _judge_all(self, book: RuleBook, cause: str, candidates: Candidates | None) -> list[int]:
         years = [figures for figures in map(self._figures_or_none, YEARS)
                  if figures is not None]
-        self._judge_and_save(years, cause, candidates, also=(book,))
+        self._judge_and_save(years, "rule", cause, candidates, also=(book,))
         return [f.year for f in years]
 
     def _figures_or_none(self, year: int) -> SchoolYearFigures | None:
@@ -158,7 +158,7 @@ class AssessmentCommands:
         except UnknownReferenceError:
             return None
 
-    def _judge_and_save(self, years: list[SchoolYearFigures], cause: str,
+    def _judge_and_save(self, years: list[SchoolYearFigures], kind: str, cause: str,
                         candidates: Candidates | None, also: tuple = ()) -> None:
         """Judge each year under the rules in force (the rule book in `also` when it has just
         changed), record it, and save everything at once: holding the numbering lock, since
@@ -169,12 +169,13 @@ class AssessmentCommands:
             counters: dict = {}
             changed: list = []
             for figures in years:
-                changed += self._ticketed(figures, self._judge(figures, table), book, cause,
-                                          candidates or {}, counters, now)
+                changed += self._ticketed(figures, self._judge(figures, table), book, kind,
+                                          cause, candidates or {}, counters, now)
             self._save(*also, *years, *counters.values(), *changed)
 
     def _ticketed(self, figures: SchoolYearFigures, judged: Judgement, book: RuleBook,
-                  cause: str, candidates: Candidates, counters: dict, now: datetime) -> list:
+                  kind: str, cause: str, candidates: Candidates, counters: dict,
+                  now: datetime) -> list:
         """The tickets a judgement opens, adopts or rectifies (recorded on the year)."""
         directory, today = self.directory(), self.today()
         held = set(figures.shortfalls.values())
@@ -204,7 +205,7 @@ class AssessmentCommands:
                                               f"（{_met_words(key, judged)}），请复查"):
                 met.append(key)
                 touched.append(ticket)
-        figures.judged(cause=cause, verdict=judged.verdict.as_dict(), rules=book.in_force(),
+        figures.judged(kind=kind, cause=cause, verdict=judged.verdict.as_dict(), rules=book.in_force(),
                        failing=sorted(judged.shortfalls), opened=opened, adopted=adopted,
                        met=met, timestamp=now)
         return touched
@@ -261,8 +262,9 @@ def _describe(f: Shortfall, judged: Judgement, directory) -> tuple[str, str, str
         item = ITEMS[f.indicator]
         category = CATEGORIES.get(item.id, GROUP_CATEGORIES[item.group])
         if item.group == "veto":
-            return f"存在否决情形：{item.text}", category, "grave"
-        return f"全县{item.label}未达标", category, "grave" if item.group == "prerequisite" \
+            return f"存在否决情形：{item.label}", category, "grave"
+        county = "" if item.label.startswith("全县") else "全县"
+        return f"{county}{item.label}未达标", category, "grave" if item.group == "prerequisite" \
             else "serious"
     school = directory.units[f.subject]["name"]
     part = f"（{LEVEL_LABELS[f.part]}）" if f.part in LEVEL_LABELS and \

@@ -18,6 +18,8 @@ from domain.standard import LEVELS, Table, county_rules, plain_number, rules
 
 MET, UNMET, UNASSESSED = "met", "unmet", "unassessed"
 MARKS = {MET: "达标", UNMET: "未达标", UNASSESSED: "未评估"}
+# A veto is a situation that must not exist: its marks say whether it does.
+VETO_MARKS = {MET: "不存在", UNMET: "存在", UNASSESSED: "未评估"}
 # The government items the school figures decide (domain/evaluation.py); the rest are marked.
 DECIDED_BY_FIGURES = frozenset({
     "gov_music_art_rooms", "gov_music_room_area", "gov_art_room_area", "gov_school_size",
@@ -41,7 +43,11 @@ class Item:
     seq: str
     label: str
     valued: bool          # judged from a number the office enters, against the threshold
-    text: str = ""        # a veto's situation itself (its label says it must not exist)
+
+    @property
+    def marks(self) -> dict[str, str]:
+        """The marks as the office reads them for this item."""
+        return VETO_MARKS if self.group == "veto" else MARKS
 
     def unit(self) -> str:
         return UNITS_ZH.get(rules()[self.id].unit, "") if self.valued else ""
@@ -59,8 +65,7 @@ def _items() -> dict[str, Item]:
             found[rule.id] = Item(rule.id, rule.category, rule.seq, rule.name_zh, valued)
     for i, row in enumerate(county_rules()["vetoes"], start=1):
         if row["id"] not in DERIVED_VETOES:
-            found[row["id"]] = Item(row["id"], "veto", f"V{i}", f"不存在“{row['text_zh']}”",
-                                    False, row["text_zh"])
+            found[row["id"]] = Item(row["id"], "veto", f"V{i}", row["text_zh"], False)
     return found
 
 
@@ -113,7 +118,8 @@ def item_gap(item: Item, entry: Mapping, table: Table) -> str:
         rule, unit = table[item.id], item.unit()
         return (f"{item.label}：{plain_number(entry['value'])}{unit}，标准"
                 f"{COMPARATORS_ZH[rule.comparator]} {plain_number(rule.threshold('all'))}{unit}")
-    return f"{item.label}：未达标" + (f"（{entry['note']}）" if entry.get("note") else "")
+    said = "存在此情形" if item.group == "veto" else "未达标"
+    return f"{item.label}：{said}" + (f"（{entry['note']}）" if entry.get("note") else "")
 
 
 def checklist_shortfalls(entries: Mapping[str, Mapping], table: Table) -> list[Shortfall]:

@@ -63,12 +63,14 @@ def _resource_shortfall(table: Table, code: str, part: str, indicator: str,
     rule, figure = table[indicator], BY_NAME[RESOURCE_FIGURES[indicator]]
     limit, pupils = rule.threshold(part), values["enrolment"]
     per100 = rule.per == "per-100-students"
-    need = (limit - value) * pupils / (100 if per100 else 1)
+    short = (limit - value) * pupils / (100 if per100 else 1)
     unit = figure.unit
     gap = (f"{rule.name_zh} {plain_number(value)}{unit}，标准 {plain_number(limit)}{unit}，"
            f"差 {plain_number(limit - value)}{unit}"
            + (f" × {pupils / 100:,.2f} 百人" if per100 else f" × {pupils:,.0f} 人")
-           + f" ≈ {plain_number(need, 0 if need >= 10 else 1)}{unit}")
+           + f" ≈ {plain_number(short, 0 if short >= 10 else 1)}{unit}")
+    # teachers and rooms come whole: 3.3 short is 4 to add
+    need = math.ceil(short - 1e-9) if figure.whole else short
     return Shortfall(code, part, indicator, value, limit, gap, need, figure.unit, figure.label)
 
 

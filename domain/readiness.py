@@ -87,17 +87,19 @@ def failing_cvs(judged: Evaluation, table: Table) -> list[tuple[str, str, float,
 class Change:
     """What the latest judgement changed against the one before it."""
 
-    since: str                           # when the one before was given
+    since: str                           # when the judgement before the import was given
     verdicts: list[tuple[str, str, str]]  # (group, before, after) that differ
     new: list[str]                       # shortfall keys failing now, not then
     resolved: list[str]                  # failing then, not now
 
 
-def since_last(judgements: Sequence[Mapping]) -> Change | None:
-    """The latest judgement against the one before (None before there are two)."""
-    if len(judgements) < 2:
+def since_last_import(judgements: Sequence[Mapping]) -> Change | None:
+    """The year as judged now against how it stood just before its latest import (None until
+    an import follows an earlier judgement)."""
+    imports = [i for i, j in enumerate(judgements) if j.get("kind") == "import"]
+    if not imports or imports[-1] == 0:
         return None
-    before, after = judgements[-2], judgements[-1]
+    before, after = judgements[imports[-1] - 1], judgements[-1]
     old, new = before["verdict"], after["verdict"]
     verdicts = [(g, old["groups"].get(g), v) for g, v in new["groups"].items()
                 if old["groups"].get(g) != v]

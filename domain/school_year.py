@@ -106,14 +106,16 @@ class SchoolYearFigures(Aggregate):
         self.checklist[item] = {**entry, "by": by["name"], "at": timestamp.isoformat()}
 
     @event("Judged")
-    def judged(self, cause: str, verdict: dict, rules: dict, failing: list[str],
+    def judged(self, kind: str, cause: str, verdict: dict, rules: dict, failing: list[str],
                opened: dict[str, str], adopted: dict[str, str], met: list[str],
                timestamp: datetime) -> None:
-        """The year judged (domain/assessing.py): the verdict as given now, under which rules,
-        the shortfalls' keys, and the tickets opened, adopted and found met."""
+        """The year judged (domain/assessing.py) after an import, an entry, a mark or a rule
+        change (`kind`): the verdict as given now, under which rules, the shortfalls' keys,
+        and the tickets opened, adopted and found met."""
         self.shortfalls.update(opened)
         self.shortfalls.update(adopted)
-        self.judgements.append({"at": timestamp.isoformat(), "cause": cause, "verdict": verdict,
+        self.judgements.append({"at": timestamp.isoformat(), "kind": kind, "cause": cause,
+                                "verdict": verdict,
                                 "rules": rules, "failing": failing, "opened": len(opened),
                                 "adopted": len(adopted), "met": len(met)})
 
@@ -141,7 +143,7 @@ class FiguresCommands:
         file_name = file_name[:200]
         figures.imported(rows=taken, sha256=sha256, file_name=file_name, by=actor.stamp(),
                          timestamp=self.now())
-        self._judge_and_save([figures], f"导入{file_name}", candidates)
+        self._judge_and_save([figures], "import", f"导入{file_name}", candidates)
         return True
 
     def enter_figures(self, by: str, year: str | int, row: Row, *,
@@ -158,7 +160,8 @@ class FiguresCommands:
         figures.entered(school=row.school, part=row.part, values=dict(row.values),
                         by={"login": account.login, "name": account.name}, timestamp=self.now())
         name = self.directory().units[row.school]["name"]
-        self._judge_and_save([figures], f"{name}填报{LEVEL_LABELS[row.part]}数据", candidates)
+        self._judge_and_save([figures], "entry", f"{name}填报{LEVEL_LABELS[row.part]}数据",
+                             candidates)
 
     def school_figures(self, year: str | int) -> dict:
         """A 学年's rows by (school, 学段), and the workbooks taken."""

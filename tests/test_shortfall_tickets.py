@@ -126,7 +126,7 @@ def test_a_corrected_rule_judges_again_and_keeps_the_old_verdict(app):
     assert "TA-P01|primary|res_teaching_aux_area" in before["failing"]
     assert "TA-P01|primary|res_teaching_aux_area" not in after["failing"]
     assert after["rules"] == {"corrections": 1, "overlays": []}
-    assert after["cause"].startswith("更正规则：生均教学及辅助用房面积 改为 3.5")
+    assert after["cause"].startswith("更正标准：生均教学及辅助用房面积 改为 3.5")
     correction = app.rule_book().corrections[0]
     assert (correction["previous"], correction["reason"]) == (4.5, "省定标准")
 
@@ -150,3 +150,19 @@ def test_a_new_year_adopts_last_years_ticket(memory_app):
     last = held(app)["TA-P01|primary|gov_class_size"]
     app.import_figures("office", YEAR + 1, rows(), sha256="e" * 64, file_name="x.xlsx")
     assert app.judgement(YEAR + 1)[1].shortfalls["TA-P01|primary|gov_class_size"] == last
+
+
+def test_the_change_since_the_latest_import(memory_app):
+    from domain.readiness import since_last_import
+
+    app = memory_app
+    take(app)
+    assert since_last_import(app.judgement(YEAR)[1].judgements) is None   # nothing before
+    app.mark_item("office", YEAR, "veto_key_schools", mark="met")
+    take(app, sha="f" * 64, rows=rows(primary=SHORT | {"teaching_aux_area": 5600,
+                                                       "classes_over_limit": 0,
+                                                       "largest_class": 45}))
+    change = since_last_import(app.judgement(YEAR)[1].judgements)
+    assert change.resolved == ["TA-P01|primary|gov_class_size",
+                               "TA-P01|primary|res_teaching_aux_area"]
+    assert change.new == [] and ("government", "unmet", "unassessed") in change.verdicts

@@ -113,7 +113,7 @@ def test_the_office_marks_the_checklist_and_a_failing_item_opens_a_ticket(web_ap
     assert done.status_code == 303 and done.headers["location"].endswith("#checklist")
     doc = page(office.get("/standard?year=2019"))
     row = doc.select_one("#item-gov_special_ed_funding")
-    assert "未达标（5200.0元）" in row.text and "2019年教育经费决算表" in row.text
+    assert "未达标（5,200元）" in row.text and "2019年教育经费决算表" in row.text
     number = row.select_one("a[href^='/tickets/']").text
     ticket = page(office.get(f"/tickets/{number}"))
     assert "全县特殊教育学校生均公用经费不低于6000元：5,200元，标准不低于 6,000元" in ticket.text

@@ -11,7 +11,7 @@ from domain.application import XiaohaoApp
 from domain.assessing import Judgement
 from domain.checklist import GROUPS, ITEMS, MARKS, mark_of
 from domain.evaluation import COUNTY
-from domain.readiness import Change, TownNeeds, by_town, cv_movers, failing_cvs, since_last
+from domain.readiness import Change, TownNeeds, by_town, cv_movers, failing_cvs, since_last_import
 from domain.school_year import SchoolYearFigures, year_label
 from domain.standard import CV_RULES, LEVEL_LABELS, plain_number
 
@@ -51,6 +51,13 @@ class Readiness:
     def verdict(self):
         return self.judged.verdict
 
+    def shortfalls_by_town(self) -> list[tuple[str, list[dict]]]:
+        """The shortfalls a town at a time (一镇一册), the county's own last."""
+        towns: dict[str, list[dict]] = {}
+        for s in self.shortfalls:
+            towns.setdefault(s["town"], []).append(s)
+        return list(towns.items())
+
 
 def readiness(app: XiaohaoApp, year: int) -> Readiness:
     judged, figures = app.judgement(year)
@@ -67,8 +74,9 @@ def readiness(app: XiaohaoApp, year: int) -> Readiness:
             "town": names.get(town, COUNTY_NAME) if town else COUNTY_NAME,
             "part": LEVEL_LABELS.get(f.part, ""), "indicator": indicator_label(f.indicator, table),
             "gap": f.gap, "need": needs_text({(f.needed, f.unit): f.need}) if f.need else "",
-            "ticket": figures.shortfalls.get(key), "school": f.subject})
-    shortfalls.sort(key=lambda s: (s["town"] == COUNTY_NAME, s["town"], s["subject"], s["key"]))
+            "ticket": figures.shortfalls.get(key), "school": f.subject,
+            "order": (town is None, town or "", f.subject, key)})
+    shortfalls.sort(key=lambda s: s["order"])      # town by town, as the directory lists them
     towns = by_town(judged.evaluation, judged.shortfalls.values(), town_of)
     cvs = [{"part": LEVEL_LABELS[part], "indicator": indicator_label(indicator, table),
             "value": value, "limit": limit,
@@ -82,11 +90,13 @@ def readiness(app: XiaohaoApp, year: int) -> Readiness:
         entry = figures.checklist.get(item.id)
         mark = mark_of(item, entry, table)
         checklist.setdefault(GROUPS[item.group], []).append({
-            "item": item, "entry": entry or {}, "mark": mark, "mark_label": MARKS[mark],
+            "item": item, "entry": entry or {}, "mark": mark, "mark_label": item.marks[mark],
             "threshold": (plain_number(table[item.id].threshold("all")) if item.valued else ""),
+            "value": ("" if not entry or entry.get("value") is None
+                      else plain_number(entry["value"])),
             "ticket": figures.shortfalls.get(f"{COUNTY}|all|{item.id}")})
     return Readiness(judged.year, year_label(judged.year), judged, figures, shortfalls,
-                     towns, cvs, checklist, since_last(figures.judgements), names)
+                     towns, cvs, checklist, since_last_import(figures.judgements), names)
 
 
 def report_sheets(r: Readiness) -> list[tuple[str, list[str], list[list]]]:

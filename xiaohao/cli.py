@@ -83,7 +83,7 @@ def demo(reset: Annotated[bool, typer.Option(help="先清空 var/ 中的事件�
     app = settings.build_app(clock=clock)
     if app.recorder.max_notification_id():
         raise DomainError("事件库不是空的：加 --reset 重建演示数据")
-    typer.echo("正在建立演示县：泗水县目录、附件2工作任务、问题台账和八周历史（含周通报）……")
+    typer.echo("正在建立演示县：泗水县目录、附件2工作任务、问题台账、八周历史（含周通报）和学校数据……")
     from xiaohao import wiring
 
     cycle = wiring.cycle(settings, app)
@@ -91,7 +91,8 @@ def demo(reset: Annotated[bool, typer.Option(help="先清空 var/ 中的事件�
     cycle.read.close()
     settings.pin_clock(clock.now())
     typer.echo(f"完成：{counts['units']} 个单位，{counts['tickets']} 个问题，"
-               f"{counts['steps']} 步历史；演示时间停在 {clock.now():%Y-%m-%d %H:%M}（北京时间）")
+               f"{counts['steps']} 步历史；导入 2018-2019 学年学校数据，自查自评登记 "
+               f"{counts['self_assessed']} 个问题；演示时间停在 {clock.now():%Y-%m-%d %H:%M}（北京时间）")
     typer.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：" +
                "，".join(f"{k}（{v}）" for k, v in demo_accounts().items()))
 

@@ -9,12 +9,15 @@ from datetime import date, datetime, timedelta
 
 from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import ManualClock, at_beijing
+from domain.numbering import format_number
+from xiaohao import demo_figures
 from xiaohao.adapters.evidence import EvidenceFiles
 from xiaohao.county import build_directory
 
 START = date(2019, 7, 1)            # a Monday, the week the plan went out
 END = at_beijing(date(2019, 8, 26), 17, 30)   # eight weeks later: the demo's "now"
 RECHECK_DAY = date(2019, 8, 1)      # first working day of August: the monthly recheck
+SELF_ASSESSMENT = at_beijing(date(2019, 8, 26), 9)   # the 学年's figures imported (#14)
 DEMO_PASSWORD = "xiaohao-demo"
 OFFICE, INSPECTORS = "office", ("inspector1", "inspector2")
 LEADER_LOGINS = {"L1": "chenxingcheng", "L2": "fantianpeng", "L3": "kongfanhua"}
@@ -121,6 +124,7 @@ def build_demo(app: XiaohaoApp, clock: ManualClock, evidence: EvidenceFiles,
     steps: list[Step] = []
     _work_plan(app, steps)
     _shortfalls(app, steps, evidence)
+    _later(steps, SELF_ASSESSMENT, lambda: _self_assessment(app))
     if cycle is not None:
         for due in cycle.schedule.due_between(clock.now(), END):
             _later(steps, due.at, cycle.tick)
@@ -128,8 +132,9 @@ def build_demo(app: XiaohaoApp, clock: ManualClock, evidence: EvidenceFiles,
         clock.set(step.at)
         step.run()
     clock.set(END)
+    judged = app.judgement(demo_figures.YEAR)[1].judgements
     return {"units": len(app.directory().units), "tickets": len(WORK_PLAN) + len(SHORTFALLS),
-            "steps": len(steps)}
+            "self_assessed": sum(j["opened"] for j in judged), "steps": len(steps)}
 
 
 def _accounts(app: XiaohaoApp) -> None:
@@ -183,6 +188,24 @@ def _work_plan(app: XiaohaoApp, steps: list[Step]) -> None:
                 _later(steps, opened + timedelta(days=18), lambda n=numbers: app.reply_instruction(
                     n[0], OFFICE, instruction=1,
                     text="已召开专题会，倒排工期表已印发各责任单位，每周五报送进度。"))
+
+
+def _self_assessment(app: XiaohaoApp) -> None:
+    """The office imports the 2018-2019 学年's figures (xiaohao/demo_figures.py): each shortfall
+    opens a ticket by the system, or adopts the ledger's open ticket for the same school and
+    indicator; and marks a few of the items the figures cannot decide."""
+    schools = {c: u for c, u in app.directory().units.items() if u["kind"] == "school"}
+    rows = demo_figures.demo_rows(schools)
+    candidates: dict[tuple[str, str], list[str]] = {}
+    for serial in range(1, len(WORK_PLAN) + len(SHORTFALLS) + 1):
+        ticket = app.ticket(format_number(app.county_code, START.year, serial))
+        if ticket["indicator_id"] and ticket["state"] not in ("closed", "cancelled"):
+            candidates.setdefault((ticket["unit_id"], ticket["indicator_id"]), []).append(
+                ticket["number"])
+    app.import_figures(OFFICE, demo_figures.YEAR, rows, sha256=demo_figures.SHA256,
+                       file_name="2018-2019学年学校办学条件数据.xlsx", candidates=candidates)
+    for item, entry in demo_figures.CHECKLIST.items():
+        app.mark_item(OFFICE, demo_figures.YEAR, item, **entry)
 
 
 def _plan_category(i: int) -> str:

@@ -28,7 +28,8 @@ def api_standard(app: App, user: Reader,
     r = readiness(app, school_year(app, year))
     return Standard(
         year=r.year, label=r.label, verdict=r.verdict.as_dict(), cvs=r.cvs,
-        shortfalls=[{k: v for k, v in s.items() if k != "school"} for s in r.shortfalls],
+        shortfalls=[{k: v for k, v in s.items() if k not in ("school", "order")}
+                    for s in r.shortfalls],
         checklist=[{"id": x["item"].id, "group": group, "label": x["item"].label,
                     "mark": x["mark"], "value": x["entry"].get("value"),
                     "evidence": x["entry"].get("evidence", ""), "note": x["entry"].get("note", ""),
