@@ -164,6 +164,30 @@ def test_the_demo_puts_tickets_in_every_state(demo_store):
     assert app.today().isoformat() == "2019-08-26"   # the demo's clock file pins "now"
 
 
+def test_the_demo_imports_its_schools_figures_and_tickets_every_shortfall_once(demo_store):
+    """#14: the 2018-2019 学年's figures fail where the plan's §三 says; each shortfall holds
+    one ticket, the ledger's open ones adopted."""
+    var, output = demo_store
+    assert "导入 2018-2019 学年学校数据，自查自评登记" in output
+    from xiaohao.settings import Settings
+
+    app = Settings(var_dir=var, _env_file=None).build_app()
+    judged, figures = app.judgement(2018)
+    assert set(figures.shortfalls) == set(judged.shortfalls)          # every one ticketed
+    assert len(set(figures.shortfalls.values())) == len(figures.shortfalls)   # once each
+    assert figures.shortfalls["T01-P01|primary|gov_class_size"] == "SS-2019-0011"  # the ledger's
+    assert figures.shortfalls["T01-J01|all|gov_school_size"] == "SS-2019-0009"
+    needs = {}
+    for f in judged.shortfalls.values():
+        needs[(f.indicator, f.part)] = needs.get((f.indicator, f.part), 0) + (f.need or 0)
+    assert round(needs[("res_teaching_aux_area", "primary")], 2) == 17196.71   # §三
+    assert needs[("gov_class_size", "primary")] == 63 and needs[("gov_class_size", "junior")] == 41
+    assert needs[("gov_music_art_rooms", "primary")] == 47 + 48
+    opened = app.ticket(figures.shortfalls["T11-P01|primary|res_sports_area"])
+    assert opened["source"] == "self_assessment"
+    assert judged.verdict.county == "unmet"
+
+
 def test_the_demo_weeks_carry_their_bulletins_and_the_outbox_their_mail(demo_store):
     """#5: the demo's eight weeks issue 第1期 to 第8期 and fill var/outbox/; a tick of the
     scheduler just after finds nothing left to do; a bulletin shows as issued."""
