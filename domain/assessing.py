@@ -12,7 +12,7 @@ saved at once: the year, the rule book, the new tickets, the counter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,7 +28,13 @@ from domain.errors import UnknownReferenceError
 from domain.evaluation import COUNTY, Evaluation, Shortfall, evaluate
 from domain.periods import YEARS
 from domain.rule_book import RuleBook, require_correction, require_overlay, rule_book_id
-from domain.school_year import SchoolYearFigures, figures_id, parse_school_year, year_label
+from domain.school_year import (
+    Candidates,
+    SchoolYearFigures,
+    figures_id,
+    parse_school_year,
+    year_label,
+)
 from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, Table, rules
 from domain.values import State
 
@@ -49,8 +55,6 @@ GROUP_CATEGORIES = {"prerequisite": "organisation", "government": "teachers",
                     "quality": "management", "recognition": "management", "veto": "management"}
 # A ticket adopted or held is "open" while it is not 销号 or 撤销.
 FINISHED = (State.CLOSED, State.CANCELLED)
-
-Candidates = Mapping[tuple[str, str], Sequence[str]]   # (unit, indicator) -> open tickets
 
 
 def shortfall_key(f: Shortfall) -> str:

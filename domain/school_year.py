@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -20,12 +19,12 @@ from domain.periods import YEARS
 from domain.school_figures import BY_NAME, check_row
 from domain.standard import LEVEL_LABELS
 
-if TYPE_CHECKING:
-    from domain.assessing import Candidates
-
 FIGURES_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/school-year-figures")
 YEAR = re.compile(r"^\s*(\d{4})(?:\s*[-—–至]\s*(\d{4}))?\s*(?:学年)?\s*$")
 SHOWN = 20      # problems a refusal's message names; the rest are counted (all are listed)
+# Open tickets a shortfall may adopt, as the read side names them: (unit, indicator) -> numbers
+# (domain/assessing.py checks each).
+Candidates = Mapping[tuple[str, str], Sequence[str]]
 
 
 def figures_id(county_code: str, year: int) -> UUID:

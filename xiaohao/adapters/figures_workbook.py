@@ -25,18 +25,23 @@ PARTS = {label: part for part, label in LEVEL_LABELS.items()}
 FIRST = 3          # the title is row 1, the header row 2
 
 
+def _title_and_header(sheet, title: str, header) -> None:
+    """Row 1 the title, row 2 the header in bold on a shaded ground."""
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(list(header))
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="FFDDE6F0")
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+
+
 def template(schools: list[dict], title: str) -> bytes:
     """A workbook listing `schools` (code, name, level), a row per 学段, figures left blank."""
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
-    sheet.append([title])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(HEADERS)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="FFDDE6F0")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    _title_and_header(sheet, title, HEADERS)
     for school in schools:
         for part in SCHOOL_PARTS[school["level"]]:
             sheet.append([school["code"], school["name"], LEVEL_LABELS[part]])
@@ -101,13 +106,7 @@ def report(title: str, sheets: list[tuple[str, list[str], list[list]]]) -> bytes
     book.remove(book.active)
     for name, header, rows in sheets:
         sheet = book.create_sheet(name[:31])
-        sheet.append([title if len(sheets) == 1 else f"{title}：{name}"])
-        sheet["A1"].font = Font(bold=True, size=14)
-        sheet.append(header)
-        for cell in sheet[2]:
-            cell.font = Font(bold=True)
-            cell.fill = PatternFill("solid", fgColor="DDEBF7")
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        _title_and_header(sheet, title if len(sheets) == 1 else f"{title}：{name}", header)
         for row in rows:
             sheet.append(row)
         for i, heading in enumerate(header, start=1):
