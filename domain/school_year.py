@@ -84,21 +84,27 @@ class SchoolYearFigures(Aggregate):
         self.county_code, self.year = county_code, year
         self.rows: dict[str, dict] = {}
         self.imports: list[str] = []       # sha256 of each workbook taken, oldest first
+        self.history: list[dict] = []      # each import and entry: when, who, what
         self.checklist: dict[str, dict] = {}      # item -> its mark (domain/checklist.py)
         self.shortfalls: dict[str, str] = {}      # "subject|学段|indicator" -> ticket number
         self.judgements: list[dict] = []          # each verdict as it was given, oldest first
 
     @event("Imported")
-    def imported(self, rows: list[dict], sha256: str, file_name: str, by: dict,
+    def imported(self, rows: list[dict], file_sha256: str, file_name: str, by: dict,
                  timestamp: datetime) -> None:
+        """A workbook taken (`file_sha256`: the workbook's, not an evidence file's)."""
         for row in rows:
             self.rows[f"{row['school']}|{row['part']}"] = row["values"]
-        self.imports.append(sha256)
+        self.imports.append(file_sha256)
+        self.history.append({"at": timestamp.isoformat(), "by": by["name"], "rows": len(rows),
+                             "file_name": file_name, "file_sha256": file_sha256})
 
     @event("Entered")
     def entered(self, school: str, part: str, values: dict, by: dict,
                 timestamp: datetime) -> None:
         self.rows[f"{school}|{part}"] = values
+        self.history.append({"at": timestamp.isoformat(), "by": by["name"], "rows": 1,
+                             "school": school, "part": part})
 
     @event("Marked")
     def marked(self, item: str, entry: dict, by: dict, timestamp: datetime) -> None:
@@ -140,8 +146,8 @@ class FiguresCommands:
                 figures.rows.get(f"{t['school']}|{t['part']}") == t["values"] for t in taken):
             return False
         file_name = file_name[:200]
-        figures.imported(rows=taken, sha256=sha256, file_name=file_name, by=actor.stamp(),
-                         timestamp=self.now())
+        figures.imported(rows=taken, file_sha256=sha256, file_name=file_name,
+                         by=actor.stamp(), timestamp=self.now())
         self._judge_and_save([figures], "import", f"导入{file_name}", candidates)
         return True
 

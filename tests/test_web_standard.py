@@ -3,6 +3,7 @@ taken; a bad workbook comes back with every problem and records nothing; the aud
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 from openpyxl import load_workbook
@@ -41,6 +42,8 @@ def test_the_office_downloads_the_template_and_uploads_it_filled(web_app):
     failing = [li.text for li in doc.select("#evaluation ul.failing-schools li")]
     assert failing and all(f.startswith("乙镇中学（初中）：") for f in failing)
     assert "新登记问题" in doc.text
+    history = doc.select_one("#history tbody tr").text
+    assert "导入 学校数据.xlsx" in history and hashlib.sha256(workbook).hexdigest() in history
     again = office.post("/standard/import", {"year": "2019"},
                         files={"file": ("学校数据.xlsx", workbook, "application/octet-stream")})
     assert again.status_code == 303
