@@ -80,13 +80,32 @@ def check_row(school_level: str, part: str, values: Mapping[str, float | None]) 
             problems.append(Problem(figure.name, f"{figure.label}应为整数"))
     if problems:
         return problems
+    return _consistent(part, values)
+
+
+def _consistent(part: str, values: Mapping[str, float]) -> list[Problem]:
+    """Figures that contradict each other (a typing slip, not a shortfall)."""
+    problems = []
+    limit = rules()["gov_class_size"].threshold(part)
+    if not values["enrolment"]:
+        problems.append(Problem("enrolment", "在校生数应大于0"))
+    elif not values["classes"]:
+        problems.append(Problem("classes", "有在校生但班级数为0"))
     if values["classes_over_limit"] > values["classes"]:
         problems.append(Problem("classes_over_limit", "超过班额的班级数多于班级数"))
-    if values["enrolment"] and not values["classes"]:
-        problems.append(Problem("classes", "有在校生但班级数为0"))
+    if values["enrolment"] and values["largest_class"] > values["enrolment"]:
+        problems.append(Problem("largest_class", "最大班额多于在校生数"))
+    if values["classes_over_limit"] and values["largest_class"] <= limit:
+        problems.append(Problem("largest_class", f"有超过班额的班级，最大班额应多于 {limit:.0f} 人"))
+    if not values["classes_over_limit"] and values["largest_class"] > limit:
+        problems.append(Problem("classes_over_limit",
+                                f"最大班额超过 {limit:.0f} 人，超过班额的班级数不应为0"))
     for rooms, area in (("music_rooms", "music_room_area"), ("art_rooms", "art_room_area")):
         if values[rooms] and not values[area]:
             problems.append(Problem(area, f"有{BY_NAME[rooms].label}，请填{BY_NAME[area].label}"))
+        if not values[rooms] and values[area]:
+            problems.append(Problem(area, f"没有{BY_NAME[rooms].label[:-1]}，"
+                                          f"{BY_NAME[area].label}应为0"))
     return problems
 
 

@@ -181,7 +181,10 @@ def test_a_school_enters_its_own_figures(web_app):
     assert school.post("/standard/mine", {"year": "2019", "part": "primary",
                                           **fields}).status_code == 303
     doc = page(school.get("/standard/mine?year=2019"))
-    assert "生均教学及辅助用房面积 3.9㎡" in doc.select_one("#shortfalls").text
+    mine = doc.select_one("#shortfalls").text
+    assert "生均教学及辅助用房面积 3.9㎡" in mine and "达标需要 教学及辅助用房面积 740.4㎡" in mine
+    assert "待创建办交办后可查看" in mine and not doc.select("#shortfalls a")   # not assigned yet
+    assert page(bad).select_one("input[name=enrolment]")["value"] == "1234"
     assert app.school_figures(2019)["rows"][("TA-P01", "primary")]["enrolment"] == 1234
     town = Browser(web, "office")
     assert town.get("/standard/mine").status_code == 403

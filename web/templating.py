@@ -23,6 +23,7 @@ from domain.delivery import STATES as DELIVERY_STATES
 from domain.directory import SCHOOL_LEVELS
 from domain.indicators import indicators
 from domain.lights import Light
+from domain.standard import plain_number
 from domain.values import Category, Labelled, Role, Severity, Source, State
 from web.history import instant_param, keep_instant, moment_of
 from web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
@@ -69,6 +70,17 @@ def prefilled(ticket: dict, field: Field) -> Any:
 templates.env.filters["bj"] = beijing_time
 templates.env.filters["day"] = day
 templates.env.filters["named"] = named
+templates.env.filters["figure"] = plain_number      # 3,796,600 (not 3796600.0)
+
+
+def as_typed(value: Any) -> str:
+    """A number as a form field holds it: 1682, 4812.6 (never 1682.0 or 3.7966e+06)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+templates.env.filters["as_typed"] = as_typed
 templates.env.globals.update(
     STATES=_labels(State), SEVERITIES=_labels(Severity), SOURCES=_labels(Source),
     CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=_labels(Light),

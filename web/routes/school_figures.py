@@ -16,7 +16,7 @@ from domain.school_figures import FIGURES
 from domain.school_year import Row, year_label
 from domain.standard import LEVEL_LABELS
 from domain.values import Role
-from projections.queries import open_by_indicator
+from projections.queries import open_by_indicator, visible_numbers
 from web.deps import App, PostedForm, ReadDb, allow
 from web.errors import status_of
 from web.readiness import readiness
@@ -36,14 +36,16 @@ def _school(app, user: User) -> dict:
 
 
 @router.get("/standard/mine")
-def my_figures(request: Request, app: App, user: Unit, year: str = ""):
-    return _page(request, app, user, school_year(app, year))
+def my_figures(request: Request, app: App, db: ReadDb, user: Unit, year: str = ""):
+    return _page(request, app, db, user, school_year(app, year))
 
 
-def _page(request: Request, app, user: User, year: int, *, problems: list[str] | None = None,
-          entered: dict | None = None, status_code: int = 200) -> Response:
+def _page(request: Request, app, db, user: User, year: int, *,
+          problems: list[str] | None = None, entered: dict | None = None,
+          status_code: int = 200) -> Response:
     school = _school(app, user)
     r = readiness(app, year)
+    mine = [s for s in r.shortfalls if s["school"] == school["code"]]
     rows = {part: r.figures.rows.get(f"{school['code']}|{part}", {})
             for part in SCHOOL_PARTS[school["level"]]}
     if entered:
@@ -51,7 +53,8 @@ def _page(request: Request, app, user: User, year: int, *, problems: list[str] |
     return render(request, "school_figures.html", {
         "school": school, "year": year, "label": year_label(year), "rows": rows,
         "parts": LEVEL_LABELS, "figures": FIGURES, "problems": problems,
-        "shortfalls": [s for s in r.shortfalls if s["school"] == school["code"]]},
+        "shortfalls": mine, "visible": visible_numbers(
+            db, [s["ticket"] for s in mine if s["ticket"]], user.sight(app))},
         status_code=status_code)
 
 
@@ -62,11 +65,14 @@ def enter_my_figures(request: Request, app: App, db: ReadDb, user: Unit, form: P
     text = {k: v.strip() if isinstance(v, str) else "" for k, v in form.items()}
     values, unreadable = {}, {}
     for figure in FIGURES:
-        held = text.get(figure.name, "")
+        held = text.get(figure.name, "").replace(",", "")
         try:
-            values[figure.name] = float(held) if held else None
+            number = float(held) if held else None
         except ValueError:
-            values[figure.name], unreadable[figure.name] = None, held
+            number, unreadable[figure.name] = None, held
+        if number is not None and number.is_integer():   # a count stays a count
+            number = int(number)
+        values[figure.name] = number
     part = text.get("part", "")
     year = school_year(app, "")
     try:
@@ -75,7 +81,7 @@ def enter_my_figures(request: Request, app: App, db: ReadDb, user: Unit, form: P
                           Row(school["code"], part, values, "本校填报", unreadable=unreadable),
                           candidates=open_by_indicator(db))
     except DomainError as error:
-        return _page(request, app, user, year,
+        return _page(request, app, db, user, year,
                      problems=getattr(error, "problems", [error.message]),
                      entered={"part": part, **{k: text.get(k, "") for k in values}}
                      if part in LEVEL_LABELS else None, status_code=status_of(error))
