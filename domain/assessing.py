@@ -21,6 +21,7 @@ from domain.checklist import (
     ITEMS,
     checklist_shortfalls,
     clean_entry,
+    entry_words,
     require_item,
     verdict,
 )
@@ -89,7 +90,8 @@ class AssessmentCommands:
         entry = clean_entry(item, mark, value, evidence, note)
         figures = self._figures_of(parse_school_year(year))
         figures.marked(item=item.id, entry=entry, by=actor.stamp(), timestamp=self.now())
-        self._judge_and_save([figures], "mark", f"评估项目：{item.label}", candidates)
+        self._judge_and_save([figures], "mark",
+                             f"评估项目：{item.label}（{entry_words(item, entry)}）", candidates)
 
     def correct_rule(self, by: str, indicator: str, level: str, value: float | str, *,
                      reason: str, source: str, candidates: Candidates | None = None) -> list[int]:

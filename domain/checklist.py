@@ -31,6 +31,7 @@ DERIVED_VETOES = {"veto_low_recognition": "rec_social_recognition"}
 UNITS_ZH = {"%": "%", "CNY per student per year": "元", "coefficient": "",
             "attainment level (I-IV)": "级", "ratio (teacher avg pay / civil-servant avg pay)": "倍"}
 COMPARATORS_ZH = {"ge": "不低于", "le": "不高于", "eq": "等于"}
+UPPER_BOUNDS = {"%": 100, "attainment level (I-IV)": 4, "coefficient": 1}
 TEXT_LIMIT = 500
 
 
@@ -81,26 +82,40 @@ def require_item(item_id: str) -> Item:
 
 def clean_entry(item: Item, mark: str | None, value: float | str | None, evidence: str,
                 note: str) -> dict:
-    """A mark as the office gives it: a value for a valued item (or, lacking one, a mark),
+    """A mark as the office gives it: a value for a valued item (left empty: 未评估 again),
     a mark for the rest; evidence and note as short text."""
     if value not in (None, ""):
         if not item.valued:
             raise InvalidInputError(f"“{item.label}”按达标情况标记，不填数值")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"“{item.label}”的数值应为数字") from None
-        if not math.isfinite(number) or number < 0:
-            raise InvalidInputError(f"“{item.label}”的数值应为不小于0的数字")
-        mark, value = None, number
+        mark, value = None, _number(item, value)
     else:
         value = None
+        if item.valued and mark is None:
+            mark = UNASSESSED
         if mark not in MARKS:
-            raise InvalidInputError("请选择达标、未达标或未评估")
+            raise InvalidInputError(f"请选择{'、'.join(item.marks.values())}")
     for text, label in ((evidence, "佐证材料"), (note, "说明")):
         if not isinstance(text, str) or len(text) > TEXT_LIMIT:
             raise InvalidInputError(f"{label}最多 {TEXT_LIMIT} 字")
     return {"mark": mark, "value": value, "evidence": evidence.strip(), "note": note.strip()}
+
+
+def _number(item: Item, value: float | str) -> float:
+    """A valued item's number, within what its unit allows (a share at most 100%, a
+    monitoring level I–IV, a coefficient at most 1)."""
+    try:
+        number = float(str(value).replace(",", ""))
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"“{item.label}”的数值应为数字") from None
+    unit = rules()[item.id].unit
+    highest = UPPER_BOUNDS.get(unit)
+    if not math.isfinite(number) or number < 0 or (highest is not None and number > highest):
+        within = f"0 到 {highest:g}{item.unit()}" if highest is not None else "不小于0"
+        raise InvalidInputError(f"“{item.label}”的数值应在{within}之间" if highest is not None
+                                else f"“{item.label}”的数值应为不小于0的数字")
+    if unit == "attainment level (I-IV)" and not number.is_integer():
+        raise InvalidInputError(f"“{item.label}”应为 1 到 4 级")
+    return number
 
 
 def mark_of(item: Item, entry: Mapping | None, table: Table) -> str:
@@ -116,10 +131,17 @@ def item_gap(item: Item, entry: Mapping, table: Table) -> str:
     """What a failing item is short of, in plain words."""
     if entry.get("value") is not None:
         rule, unit = table[item.id], item.unit()
-        return (f"{item.label}：{plain_number(entry['value'])}{unit}，标准"
+        return (f"现为 {plain_number(entry['value'])}{unit}，标准"
                 f"{COMPARATORS_ZH[rule.comparator]} {plain_number(rule.threshold('all'))}{unit}")
-    said = "存在此情形" if item.group == "veto" else "未达标"
-    return f"{item.label}：{said}" + (f"（{entry['note']}）" if entry.get("note") else "")
+    said = "存在此情形" if item.group == "veto" else "评估为未达标"
+    return said + (f"（{entry['note']}）" if entry.get("note") else "")
+
+
+def entry_words(item: Item, entry: Mapping) -> str:
+    """A mark as the record says it: "8.2%" or "不存在"."""
+    if entry.get("value") is not None:
+        return f"{plain_number(entry['value'])}{item.unit()}"
+    return item.marks[entry["mark"]]
 
 
 def checklist_shortfalls(entries: Mapping[str, Mapping], table: Table) -> list[Shortfall]:

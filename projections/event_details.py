@@ -11,6 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from domain.commands import COMMANDS, OPEN, VERDICTS
+from domain.indicators import indicators
 from domain.values import State
 
 # The command each event records, whose field labels name the event's fields.
@@ -71,9 +72,20 @@ def details(event: str, stored: str) -> list[dict]:
         elif isinstance(value, list) or name.endswith(("unit_id", "person_id")):
             kind, value = "units", value if isinstance(value, list) else [value]
         else:
-            kind, value = "text", str(value)
+            kind, value = "text", _words(event, name, value)
         found.append({"label": _label(event, name), "value": value, "kind": kind})
     return found
+
+
+def _words(event: str, name: str, value: Any) -> str:
+    """A code as its form said it: a category, severity or source by its label, an indicator
+    by its number and name."""
+    spec = next((f for f in COMMAND_OF[event].fields if f.name == name), None)
+    if spec is not None and spec.kind == "choice":
+        return next((m.label for m in spec.choices if m.value == value), str(value))
+    if spec is not None and spec.kind == "indicator" and value in indicators():
+        return f"{indicators()[value].seq} {indicators()[value].name_zh}"
+    return str(value)
 
 
 def changes(db: Database, ticket_id: str) -> dict[int, list[dict]]:

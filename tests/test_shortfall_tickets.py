@@ -102,6 +102,13 @@ def test_the_checklist_judges_what_figures_cannot(app):
     assert "county|all|gov_special_ed_funding" not in figures.shortfalls   # 7000 ≥ 6000
     with pytest.raises(InvalidInputError):
         app.mark_item("office", YEAR, "gov_school_layout", value=3)        # a marked item
+    for item, value in (("gov_teacher_certification", 150), ("qual_monitoring_level", 2.5),
+                        ("qual_monitoring_interschool_gap", 3)):
+        with pytest.raises(InvalidInputError):        # a share over 100%, level I–IV, CV ≤ 1
+            app.mark_item("office", YEAR, item, value=value)
+    app.mark_item("office", YEAR, "gov_special_ed_funding", value="")      # cleared
+    assert app.judgement(YEAR)[1].checklist["gov_special_ed_funding"]["mark"] == "unassessed"
+    app.mark_item("office", YEAR, "gov_special_ed_funding", value=7000)
     with pytest.raises(UnknownReferenceError):
         app.mark_item("office", YEAR, "no_such_item", mark="met")
     with pytest.raises(NotPermittedError):

@@ -110,6 +110,9 @@ def test_the_office_marks_the_checklist_and_a_failing_item_opens_a_ticket(web_ap
     bad = office.post("/standard/checklist", {"year": "2019", "item": "gov_special_ed_funding",
                                               "value": "很多"})
     assert bad.status_code == 400 and "数值应为数字" in page(bad).select_one("#problems").text
+    row = page(bad).select_one("#item-gov_special_ed_funding")
+    assert row.select_one("details").has_attr("open") and "数值应为数字" in row.text
+    assert row.select_one("input[name=value]")["value"] == "很多"   # what was typed stays
     done = office.post("/standard/checklist", {
         "year": "2019", "item": "gov_special_ed_funding", "value": "5200",
         "evidence": "2019年教育经费决算表", "note": "特教学校1所"})
@@ -119,7 +122,9 @@ def test_the_office_marks_the_checklist_and_a_failing_item_opens_a_ticket(web_ap
     assert "未达标（5,200元）" in row.text and "2019年教育经费决算表" in row.text
     number = row.select_one("a[href^='/tickets/']").text
     ticket = page(office.get(f"/tickets/{number}"))
-    assert "全县特殊教育学校生均公用经费不低于6000元：5,200元，标准不低于 6,000元" in ticket.text
+    assert "现为 5,200元，标准不低于 6,000元" in ticket.text
+    timeline = ticket.select_one(".timeline, #timeline").text
+    assert "经费保障" in timeline and "自查自评" in timeline and "funding" not in timeline
     assert doc.select_one("#judgements tbody tr td:nth-of-type(2)").text.startswith("评估项目")
     assert office.post("/standard/checklist", {"year": "2019", "item": "veto_key_schools",
                                                "mark": "maybe"}).status_code == 400

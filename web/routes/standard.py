@@ -60,7 +60,9 @@ def standard_page(request: Request, app: App, look: Look, user: Reader, year: st
 
 
 def _page(request: Request, app, look, user: User, year: int, *,
-          problems: list[str] | None = None, status_code: int = 200) -> Response:
+          problems: list[str] | None = None, failed: dict | None = None,
+          status_code: int = 200) -> Response:
+    """The page; `failed` is a checklist form refused, drawn again open with what was typed."""
     r = readiness(app, year)
     rows = sorted(r.figures.rows.items())
     table = r.judged.table
@@ -72,7 +74,10 @@ def _page(request: Request, app, look, user: User, year: int, *,
         "year": year, "label": year_label(year), "figures": FIGURES, "parts": LEVEL_LABELS,
         "rows": [(tuple(k.split("|")), v) for k, v in rows[:SHOWN_ROWS]], "total": len(rows),
         "imports": r.figures.imports, "schools": len(_schools(app)), "names": look.names,
-        "problems": problems, "may_import": user.has(Role.OFFICE)}, status_code=status_code)
+        "problems": problems, "failed": failed or {},
+        "problems_title": "评估项目未保存" if failed else "",
+        "problems_hint": "请在下方该项目中修改后重新保存。" if failed else "",
+        "may_import": user.has(Role.OFFICE)}, status_code=status_code)
 
 
 @router.get("/standard/template")
@@ -133,6 +138,7 @@ def mark_item(request: Request, app: App, look: Look, db: ReadDb, user: Office,
                       note=text.get("note", ""), candidates=open_by_indicator(db))
     except DomainError as error:
         return _page(request, app, look, user, year, problems=[error.message],
-                     status_code=status_of(error))
+                     failed={"item": text.get("item", ""), "entered": text,
+                             "message": error.message}, status_code=status_of(error))
     flash(request, "已记录评估结论")
     return RedirectResponse(f"/standard?year={year}#checklist", status_code=303)
