@@ -36,7 +36,7 @@ from domain.school_year import (
     parse_school_year,
     year_label,
 )
-from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, Table, rules
+from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, Table, overlays, rules
 from domain.values import State
 
 # The ticket category of each indicator a shortfall names (the CVs take their resource's).
@@ -101,7 +101,7 @@ class AssessmentCommands:
         indicator, level, value, reason, source = require_correction(
             indicator, level, value, reason, source)
         book = self._rule_book()
-        previous = book.table()[indicator].threshold(level)
+        previous = book.table()[indicator].threshold(level)   # None: the 学段 had none
         book.corrected(indicator=indicator, level=level, value=value, previous=previous,
                        reason=reason, source=source, by=actor.stamp(), timestamp=self.now())
         name = rules()[indicator].name_zh
@@ -112,12 +112,13 @@ class AssessmentCommands:
         """Turn a provincial overlay on or off; every year with figures is judged again."""
         actor = self._require_office(by)
         book = self._rule_book()
-        name = require_overlay(name)
+        name, reason = require_overlay(name, reason)
         if (name in book.overlays) == bool(on):
             return []
-        book.overlay_set(name=name, on=bool(on), reason=str(reason)[:500], by=actor.stamp(),
+        book.overlay_set(name=name, on=bool(on), reason=reason, by=actor.stamp(),
                          timestamp=self.now())
-        return self._judge_all(book, f"{'启用' if on else '停用'}地方标准：{name}", candidates)
+        label = overlays()[name]["label"]
+        return self._judge_all(book, f"{'启用' if on else '停用'}{label}", candidates)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -129,7 +130,7 @@ class AssessmentCommands:
         """A 学年 judged under the rules in force now, and its figures (with the shortfalls'
         tickets, the checklist and every judgement recorded)."""
         figures = self._figures_of(parse_school_year(year))
-        return self._judge(figures, self._rule_book().table()), figures
+        return self._judge(figures, self._rule_book().table(figures.year)), figures
 
     # -- the work ------------------------------------------------------------------------
 
@@ -170,13 +171,14 @@ class AssessmentCommands:
         changed), record it, and save everything at once: holding the numbering lock, since
         new tickets take numbers."""
         book = next((a for a in also if isinstance(a, RuleBook)), None) or self._rule_book()
-        table, now = book.table(), self.now()
+        now = self.now()
         with self._numbering:
             counters: dict = {}
             changed: list = []
             for figures in years:
-                changed += self._ticketed(figures, self._judge(figures, table), book, kind,
-                                          cause, candidates or {}, counters, now)
+                judged = self._judge(figures, book.table(figures.year))
+                changed += self._ticketed(figures, judged, book, kind, cause, candidates or {},
+                                          counters, now)
             self._save(*also, *years, *counters.values(), *changed)
 
     def _ticketed(self, figures: SchoolYearFigures, judged: Judgement, book: RuleBook,

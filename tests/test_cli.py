@@ -183,6 +183,8 @@ def test_the_demo_imports_its_schools_figures_and_tickets_every_shortfall_once(d
     assert round(needs[("res_teaching_aux_area", "primary")], 2) == 17196.71   # §三
     assert needs[("gov_class_size", "primary")] == 63 and needs[("gov_class_size", "junior")] == 41
     assert needs[("gov_music_art_rooms", "primary")] == 47 + 48
+    assert (needs[("res_pe_art_teachers", "primary")], needs[("res_pe_art_teachers", "junior")]) \
+        == (110, 47)
     opened = app.ticket(figures.shortfalls["T11-P01|primary|res_sports_area"])
     assert opened["source"] == "self_assessment"
     assert judged.verdict.county == "unmet"

@@ -173,3 +173,27 @@ def test_the_change_since_the_latest_import(memory_app):
     assert change.resolved == ["TA-P01|primary|gov_class_size",
                                "TA-P01|primary|res_teaching_aux_area"]
     assert change.new == [] and ("government", "unmet", "unassessed") in change.verdicts
+
+
+def test_an_overlay_applies_from_its_year_and_corrections_stay_possible(memory_app):
+    app = memory_app
+    for year in (2018, 2019):
+        app.import_figures("office", year, rows(), sha256=f"{year}".ljust(64, "0"),
+                           file_name="x.xlsx")
+        app.mark_item("office", year, "gov_special_ed_funding", value=7000)
+    with pytest.raises(InvalidInputError):
+        app.set_overlay("office", "shandong", True, reason=" ")     # a reason is required
+    app.set_overlay("office", "shandong", True, reason="省定标准自2019年起")
+    assert "county|all|gov_special_ed_funding" not in app.judgement(2018)[1].shortfalls
+    assert "county|all|gov_special_ed_funding" in app.judgement(2019)[1].shortfalls
+    change = app.rule_book().overlay_changes[-1]
+    assert (change["on"], change["reason"]) == (True, "省定标准自2019年起")
+    assert app.judgement(2019)[1].judgements[-1]["cause"].startswith("启用山东省标准")
+    for indicator, level, value in (("res_school_compliance_rule", "all", 8),
+                                    ("gov_teacher_certification", "all", 150)):
+        with pytest.raises(InvalidInputError):
+            app.correct_rule("office", indicator, level, value, reason="r", source="s")
+    app.correct_rule("office", "res_pe_art_teachers", "all", 0.5, reason="r", source="s")
+    app.correct_rule("office", "res_pe_art_teachers", "all", 0.9, reason="回到国家标准",
+                     source="s")
+    assert app.judgement(2019)[1].judgements[-1]["rules"]["corrections"] == 0

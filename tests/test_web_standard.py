@@ -139,13 +139,14 @@ def test_a_corrected_value_is_shown_beside_the_national_one_and_the_old_verdict_
     assert office.post("/standard/rules/correct", {
         "indicator": "res_teaching_aux_area", "level": "primary", "value": "3.5",
         "reason": "按省定标准", "source": "鲁教督字〔2017〕3号"}).status_code == 303
+    assert "低于国家标准的要求" in office.get("/standard/rules").text       # warned
     rules = page(office.get("/standard/rules"))
     row = rules.select_one("#rule-res_teaching_aux_area")
     assert "小学≥ 4.5；初中≥ 5.8" in row.text and "小学≥ 3.5；初中≥ 5.8" in row.text
     assert "鲁教督字〔2017〕3号" in rules.select_one("#corrections").text
     history = page(office.get("/standard?year=2019")).select("#judgements tbody tr")
     assert len(history) == 2
-    assert "更正 1 处" in history[0].text and "国家标准" in history[1].text
+    assert "1 项经更正" in history[0].text and "国家标准" in history[1].text
     assert office.post("/standard/rules/overlay", {"name": "shandong", "on": "1",
                                                    "reason": "按山东省标准"}).status_code == 303
     assert "已启用" in page(office.get("/standard/rules")).select_one("#overlays").text

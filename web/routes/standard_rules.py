@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from domain.errors import DomainError
-from domain.rule_book import LEVEL_CHOICES
+from domain.rule_book import LEVEL_CHOICES, looser
 from domain.standard import LEVEL_LABELS, overlays, rules
 from domain.values import Role
 from projections.queries import open_by_indicator
@@ -62,6 +62,8 @@ def correct_rule(request: Request, app: App, db: ReadDb, user: Office, form: Pos
     except DomainError as error:
         return _page(request, app, user, problem=error.message, status_code=status_of(error))
     flash(request, f"已更正标准，重新评估了 {len(years)} 个学年" if years else "已更正标准")
+    if looser(text["indicator"], text["level"], float(text["value"])):
+        flash(request, "注意：更正后的数值低于国家标准的要求，请确认依据")
     return RedirectResponse("/standard/rules", status_code=303)
 
 
