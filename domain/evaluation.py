@@ -65,12 +65,14 @@ def _resource_shortfall(table: Table, code: str, part: str, indicator: str,
     per100 = rule.per == "per-100-students"
     short = (limit - value) * pupils / (100 if per100 else 1)
     unit = figure.unit
+    # teachers and rooms come whole: 3.3 short is 4 to add
+    need = math.ceil(short - 1e-9) if figure.whole else short
+    about = plain_number(short, 0 if short >= 10 else 1)
     gap = (f"{rule.name_zh} {plain_number(value)}{unit}，标准 {plain_number(limit)}{unit}，"
            f"差 {plain_number(limit - value)}{unit}"
            + (f" × {pupils / 100:,.2f} 百人" if per100 else f" × {pupils:,.0f} 人")
-           + f" ≈ {plain_number(short, 0 if short >= 10 else 1)}{unit}")
-    # teachers and rooms come whole: 3.3 short is 4 to add
-    need = math.ceil(short - 1e-9) if figure.whole else short
+           + f" ≈ {about}{unit}"
+           + (f"（即 {need:,} {unit}）" if figure.whole and about != f"{need:,}" else ""))
     return Shortfall(code, part, indicator, value, limit, gap, need, figure.unit, figure.label)
 
 
@@ -97,7 +99,7 @@ def _government(table: Table, code: str, part: str,
                 else f" {lacking[0][1]:.0f} 间")
         short("gov_music_art_rooms", min(n for _, n in lacking), per12,
               f"{values['classes']:.0f} 个班应有{'、'.join(k for k, _ in lacking)}专用教室"
-              f"{'各' if both else ''} {plain_number(per12, 1)} 间以上，现有{have}",
+              f"{'各' if both else ''}至少 {math.ceil(per12)} 间，现有{have}",
               sum(math.ceil(per12) - n for _, n in lacking), "间", "音乐、美术专用教室")
     for rooms, area, kind in (("music_rooms", "gov_music_room_area", "音乐"),
                               ("art_rooms", "gov_art_room_area", "美术")):

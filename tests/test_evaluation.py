@@ -26,7 +26,7 @@ def test_rooms_per_12_classes_their_area_and_school_size():
     result = evaluate({("P1", "primary"): small | {"enrolment": 1600},
                        ("P1", "junior"): small | {"enrolment": 1000}}, {"P1": "nine_year"})
     by = {(f.part, f.indicator): f.gap for f in result.shortfalls}
-    assert by[("primary", "gov_music_art_rooms")] == "30 个班应有音乐专用教室 2.5 间以上，现有 2 间"
+    assert by[("primary", "gov_music_art_rooms")] == "30 个班应有音乐专用教室至少 3 间，现有 2 间"
     assert by[("junior", "gov_art_room_area")] == "美术教室最小一间 80㎡，标准 90㎡"
     assert by[("all", "gov_school_size_through_school")] == "在校生 2,600 人，超过 2,500 人"
     assert ("primary", "gov_class_size") not in by

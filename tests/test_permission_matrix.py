@@ -17,6 +17,7 @@ from tests.web_client import Browser, jpeg_photo
 LOGINS = ["office", "insp", "school_a", "school_b", "leader_a", "leader_b", "audit"]
 EVERYONE = set(LOGINS)
 OUT_OF_SCOPE = {"school_b", "leader_b"}     # the ticket is school A's, in leader A's town
+READERS = {"office", "audit", "insp", "leader_a", "leader_b"}     # the 自评报告 (#14)
 JPEG = jpeg_photo()
 
 # (method, path) -> (who may, whether the ticket's scope applies, form data, success status)
@@ -56,13 +57,13 @@ MATRIX = {
     ("POST", "/audit/verify"): ({"office", "audit"}, False, {}, 303),
     ("GET", "/audit/export"): ({"office", "audit"}, False, None, 200),
     ("GET", "/audit/verify_seal.py"): ({"office", "audit"}, False, None, 200),
-    ("GET", "/standard"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/standard"): (READERS, False, None, 200),
     ("GET", "/standard/template"): ({"office"}, False, None, 200),
     ("POST", "/standard/import"): ({"office"}, False, {}, 400),     # no workbook: refused
-    ("GET", "/standard/report"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/standard/report"): (READERS, False, None, 200),
     ("POST", "/standard/checklist"): ({"office"}, False, {"item": "veto_key_schools",
                                                           "mark": "met"}, 303),
-    ("GET", "/standard/rules"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/standard/rules"): (READERS, False, None, 200),
     ("POST", "/standard/rules/correct"): ({"office"}, False, {
         "indicator": "gov_special_ed_funding", "level": "all", "value": "6000",
         "reason": "核对原文", "source": "教督〔2017〕6号"}, 303),
@@ -147,7 +148,7 @@ MATRIX = {
     ("GET", "/api/v1/checks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
     ("GET", "/api/v1/rechecks"): (EVERYONE - {"school_a", "school_b"}, False, None, 200),
     ("GET", "/api/v1/figures"): (EVERYONE, False, None, 200),
-    ("GET", "/api/v1/standard"): ({"office", "audit"}, False, None, 200),
+    ("GET", "/api/v1/standard"): (READERS, False, None, 200),
     ("GET", "/api/v1/bulletins"): (EVERYONE, False, None, 200),
     ("GET", "/api/v1/bulletins/{week}"): (EVERYONE, False, None, 200),
     ("GET", "/api/v1/outbox"): ({"office", "audit"}, False, None, 200),

@@ -42,8 +42,9 @@ def test_the_office_downloads_the_template_and_uploads_it_filled(web_app):
     failing = [li.text for li in doc.select("#evaluation ul.failing-schools li")]
     assert failing and all(f.startswith("乙镇中学（初中）：") for f in failing)
     assert "新登记问题" in doc.text
-    history = doc.select_one("#history tbody tr").text
-    assert "导入 学校数据.xlsx" in history and hashlib.sha256(workbook).hexdigest() in history
+    history = doc.select_one("#history tbody tr")
+    assert "导入 学校数据.xlsx" in history.text
+    assert history.select_one("code")["title"] == hashlib.sha256(workbook).hexdigest()
     again = office.post("/standard/import", {"year": "2019"},
                         files={"file": ("学校数据.xlsx", workbook, "application/octet-stream")})
     assert again.status_code == 303
@@ -165,6 +166,8 @@ def test_the_report_prints_on_a4_and_the_api_gives_the_same(web_app):
     assert short.print_title_rows == "$2:$2" and short.page_setup.orientation == "landscape"
     assert short["A1"].value.startswith("测试县义务教育优质均衡发展2019-2020学年自评报告")
     rows = list(short.iter_rows(min_row=3, values_only=True))
+    cvs = list(book["差异系数"].iter_rows(min_row=3, values_only=True))
+    assert len(cvs) == 14 and all(isinstance(c[3], float) for c in cvs)   # numbers, not text
     token = app.issue_api_token("audit", "测试")
     answer = office.client.get("/api/v1/standard?year=2019",
                                headers={"Authorization": f"Bearer {token}"}).json()
@@ -194,3 +197,15 @@ def test_a_school_enters_its_own_figures(web_app):
     assert app.school_figures(2019)["rows"][("TA-P01", "primary")]["enrolment"] == 1234
     town = Browser(web, "office")
     assert town.get("/standard/mine").status_code == 403
+
+
+def test_a_leader_reads_the_report_and_follows_only_the_tickets_it_may_see(web_app):
+    web, app = web_app
+    _imported(web, app)
+    leader = Browser(web, "leader_a")                   # 包保 甲镇
+    doc = page(leader.get("/standard?year=2019"))
+    assert doc.select_one("header nav a[href='/standard']")
+    assert not doc.select("form[action^='/standard']")
+    items = {li.text.split("·")[0].strip(): li for li in doc.select("#shortfalls li")}
+    assert next(li for k, li in items.items() if k.startswith("甲镇中心小学")).a
+    assert not next(li for k, li in items.items() if k.startswith("乙镇中学")).a

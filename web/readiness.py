@@ -13,9 +13,12 @@ from domain.checklist import GROUPS, ITEMS, MARKS, mark_of
 from domain.evaluation import COUNTY
 from domain.readiness import Change, TownNeeds, by_town, cv_movers, failing_cvs, since_last_import
 from domain.school_year import SchoolYearFigures, year_label
-from domain.standard import CV_RULES, LEVEL_LABELS, plain_number
+from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, plain_number
 
 COUNTY_NAME = "全县"
+# R1–R7 as a table's narrow heading says them (the full name in its title).
+SHORT_NAMES = dict(zip(RESOURCES, ("高学历教师", "骨干教师", "音体美教师", "教学辅助用房",
+                                   "体育场馆", "仪器设备", "多媒体教室"), strict=True))
 
 
 def indicator_label(indicator: str, table) -> str:
@@ -112,16 +115,25 @@ def report_sheets(r: Readiness) -> list[tuple[str, list[str], list[list]]]:
     towns = [[r.names.get(t.town, COUNTY_NAME) if t.town else COUNTY_NAME, t.schools,
               t.failing_schools, t.shortfalls,
               needs_text(t.needs)] for t in r.towns]
-    cvs = [[c["part"], c["indicator"], f"{c['value']:.3f}", f"{c['limit']:.2f}",
-            "；".join(f"{m['school']}（提高到标准后 {m['cv_after']:.3f}）" for m in c["movers"]),
-            c["ticket"] or ""] for c in r.cvs]
+    failing = {(c["part"], c["indicator"]): c for c in r.cvs}
+    cvs = []
+    for (part, resource), value in r.judged.evaluation.cvs.items():
+        limit = r.judged.table[CV_RULES[part]].threshold(part)
+        label = indicator_label(f"{CV_RULES[part]}:{resource}", r.judged.table)
+        c = failing.get((LEVEL_LABELS[part], label))
+        cvs.append([LEVEL_LABELS[part], label, round(value, 3) if value is not None else "—",
+                    limit, "超标" if c else "达标" if value is not None else "不足两所学校",
+                    "；".join(f"{m['school']}（提高到标准后 {m['cv_after']:.3f}）"
+                             for m in c["movers"]) if c else "", (c or {}).get("ticket") or ""])
     items = [[group, x["item"].seq, x["item"].label, x["mark_label"],
-              "" if x["entry"].get("value") is None else plain_number(x["entry"]["value"]),
-              x["entry"].get("evidence", ""), x["entry"].get("note", ""), x["ticket"] or ""]
-             for group, entries in r.checklist.items() for x in entries]
+              x["entry"].get("value") if x["entry"].get("value") is not None else "",
+              x["item"].unit(), x["entry"].get("evidence", ""), x["entry"].get("note", ""),
+              x["ticket"] or ""] for group, entries in r.checklist.items() for x in entries]
     return [("结论", ["方面", "结论"], verdict_rows),
             ("未达标项", ["序号", "镇街", "学校", "学段", "指标", "差距", "达标需要", "问题编号"],
              shortfalls),
             ("各镇汇总", ["镇街", "学校数", "未达每校要求的学校", "未达标项", "达标需要（合计）"], towns),
-            ("差异系数", ["学段", "指标", "差异系数", "标准", "提高后影响最大的学校", "问题编号"], cvs),
-            ("评估项目", ["方面", "序号", "项目", "结论", "数值", "佐证材料", "说明", "问题编号"], items)]
+            ("差异系数", ["学段", "指标", "差异系数", "标准（不大于）", "结论", "提高后影响最大的学校",
+                      "问题编号"], cvs),
+            ("评估项目", ["方面", "序号", "项目", "结论", "数值", "单位", "佐证材料", "说明", "问题编号"],
+             items)]

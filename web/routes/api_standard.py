@@ -6,16 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from domain.values import Role
 from web.api_models import Standard
 from web.deps import App, api_allow
 from web.openapi import ALWAYS, problems
 from web.readiness import readiness
-from web.routes.standard import school_year
+from web.routes.standard import READERS, school_year
 from web.users import User
 
 router = APIRouter(prefix="/api/v1", tags=["standard"], responses=problems(*ALWAYS))
-Reader = Annotated[User, Depends(api_allow(Role.OFFICE, Role.AUDITOR))]
+Reader = Annotated[User, Depends(api_allow(*READERS))]
 
 
 @router.get("/standard", operation_id="api_standard", summary="达标评估（自评报告）",

@@ -22,16 +22,19 @@ from domain.school_figures import FIGURES
 from domain.school_year import parse_school_year, year_label
 from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, overlays
 from domain.values import Role
-from projections.queries import open_by_indicator
+from projections.queries import open_by_indicator, visible_numbers
 from web.deps import App, Config, Look, PostedForm, ReadDb, allow
 from web.errors import status_of
-from web.readiness import needs_text, readiness, report_sheets
+from web.readiness import SHORT_NAMES, needs_text, readiness, report_sheets
 from web.templating import flash, render
 from web.users import User
 
 router = APIRouter()
 Office = Annotated[User, Depends(allow(Role.OFFICE))]
-Reader = Annotated[User, Depends(allow(Role.OFFICE, Role.AUDITOR))]
+# The verdict and its shortfalls are the county's business: every role but a unit reads them
+# (a ticket is linked only for one who may see it). The office alone changes anything.
+READERS = (Role.OFFICE, Role.AUDITOR, Role.INSPECTOR, Role.LEADER)
+Reader = Annotated[User, Depends(allow(*READERS))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_ROWS = 500
 
@@ -54,27 +57,32 @@ def _schools(app) -> list[dict]:
 
 
 @router.get("/standard")
-def standard_page(request: Request, app: App, look: Look, user: Reader, year: str = ""):
+def standard_page(request: Request, app: App, look: Look, db: ReadDb, user: Reader,
+                  year: str = ""):
     """A 学年's 自评报告, with the template, the upload and the checklist for the office."""
-    return _page(request, app, look, user, school_year(app, year))
+    return _page(request, app, look, db, user, school_year(app, year))
 
 
-def _page(request: Request, app, look, user: User, year: int, *,
+def _page(request: Request, app, look, db, user: User, year: int, *,
           problems: list[str] | None = None, failed: dict | None = None,
           status_code: int = 200) -> Response:
     """The page; `failed` is a checklist form refused, drawn again open with what was typed."""
     r = readiness(app, year)
     rows = sorted(r.figures.rows.items())
+    numbers = list(r.figures.shortfalls.values())
     table = r.judged.table
     return render(request, "standard.html", {
         "r": r, "judged": r.judged.evaluation, "rules": table, "resources": RESOURCES,
         "cv_limits": {part: table[CV_RULES[part]].threshold(part) for part in LEVEL_LABELS},
         "weighted": app.cv_weighted, "marks": MARKS, "groups": GROUPS, "needs_text": needs_text,
+        "short_names": SHORT_NAMES,
         "overlay_labels": {name: o["label"] for name, o in overlays().items()},
         "year": year, "label": year_label(year), "figures": FIGURES, "parts": LEVEL_LABELS,
         "rows": [(tuple(k.split("|")), v) for k, v in rows[:SHOWN_ROWS]], "total": len(rows),
         "imports": r.figures.imports, "schools": len(_schools(app)), "names": look.names,
         "problems": problems, "failed": failed or {},
+        "visible": set(numbers) if user.has(Role.OFFICE, Role.AUDITOR)
+        else visible_numbers(db, numbers, user.sight(app)),
         "problems_title": "评估项目未保存" if failed else "",
         "problems_hint": "请在下方该项目中修改后重新保存。" if failed else "",
         "may_import": user.has(Role.OFFICE)}, status_code=status_code)
@@ -113,7 +121,7 @@ def figures_import(request: Request, app: App, config: Config, look: Look, db: R
                                    sha256=hashlib.sha256(data).hexdigest(),
                                    file_name=upload.filename, candidates=open_by_indicator(db))
     except DomainError as error:     # a refused workbook lists every problem
-        return _page(request, app, look, user, year,
+        return _page(request, app, look, db, user, year,
                      problems=getattr(error, "problems", [error.message]),
                      status_code=status_of(error))
     if taken:
@@ -137,7 +145,7 @@ def mark_item(request: Request, app: App, look: Look, db: ReadDb, user: Office,
                       value=text.get("value") or None, evidence=text.get("evidence", ""),
                       note=text.get("note", ""), candidates=open_by_indicator(db))
     except DomainError as error:
-        return _page(request, app, look, user, year, problems=[error.message],
+        return _page(request, app, look, db, user, year, problems=[error.message],
                      failed={"item": text.get("item", ""), "entered": text,
                              "message": error.message}, status_code=status_of(error))
     flash(request, "已记录评估结论")

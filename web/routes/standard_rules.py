@@ -18,12 +18,13 @@ from domain.values import Role
 from projections.queries import open_by_indicator
 from web.deps import App, PostedForm, ReadDb, allow
 from web.errors import status_of
+from web.routes.standard import READERS
 from web.templating import flash, render
 from web.users import User
 
 router = APIRouter()
 Office = Annotated[User, Depends(allow(Role.OFFICE))]
-Reader = Annotated[User, Depends(allow(Role.OFFICE, Role.AUDITOR))]
+Reader = Annotated[User, Depends(allow(*READERS))]
 CONFIDENCE = {"high": "高（原文转载且有佐证）", "medium": "中（二手资料佐证）", "low": "低（未证实）"}
 COMPARATORS = {"ge": "≥", "le": "≤", "eq": "="}
 
