@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from domain.errors import InvalidInputError, UnknownReferenceError
 from domain.evaluation import COUNTY, Evaluation, Shortfall
-from domain.standard import LEVELS, Table, county_rules, plain_number, rules
+from domain.standard import LEVELS, UNITS_ZH, Table, county_rules, plain_number, rules
 
 MET, UNMET, UNASSESSED = "met", "unmet", "unassessed"
 MARKS = {MET: "达标", UNMET: "未达标", UNASSESSED: "未评估"}
@@ -28,8 +28,6 @@ GROUPS = {"prerequisite": "前提条件", "resource": "资源配置", "governmen
           "quality": "教育质量", "recognition": "社会认可度", "veto": "否决情形"}
 # The recognition veto is the recognition item itself, not a second mark.
 DERIVED_VETOES = {"veto_low_recognition": "rec_social_recognition"}
-UNITS_ZH = {"%": "%", "CNY per student per year": "元", "coefficient": "",
-            "attainment level (I-IV)": "级", "ratio (teacher avg pay / civil-servant avg pay)": "倍"}
 COMPARATORS_ZH = {"ge": "不低于", "le": "不高于", "eq": "等于"}
 UPPER_BOUNDS = {"%": 100, "attainment level (I-IV)": 4, "coefficient": 1}
 TEXT_LIMIT = 500

@@ -61,6 +61,11 @@ class Row:
     def key(self) -> str:
         return f"{self.school}|{self.part}"
 
+    @property
+    def blank(self) -> bool:
+        """Nothing filled in: a school that has not reported yet (left out, not refused)."""
+        return not self.unreadable and all(v is None for v in self.values.values())
+
 
 class FiguresRefused(InvalidInputError):
     """A workbook or form with problems: nothing was recorded; `problems` lists them all."""
@@ -131,16 +136,18 @@ class FiguresCommands:
 
     def import_figures(self, by: str, year: str | int, rows: Sequence[Row], *, sha256: str,
                        file_name: str, candidates: Candidates | None = None) -> bool:
-        """Take a workbook's rows for a 学年 (the office): all of them, or, with any problem,
-        none (FiguresRefused), and judge the year (domain/assessing.py; `candidates` names
+        """Take a workbook's rows for a 学年 (the office): all of them (a row left wholly
+        blank is a school yet to report: left out), or, with any problem, none
+        (FiguresRefused), and judge the year (domain/assessing.py; `candidates` names
         open tickets a shortfall may adopt). The same workbook again records nothing: False."""
         actor = self._require_office(by)
         figures = self._figures_of(parse_school_year(year))
+        rows = [row for row in rows if not row.blank]
         problems = self._problems(rows)
         if problems:
             raise FiguresRefused(problems)
         if not rows:
-            raise FiguresRefused(["工作簿中没有学校数据"])
+            raise FiguresRefused(["工作簿中没有填写任何学校的数据"])
         taken = [{"school": r.school, "part": r.part, "values": dict(r.values)} for r in rows]
         if sha256 in figures.imports and all(
                 figures.rows.get(f"{t['school']}|{t['part']}") == t["values"] for t in taken):

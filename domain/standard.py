@@ -27,6 +27,15 @@ RESOURCES = ("res_teachers_above_required_qual", "res_backbone_teachers", "res_p
              "res_multimedia_classrooms")
 SCHOOL_RULE = "res_school_compliance_rule"
 CV_RULES = {"primary": "res_cv_primary", "junior": "res_cv_junior"}
+# Each unit of the data file as a report writes it after a number ("" for a mark or a ratio
+# said on its own).
+UNITS_ZH = {"%": "%", "CNY per student": "元/生", "CNY per student per year": "元",
+            "attainment level (I-IV)": "级", "boolean": "", "coefficient": "",
+            "count of indicators met (out of 7)": "项", "m2 per room": "㎡/间",
+            "m2 per student": "㎡/生", "ratio (teacher avg pay / civil-servant avg pay)": "倍",
+            "rooms of each type per 12 classes": "间/12个班", "rooms per 100 students": "间/百生",
+            "students": "人", "students (funding basis)": "人", "students per class": "人/班",
+            "teachers per 100 students": "人/百生"}
 
 
 @dataclass(frozen=True)

@@ -133,3 +133,19 @@ def test_school_years(text, year):
 def test_not_school_years(text):
     with pytest.raises(Exception, match="学年应写作"):
         parse_school_year(text)
+
+
+def test_a_school_yet_to_report_is_left_out_and_the_template_holds_what_is_taken(county):
+    def clear_b(sheet):      # 乙镇中学 has not reported: its row is blank
+        for cell in sheet[4][3:]:
+            cell.value = None
+
+    assert take(county, filled(county, clear_b))
+    taken = county.school_figures(2019)["rows"]
+    assert ("TB-J01", "junior") not in taken and ("TA-P01", "primary") in taken
+    again = load_workbook(io.BytesIO(template(schools(county), "t", taken)))[SHEET]
+    rows = {(r[0], r[2]): r[3:] for r in again.iter_rows(min_row=3, values_only=True)}
+    assert rows[("TA-P01", "小学")][0] == GOOD["enrolment"]
+    assert set(rows[("TB-J01", "初中")]) == {None}
+    with pytest.raises(FiguresRefused, match="没有填写任何学校的数据"):
+        take(county, template(schools(county), "t"))

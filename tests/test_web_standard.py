@@ -143,7 +143,7 @@ def test_a_corrected_value_is_shown_beside_the_national_one_and_the_old_verdict_
     assert "低于国家标准的要求" in office.get("/standard/rules").text       # warned
     rules = page(office.get("/standard/rules"))
     row = rules.select_one("#rule-res_teaching_aux_area")
-    assert "小学≥ 4.5；初中≥ 5.8" in row.text and "小学≥ 3.5；初中≥ 5.8" in row.text
+    assert "小学≥ 4.5㎡/生；初中≥ 5.8㎡/生" in row.text and "小学≥ 3.5㎡/生；初中≥ 5.8㎡/生" in row.text
     assert "鲁教督字〔2017〕3号" in rules.select_one("#corrections").text
     history = page(office.get("/standard?year=2019")).select("#judgements tbody tr")
     assert len(history) == 2

@@ -3,7 +3,7 @@ outside world through, each behind a small Protocol of the web's own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
@@ -56,7 +56,8 @@ class FiguresWorkbooks(Protocol):
     """School figures as Excel (#14): the template listing schools, a filled one read, and
     the 自评报告 written (each sheet a name, a header and rows)."""
 
-    def template(self, schools: list[dict], title: str) -> bytes: ...
+    def template(self, schools: list[dict], title: str,
+                 filled: Mapping[tuple[str, str], Mapping] | None = None) -> bytes: ...
 
     def read(self, data: bytes) -> list: ...
 

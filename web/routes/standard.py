@@ -90,9 +90,12 @@ def _page(request: Request, app, look, db, user: User, year: int, *,
 
 @router.get("/standard/template")
 def figures_template(app: App, config: Config, user: Office, year: str = ""):
-    """The year's Excel template, listing every school of the directory a row per 学段."""
-    label = year_label(school_year(app, year))
-    return download(config.figures_files.template(_schools(app), f"{label}学校办学条件数据"),
+    """The year's Excel template, listing every school of the directory a row per 学段, with
+    the figures the year holds already."""
+    year = school_year(app, year)
+    label = year_label(year)
+    return download(config.figures_files.template(_schools(app), f"{label}学校办学条件数据",
+                                                  app.school_figures(year)["rows"]),
                     f"{label}学校数据模板.xlsx")
 
 
@@ -124,10 +127,13 @@ def figures_import(request: Request, app: App, config: Config, look: Look, db: R
         return _page(request, app, look, db, user, year,
                      problems=getattr(error, "problems", [error.message]),
                      status_code=status_of(error))
+    blank = sum(row.blank for row in rows)
     if taken:
         judged = app.judgement(year)[1].judgements[-1]
-        flash(request, f"已导入 {len(rows)} 行数据；新登记问题 {judged['opened']} 项，"
-                       f"沿用已有问题 {judged['adopted']} 项，已达标待复查 {judged['met']} 项")
+        flash(request, f"已导入 {len(rows) - blank} 行数据"
+                       + (f"（{blank} 行未填写，未导入）" if blank else "")
+                       + f"；新登记问题 {judged['opened']} 项，沿用已有问题 {judged['adopted']} 项，"
+                         f"已达标待复查 {judged['met']} 项")
     else:
         flash(request, "这份工作簿已导入过，数据没有变化")
     return RedirectResponse(f"/standard?year={year}", status_code=303)

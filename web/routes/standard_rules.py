@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from domain.errors import DomainError
 from domain.rule_book import LEVEL_CHOICES, looser
-from domain.standard import LEVEL_LABELS, overlays, rules
+from domain.standard import LEVEL_LABELS, UNITS_ZH, overlays, rules
 from domain.values import Role
 from projections.queries import open_by_indicator
 from web.deps import App, PostedForm, ReadDb, allow
@@ -43,6 +43,7 @@ def _page(request: Request, app, user: User, *, problem: str = "",
         "national": rules(), "in_force": in_force, "book": book, "names": names,
         "overlays": overlays(), "levels": LEVEL_CHOICES, "parts": LEVEL_LABELS,
         "confidence": CONFIDENCE, "comparators": COMPARATORS, "problem": problem,
+        "units": UNITS_ZH,
         "correctable": [r for r in rules().values() if r.unit != "boolean"],
         "may_change": user.has(Role.OFFICE)}, status_code=status_code)
 

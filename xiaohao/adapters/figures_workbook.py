@@ -7,6 +7,7 @@ its sheet and columns, and has numbers where numbers go."""
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from zipfile import BadZipFile
 
 from openpyxl import Workbook, load_workbook
@@ -36,15 +37,20 @@ def _title_and_header(sheet, title: str, header) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="center")
 
 
-def template(schools: list[dict], title: str) -> bytes:
-    """A workbook listing `schools` (code, name, level), a row per 学段, figures left blank."""
+def template(schools: list[dict], title: str,
+             filled: Mapping[tuple[str, str], Mapping] | None = None) -> bytes:
+    """A workbook listing `schools` (code, name, level), a row per 学段, with the figures the
+    year already holds (`filled`, by (school, 学段)) so the office corrects rather than
+    retypes; the rest left blank."""
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
     _title_and_header(sheet, title, HEADERS)
     for school in schools:
         for part in SCHOOL_PARTS[school["level"]]:
-            sheet.append([school["code"], school["name"], LEVEL_LABELS[part]])
+            values = (filled or {}).get((school["code"], part), {})
+            sheet.append([school["code"], school["name"], LEVEL_LABELS[part],
+                          *(values.get(f.name) for f in FIGURES)])
     sheet.freeze_panes = f"D{FIRST}"
     for i in range(1, len(HEADERS) + 1):
         sheet.column_dimensions[get_column_letter(i)].width = 22 if i == 2 else 14
@@ -131,8 +137,9 @@ class FiguresWorkbooks:
     def report(self, title: str, sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
         return report(title, sheets)
 
-    def template(self, schools: list[dict], title: str) -> bytes:
-        return template(schools, title)
+    def template(self, schools: list[dict], title: str,
+                 filled: Mapping[tuple[str, str], Mapping] | None = None) -> bytes:
+        return template(schools, title, filled)
 
     def read(self, data: bytes) -> list[Row]:
         return read(data)
