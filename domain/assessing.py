@@ -25,6 +25,7 @@ from domain.checklist import (
     require_item,
     verdict,
 )
+from domain.clock import beijing
 from domain.errors import UnknownReferenceError
 from domain.evaluation import COUNTY, Evaluation, Shortfall, evaluate
 from domain.periods import YEARS
@@ -37,6 +38,7 @@ from domain.school_year import (
     year_label,
 )
 from domain.standard import CV_RULES, LEVEL_LABELS, RESOURCES, Table, overlays, rules
+from domain.ticketing import Numbers
 from domain.values import State
 
 # The ticket category of each indicator a shortfall names (the CVs take their resource's).
@@ -173,16 +175,16 @@ class AssessmentCommands:
         book = next((a for a in also if isinstance(a, RuleBook)), None) or self._rule_book()
         now = self.now()
         with self._numbering:
-            counters: dict = {}
+            numbers = Numbers(self._counter)
             changed: list = []
             for figures in years:
                 judged = self._judge(figures, book.table(figures.year))
                 changed += self._ticketed(figures, judged, book, kind, cause, candidates or {},
-                                          counters, now)
-            self._save(*also, *years, *counters.values(), *changed)
+                                          numbers, now)
+            self._save(*also, *years, *numbers.recorded(now), *changed)
 
     def _ticketed(self, figures: SchoolYearFigures, judged: Judgement, book: RuleBook,
-                  kind: str, cause: str, candidates: Candidates, counters: dict,
+                  kind: str, cause: str, candidates: Candidates, numbers: Numbers,
                   now: datetime) -> list:
         """The tickets a judgement opens, adopts or rectifies (recorded on the year)."""
         directory, today = self.directory(), self.today()
@@ -198,7 +200,7 @@ class AssessmentCommands:
                 adopted[key] = number
                 held.add(number)
                 continue
-            ticket = self._numbered(counters, now.year, self._finding(
+            ticket = self._numbered(numbers, beijing(now).year, self._finding(
                 SYSTEM_ACTOR, directory, **self._ticket_fields(figures, judged, shortfall,
                                                              directory, cause, today), at=now))
             opened[key] = ticket.number

@@ -36,9 +36,15 @@ class TicketCounter(CopiesContainersOnly, Aggregate):
         self.year = year
         self.last = 0
 
-    def next_number(self) -> str:
-        return format_number(self.county_code, self.year, self.last + 1)
+    def next_number(self, ahead: int = 0) -> str:
+        """The next serial's number, or the one `ahead` after it (for a batch)."""
+        return format_number(self.county_code, self.year, self.last + 1 + ahead)
 
     @event("Issued")
     def issue(self, number: str, timestamp: datetime) -> None:
         self.last += 1
+
+    @event("IssuedMany")
+    def issue_many(self, first: str, last: str, count: int, timestamp: datetime) -> None:
+        """A batch's serials at once (one event, however many tickets it numbers)."""
+        self.last += count

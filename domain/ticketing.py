@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -51,6 +51,34 @@ def _evidence(items: Iterable[Evidence | dict]) -> list[dict]:
 def _check_people(directory: Directory, person_ids: Iterable[str]) -> None:
     for person_id in person_ids:
         directory.person(person_id)
+
+
+class Numbers:
+    """Numbers for a batch of findings from each year's counter, recorded on the counter as
+    one event per batch (`recorded`), however many tickets it numbers."""
+
+    def __init__(self, counter_of: Callable[[int], TicketCounter]) -> None:
+        self._counter_of = counter_of
+        self._counters: dict[int, TicketCounter] = {}
+        self._taken: dict[int, list[str]] = {}
+
+    def next(self, year: int) -> str:
+        counter = self._counters.get(year) or self._counters.setdefault(
+            year, self._counter_of(year))
+        taken = self._taken.setdefault(year, [])
+        taken.append(counter.next_number(ahead=len(taken)))
+        return taken[-1]
+
+    def recorded(self, at: datetime) -> list[TicketCounter]:
+        """The counters with this batch recorded on them, to be saved with its tickets."""
+        for year, taken in self._taken.items():
+            counter = self._counters[year]
+            if len(taken) == 1:
+                counter.issue(taken[0], timestamp=at)
+            else:
+                counter.issue_many(first=taken[0], last=taken[-1], count=len(taken),
+                                   timestamp=at)
+        return list(self._counters.values())
 
 
 @dataclass
@@ -120,30 +148,27 @@ class TicketCommands:
             by=actor.stamp(), timestamp=at,
         )
 
-    def _numbered(self, counters: dict[int, TicketCounter], year: int, fields: dict) -> Ticket:
-        """A ticket for a finding with the next number of its year (`counters` holds the
-        counters read so far; the caller saves them with the tickets, holding _numbering)."""
-        counter = counters.get(year) or counters.setdefault(year, self._counter(year))
-        number = counter.next_number()
-        counter.issue(number, timestamp=fields["timestamp"])
-        return Ticket(number=number, **fields)
+    def _numbered(self, numbers: Numbers, year: int, fields: dict) -> Ticket:
+        """A ticket for a finding with the next number of its year (the caller records and
+        saves the counters with the tickets, holding _numbering)."""
+        return Ticket(number=numbers.next(year), **fields)
 
     def _number_and_save(self, batch: list[_Opening]) -> None:
         """Give each waiting finding the next number of its year and save them all at once."""
         batch = self._one_per_key(batch)
         for attempt in range(OPEN_RETRIES):
-            counters: dict[int, TicketCounter] = {}
+            numbers = Numbers(self._counter)
             tickets = []
             keys = []
             try:
                 for opening in batch:
-                    ticket = self._numbered(counters, opening.year, opening.fields)
+                    ticket = self._numbered(numbers, opening.year, opening.fields)
                     opening.number = ticket.number
                     tickets.append(ticket)
                     if opening.key is not None:
                         opening.key.outcome = {"number": opening.number}
                         keys.append(opening.key.record(opening.fields["timestamp"]))
-                self.save(*counters.values(), *tickets, *keys)
+                self.save(*numbers.recorded(self.now()), *tickets, *keys)
                 for opening in batch:
                     if opening.key is not None:
                         opening.key.saved = True

@@ -181,13 +181,18 @@ def clean_text(raw: str, field: str, *, limit: int, required: bool = True) -> st
     """Normalise user text (NFC, trimmed) and enforce presence and length, counted in characters."""
     if not isinstance(raw, str):
         raise InvalidInputError(f"{field}必须是文本")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in raw):
+    if _SURROGATE.search(raw):
         raise InvalidInputError(f"{field}含有无效的 UTF-8 字节")
     text = unicodedata.normalize("NFC", raw).strip()
     if required and not text:
         raise InvalidInputError(f"{field}不能为空")
     if len(text) > limit:
         raise InvalidInputError(f"{field}过长：{len(text)} 字，最多 {limit} 字")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+    if _CONTROL.search(text):
         raise InvalidInputError(f"{field}含有控制字符")
     return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Unicode's control characters (category Cc: C0, DEL and C1) but the line feed and the tab.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

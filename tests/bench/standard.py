@@ -35,7 +35,7 @@ from tests.bench.common import median, verdict
 from xiaohao.adapters.figures_workbook import SHEET, read, template
 
 IMPORT_TARGET, CORRECTION_TARGET = 2.5, 0.5
-ROUNDS = 3
+ROUNDS = 5
 TOWNS = 20
 YEAR = 2019
 # Figures every school of its 学段 meets comfortably, per pupil (per 100 for the teachers).
