@@ -24,6 +24,7 @@ OVERDUE_SQL = overdue_sql()
 SORTS = {"number": ["t.number"], "deadline": ["t.deadline"], "opened": ["t.opened_at"],
          "light": [red_first_sql(), "t.deadline"],
          "overdue": ["days_overdue"], "town": ["t.town_id", "t.unit_id"]}
+REVERSED = {"newest": "opened"}     # a sort that is another one turned round
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,7 +42,10 @@ class TicketFilter:
     severity: str | None = None
     source: str | None = None
     leader: str | None = None
-    text: str | None = None
+    text: str | None = None          # in the title, description, measures or number, or a
+                                     # school's or town's name
+    opened_by: str | None = None     # 我登记的: the login that opened it
+    responsible: tuple[str | None, str | None] | None = None   # 我负责的: (person, unit)
     due_from: date | None = None     # deadline on or after (e.g. next week's due items)
     due_to: date | None = None       # deadline on or before
 
@@ -89,15 +93,25 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
     if f.leader:
         q.add("t.id IN (SELECT ticket_id FROM ticket_leaders WHERE leader_id = :leader)",
               leader=f.leader)
-    if f.text and len(f.text.strip()) >= 3:
-        phrase = '"' + f.text.strip().replace('"', '""') + '"'
-        q.add("t.seq IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)",
-              text=phrase)
-    elif f.text and f.text.strip():   # trigrams need three characters: scan for shorter ones
+    if f.text and f.text.strip():
         escaped = f.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        q.add("(t.title LIKE :text ESCAPE '\\' OR t.description LIKE :text ESCAPE '\\' "
-              "OR t.measures LIKE :text ESCAPE '\\' OR t.number LIKE :text ESCAPE '\\')",
-              text=f"%{escaped}%")
+        if len(f.text.strip()) >= 3:
+            words = "t.seq IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)"
+            text = '"' + f.text.strip().replace('"', '""') + '"'
+        else:     # trigrams need three characters: scan for shorter ones
+            words = ("(t.title LIKE :text ESCAPE '\\' OR t.description LIKE :text ESCAPE '\\' "
+                     "OR t.measures LIKE :text ESCAPE '\\' OR t.number LIKE :text ESCAPE '\\')")
+            text = f"%{escaped}%"
+        # a school's or a town's name finds its tickets too ("星村镇中心小学", "星村镇")
+        q.add(f"({words} OR t.unit_id IN (SELECT code FROM units WHERE name LIKE :place "
+              "ESCAPE '\\') OR t.town_id IN (SELECT code FROM units WHERE kind = 'town' AND "
+              "name LIKE :place ESCAPE '\\'))", text=text, place=f"%{escaped}%")
+    if f.opened_by:
+        q.add("t.opened_by = :opened_by", opened_by=f.opened_by)
+    if f.responsible:
+        person, unit = f.responsible
+        q.add("(t.person_id = :my_person OR t.lead_unit_id = :my_unit)", my_person=person,
+              my_unit=unit)
     if f.due_from:
         q.add("t.deadline >= :due_from", due_from=f.due_from.isoformat())
     if f.due_to:
@@ -122,6 +136,8 @@ def list_tickets(db: Database, f: TicketFilter, today: date, warn_days: int, *,
                  per_page: int = 50) -> Page:
     """One page of tickets with their light and days overdue for `today`, the names of their
     town, unit and lead unit (`town_name`, `unit_name`, `lead_name`), and the total."""
+    if sort in REVERSED:              # 最新登记: the 发现时间 order, newest first
+        sort, descending = REVERSED[sort], not descending
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
     if page > MAX_PAGE:

@@ -40,6 +40,25 @@ class Lookups:
         return tuple((u["code"], u["name"]) for u in self.places)
 
     @cached_property
+    def place_groups(self) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+        """The places to choose from, a group per town (the town first, then its schools)
+        and the county's departments last, for a picker one can search by typing."""
+        towns = {t["code"]: [(t["code"], t["name"])] for t in self.towns}
+        county: list[tuple[str, str]] = []
+        for u in self.places:
+            if u["kind"] == "school" and u["parent"] in towns:
+                towns[u["parent"]].append((u["code"], u["name"]))
+            elif u["kind"] != "town":
+                county.append((u["code"], u["name"]))
+        groups = [(self.names.get(code, code), tuple(members)) for code, members in towns.items()]
+        return tuple(groups + ([("县直部门及县属学校", tuple(county))] if county else []))
+
+    @cached_property
+    def person_units(self) -> dict[str, str]:
+        """Each person's unit, so a person picker can be narrowed to the chosen unit."""
+        return {p["id"]: p["unit_id"] for p in self.people}
+
+    @cached_property
     def leader_choices(self) -> tuple[tuple[str, str], ...]:
         return tuple((p["id"], p["name"]) for p in self.leaders)
 

@@ -104,6 +104,25 @@ def options(pairs, selected: str | Iterable[str] | None = None,
                                  for value, start, end in pieces))
 
 
+def grouped_options(groups, selected: str | Iterable[str] | None = None,
+                    blank: str | None = None) -> Markup:
+    """<optgroup>s of <option>s for (group label, pairs) groups, as `options` marks them."""
+    head = f'<option value="">{escape(blank)}</option>' if blank is not None else ""
+    return Markup(head + "".join(
+        f'<optgroup label="{escape(label)}">{options(pairs, selected)}</optgroup>'
+        for label, pairs in groups))
+
+
+def person_options(look, selected: str | None, blank: str) -> Markup:
+    """The people to choose from, each with its unit (`data-unit`), so the page can narrow
+    the list to the unit chosen beside it (web/static/app.js)."""
+    head = f'<option value="">{escape(blank)}</option>'
+    return Markup(head + "".join(
+        f'<option value="{escape(value)}" data-unit="{escape(look.person_units.get(value, ""))}"'
+        f'{" selected" if value == selected else ""}>{escape(label)}</option>'
+        for value, label in look.person_choices))
+
+
 @lru_cache(maxsize=256)
 def _option_pieces(pairs: tuple) -> tuple[tuple[str, str, str], ...]:
     return tuple((value, f'<option value="{escape(value)}"', f">{escape(label)}</option>")
@@ -146,4 +165,5 @@ def take_flashes(request: Request) -> list[str]:
 
 
 templates.env.globals.update(take_flashes=take_flashes, options=options,
+                             grouped_options=grouped_options, person_options=person_options,
                              indicator_choices=indicator_choices)

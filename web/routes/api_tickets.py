@@ -18,13 +18,14 @@ from domain.errors import InvalidInputError
 from domain.lights import Light
 from domain.periods import parse_day
 from domain.values import Role
-from projections.queries import SORTS, TicketFilter, list_tickets, timeline
+from projections.queries import REVERSED, SORTS, list_tickets, timeline
 from projections.runs import told_about
 from web.api_models import AsOf, Opened, Ticket, TicketPage
 from web.deps import App, Config, ReadDb, api_allow
 from web.forms import Uploads
 from web.history import day_of, instant_asked, moment_of
 from web.openapi import ALWAYS, problems
+from web.routes.tickets import check_sort, ticket_filter
 from web.users import User
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=problems(*ALWAYS))
@@ -142,18 +143,20 @@ def api_list(request: Request, app: App, db: ReadDb, config: Config, user: Reade
              town: str | None = None, unit: str | None = None, state: str | None = None,
              light: str | None = None, indicator: str | None = None,
              severity: str | None = None, source: str | None = None,
-             leader: str | None = None, q: str | None = None,
-             sort: Annotated[str, Query(description="、".join(SORTS))] = "light",
+             leader: str | None = None,
+             q: Annotated[str | None, Query(description="问题内容、编号，或学校、镇街名称")] = None,
+             mine: Annotated[str | None, Query(description="opened 我登记的、responsible 我负责的")]
+             = None,
+             sort: Annotated[str, Query(description="、".join([*SORTS, *REVERSED]))] = "light",
              desc: bool = False, page: Annotated[int, Query(ge=1)] = 1,
              per_page: Annotated[int, Query(ge=1, le=200)] = 50) -> TicketPage:
     """Tickets one may see, with the same filters as 问题清单."""
-    if sort not in SORTS:
-        raise InvalidInputError(f"无法按 {sort[:20]} 排序")
+    check_sort(sort)
     if light is not None and light not in {x.value for x in Light}:
         raise InvalidInputError(f"light 只能是 {'、'.join(x.value for x in Light)}")
-    f = TicketFilter(town=town, unit=unit, state=state, light=light, indicator=indicator,
-                     severity=severity, source=source, leader=leader, text=q,
-                     sight=user.sight(app))
+    f = ticket_filter(app, user, {"town": town, "unit": unit, "state": state, "light": light,
+                                  "indicator": indicator, "severity": severity,
+                                  "source": source, "leader": leader}, q, mine)
     found = list_tickets(db, f, day_of(request, app.today()), config.warn_days, sort=sort,
                          descending=desc, page=page, per_page=per_page)
     return TicketPage(total=found.total, page=found.page, per_page=found.per_page,

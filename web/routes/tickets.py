@@ -13,9 +13,9 @@ from starlette.responses import Response
 from domain.commands import COMMANDS, OPEN
 from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
 from domain.lights import Light
-from domain.values import State
+from domain.values import Role, State
 from projections.evidence_rounds import evidence_rounds, ticket_file
-from projections.queries import MAX_PAGE, SORTS, TicketFilter, list_tickets, timeline
+from projections.queries import MAX_PAGE, REVERSED, SORTS, TicketFilter, list_tickets, timeline
 from projections.queues import ticket_dealings
 from projections.runs import told_about
 from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
@@ -33,8 +33,10 @@ Office = Annotated[User, Depends(allow(*COMMANDS["assign"].roles))]
 BULK_LIMIT = 200
 NAMED = 5       # failures a bulk message names: it travels in the session cookie
 Actor = Annotated[User, Depends(allow(*{r for c in COMMANDS.values() for r in c.roles}))]
-SORT_CHOICES = [("light", "红灯优先"), ("deadline", "完成时限"), ("overdue", "逾期天数"),
-                ("opened", "发现时间"), ("number", "问题编号"), ("town", "镇街")]
+SORT_CHOICES = [("light", "红灯优先"), ("newest", "最新登记"), ("deadline", "完成时限"),
+                ("overdue", "逾期天数"), ("opened", "发现时间"), ("number", "问题编号"),
+                ("town", "镇街")]
+MINE = {"opened": "我登记的", "responsible": "我负责的"}
 PER_PAGE = 50
 FILTERS = ("town", "unit", "state", "light", "indicator", "severity", "source", "leader")
 
@@ -44,29 +46,53 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Conf
                 user: SignedIn, q: str = "", sort: str = "light", desc: bool = False,
                 page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
                 town: str = "", unit: str = "", state: str = "", light: str = "",
-                indicator: str = "", severity: str = "", source: str = "", leader: str = ""):
+                indicator: str = "", severity: str = "", source: str = "", leader: str = "",
+                mine: str = ""):
     """The tickets one may see, filtered, sorted and a page at a time."""
     if light and light not in {x.value for x in Light}:
         raise InvalidInputError("请从红黄绿灯的选项中选择："
                                 f"{'、'.join(x.label for x in Light if x is not Light.NONE)}或无灯")
-    if sort not in SORTS:
-        raise InvalidInputError(f"无法按 {sort[:20]} 排序")
+    check_sort(sort)
     chosen = {"town": town, "unit": unit, "state": state, "light": light,
               "indicator": indicator, "severity": severity, "source": source, "leader": leader}
     return _list_page(request, app, db, look, config, user, chosen, q, sort, desc, page,
-                      said=None if is_htmx(request) else told(request))
+                      mine=mine, said=None if is_htmx(request) else told(request))
+
+
+def check_sort(sort: str) -> None:
+    if sort not in SORTS and sort not in REVERSED:
+        raise InvalidInputError(f"无法按 {sort[:20]} 排序")
+
+
+def ticket_filter(app, user: User, chosen: dict, q: str | None, mine: str | None) -> TicketFilter:
+    """What the list page and the API narrow a list by, for this user (我的 as it may ask)."""
+    if mine and mine not in mine_choices(user):
+        raise InvalidInputError(f"“我的”可选：{'、'.join(mine_choices(user).values()) or '无'}")
+    return TicketFilter(**{k: v or None for k, v in chosen.items()}, text=q or None,
+                        sight=user.sight(app), opened_by=user.login if mine == "opened" else None,
+                        responsible=(user.person_id, user.unit_id) if mine == "responsible"
+                        else None)
+
+
+def mine_choices(user: User) -> dict[str, str]:
+    """我登记的 for whoever opens tickets; 我负责的 for a unit or a person answering for them."""
+    found = {}
+    if user.has(*OPEN.roles):
+        found["opened"] = MINE["opened"]
+    if user.has(Role.UNIT) or user.person_id:
+        found["responsible"] = MINE["responsible"]
+    return found
 
 
 def _list_page(request: Request, app, db, look, config, user: User, chosen: dict, q: str,
-               sort: str, desc: bool, page: int, *, said: dict | None = None,
+               sort: str, desc: bool, page: int, *, mine: str = "", said: dict | None = None,
                status_code: int = 200) -> Response:
     """The list page; `said` is what the bulk form says (its outcome, or why it was refused
     with what was sent in it)."""
-    f = TicketFilter(**{k: v or None for k, v in chosen.items()}, text=q or None,
-                     sight=user.sight(app))
+    f = ticket_filter(app, user, chosen, q, mine)
     results = list_tickets(db, f, day_of(request, app.today()), config.warn_days, sort=sort,
                            descending=desc, page=page, per_page=PER_PAGE)
-    query = {k: v for k, v in {**chosen, "q": q, "sort": sort}.items() if v}
+    query = {k: v for k, v in {**chosen, "q": q, "sort": sort, "mine": mine}.items() if v}
     if desc:
         query["desc"] = "true"
     return render(request, "tickets.html", {
@@ -75,7 +101,8 @@ def _list_page(request: Request, app, db, look, config, user: User, chosen: dict
         "leaders": look.leader_choices, "sort_choices": SORT_CHOICES,
         "bulk": COMMANDS["assign"] if user.has(*COMMANDS["assign"].roles)
         and not moment_of(request) else None,
-        "places": look.place_choices, "said": said,
+        "places": look.place_choices, "place_groups": look.place_groups, "said": said,
+        "mine": mine, "mine_choices": tuple(mine_choices(user).items()),
     }, fragment="_ticket_results.html", status_code=status_code)
 
 

@@ -38,3 +38,49 @@ document.addEventListener("htmx:afterSettle", function (event) {
     said.scrollIntoView({block: "nearest"});
   }
 });
+
+// Pickers of 85 units or 88 people (#15): a <select data-search> gets a box above it that keeps
+// only the options whose name holds what is typed (the groups are towns); a person picker
+// <select data-narrow-by="lead_unit_id"> shows only the people of the unit chosen in that
+// field of its form. Without script both are plain lists.
+function searchable(select) {
+  if (select.dataset.searchReady) { return; }
+  select.dataset.searchReady = "1";
+  var box = document.createElement("input");
+  box.type = "search";
+  box.className = "picker-search";
+  box.placeholder = "输入名称查找";
+  box.setAttribute("aria-label", "查找");
+  select.parentNode.insertBefore(box, select);
+  box.addEventListener("input", function () {
+    var typed = box.value.trim();
+    select.querySelectorAll("option").forEach(function (option) {
+      option.hidden = typed !== "" && option.value !== "" && option.text.indexOf(typed) < 0;
+    });
+    select.querySelectorAll("optgroup").forEach(function (group) {
+      group.hidden = !group.querySelector("option:not([hidden])");
+    });
+  });
+}
+
+function narrowed(select) {
+  var form = select.form;
+  var by = form && form.elements[select.dataset.narrowBy];
+  if (!by || select.dataset.narrowReady) { return; }
+  select.dataset.narrowReady = "1";
+  function narrow() {
+    select.querySelectorAll("option").forEach(function (option) {
+      option.hidden = by.value !== "" && option.value !== "" && !option.selected &&
+        option.dataset.unit !== by.value;
+    });
+  }
+  by.addEventListener("change", narrow);
+  narrow();
+}
+
+function enhance(root) {
+  root.querySelectorAll("select[data-search]").forEach(searchable);
+  root.querySelectorAll("select[data-narrow-by]").forEach(narrowed);
+}
+document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+document.addEventListener("htmx:load", function (event) { enhance(event.target); });
