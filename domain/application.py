@@ -44,6 +44,12 @@ from domain.visibility import sight_of
 LOGIN_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{1,39}")
 
 
+def _roles_of(account: Account) -> str:
+    """An account's roles as a refusal names them ("督查员", "责任单位、包保领导"): the role
+    says why, a login would not."""
+    return "、".join(Role(r).label for r in account.roles) or "该账号"
+
+
 class DateAsISO(Transcoding):
     type = date
     name = "date_iso"
@@ -143,7 +149,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, AssessmentComma
         spec = catalogue_command(command)
         role = next((Role(r) for r in account.roles if Role(r) in spec.roles), None)
         if role is None:
-            raise NotPermittedError(f"账号 {login} 无权{spec.label}")
+            raise NotPermittedError(f"{_roles_of(account)}无权{spec.label}")
         # Only a leader's acting sight needs the directory (its 包保); a unit acts on what it
         # leads or shares, whatever a town's account may read.
         directory = self.directory() if role is Role.LEADER else None
@@ -165,7 +171,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, AssessmentComma
             return SYSTEM_ACTOR
         account = self._account(login)
         if account.disabled or Role.OFFICE.value not in account.roles:
-            raise NotPermittedError(f"账号 {login} 无权维护组织机构和账号")
+            raise NotPermittedError(f"{_roles_of(account)}无权维护组织机构和账号")
         return Actor(account.login, account.name, Role.OFFICE, account.unit_id,
                      account.person_id)
 

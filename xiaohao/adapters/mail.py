@@ -23,9 +23,18 @@ _text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
 def bodies(delivery: dict) -> tuple[str, str]:
     """The delivery's plain text and HTML."""
     payload = delivery["payload"]
-    context = {**payload, "payload": payload, "name": delivery["recipient"]["name"]}
+    recipient = delivery["recipient"]
+    context = {**payload, "payload": payload, "name": recipient["name"],
+               "salute": salutation(recipient)}
     return (_text.get_template(f"{payload['kind']}.txt").render(context),
             _html.get_template(f"{payload['kind']}.html").render(context))
+
+
+def salutation(recipient: dict) -> str:
+    """How a message greets its reader, one style throughout: a person "陈兴成同志", a unit
+    without a head by its name."""
+    name = recipient["name"] or "未登记姓名"
+    return f"{name}同志" if recipient.get("person_id") else name
 
 
 def one_line(text: str | None) -> str:
