@@ -68,6 +68,21 @@ class Week:
         return f"{self.year}-W{self.week:02d}"
 
     @property
+    def words(self) -> str:
+        """The working week as a person says it: "2019年8月19日—23日", "2019年7月29日—8月2日"
+        (an ISO code such as 2019-W34 is for addresses, not for reading)."""
+        monday, friday = self.first_day, self.first_day + timedelta(days=4)
+        end = (f"{friday.day}日" if friday.month == monday.month
+               else f"{friday.month}月{friday.day}日" if friday.year == monday.year
+               else f"{friday.year}年{friday.month}月{friday.day}日")
+        return f"{monday.year}年{monday.month}月{monday.day}日—{end}"
+
+    @property
+    def short(self) -> str:
+        """Its Monday on a chart's axis: "8/19"."""
+        return f"{self.first_day.month}/{self.first_day.day}"
+
+    @property
     def first_day(self) -> date:
         return date.fromisocalendar(self.year, self.week, 1)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from domain.directory import Directory
+from domain.periods import Week
 from domain.values import Role
 from domain.visibility import responsible_units, sight_of
 
@@ -55,7 +56,7 @@ def leader_weekly(directory: Directory, bulletin: dict, number: int, county: str
     for leader, sight, towns, units in _leaders(directory, day):
         digests.append(_digest(
             directory, f"leader-{leader}", leader, "包保领导",
-            f"【周通报 第{number}期】{county}问题销号周报（{bulletin['week']}）",
+            f"【周通报 第{number}期】{county}问题销号周报（{Week.parse(bulletin['week']).words}）",
             {"kind": "leader_weekly", "week": bulletin["week"], "number": number,
              "county": county, "totals": bulletin["totals"], "all_towns": bulletin["towns"],
              "towns": [t for t in bulletin["towns"] if t["town_id"] in towns], "units": units,

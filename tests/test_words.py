@@ -3,9 +3,12 @@ its reader one way (a person 同志, a unit by its name)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from domain.errors import NotPermittedError
+from domain.periods import Week
 from tests.conftest import open_at_school_a
 from xiaohao.adapters.mail import bodies, salutation
 
@@ -30,3 +33,46 @@ def test_every_message_greets_a_person_as_comrade_and_a_unit_by_name():
     for reader, greeting in ((person, "郭宏伟同志："), (unit, "泉林镇中学：")):
         text, html = bodies({"recipient": reader, "payload": payload})
         assert text.startswith(greeting) and greeting in html
+
+
+ISO_WEEK = re.compile(r"\d{4}-W\d{2}")
+
+
+def reading(doc) -> str:
+    """A page's words as a person reads them: not its links, nor identifiers shown as code
+    (a Message-ID, a key's fingerprint)."""
+    for code in doc.select("code"):
+        code.decompose()
+    return doc.get_text(" ")
+
+
+def test_no_page_or_mail_a_person_reads_shows_an_iso_week(web_app, clock, tmp_path):
+    """URLs may keep 2019-W34; the words on the page and in the mail may not."""
+    from projections.readmodels import ReadModels
+    from projections.runs import outbox
+    from scheduler.runs import issue
+    from tests.conftest import START, assign_to_school_a
+    from tests.web_client import Browser, page
+    from xiaohao.adapters.mail import bodies
+
+    web, app = web_app
+    number = open_at_school_a(app)
+    assign_to_school_a(app, number)
+    read = ReadModels(app, tmp_path / "cycle.sqlite3")
+    week = Week.of(START)
+    issue(app, read, "bulletin", str(week), warn_days=3)
+    office = Browser(web, "office")
+    shown = {}
+    for url in ("/", "/tickets", "/queues", "/checks", "/rechecks", "/bulletins",
+                f"/bulletins/{week}", "/outbox", f"/tickets/{number}", "/standard"):
+        shown[url] = ISO_WEEK.findall(reading(page(office.get(url))))
+    found = {url: sorted(set(codes)) for url, codes in shown.items() if codes}
+    assert not found, found
+    mails = outbox(read.fresh())
+    assert mails
+    for row in mails:
+        delivery = app.delivery(row["id"])
+        text, _ = bodies(delivery)
+        assert not ISO_WEEK.findall(delivery["subject"] + text), delivery["subject"]
+        assert not ISO_WEEK.findall(reading(page(office.get(f"/outbox/{row['id']}")))), row["id"]
+    read.close()

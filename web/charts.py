@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from domain.periods import Week
+
 BAR_HEIGHT = 22
 LABEL_WIDTH = 90
 BAR_WIDTH = 260
@@ -30,7 +32,7 @@ def town_bars(rows: list[tuple[str, float]], title: str = "各镇街累计销号
 
 
 def weekly_columns(rows: list[dict], title: str = "每周发现与销号") -> Markup:
-    """Two columns per week (found, closed) as inline SVG, with the week numbers below."""
+    """Two columns per week (found, closed) as inline SVG, each week's Monday below ("8/19")."""
     top = max([1] + [max(r["found"], r["closed"]) for r in rows])
     width, height, base = 40 * len(rows) + 40, 190, 160
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
@@ -44,9 +46,9 @@ def weekly_columns(rows: list[dict], title: str = "每周发现与销号") -> Ma
         for j, (key, css) in enumerate((("found", "found"), ("closed", "bar"))):
             h = r[key] / top * 130
             parts.append(f'<rect class="{css}" x="{x + j * 14}" y="{base - h:.1f}" width="12" '
-                         f'height="{h:.1f}"><title>{escape(r["week"])} '
+                         f'height="{h:.1f}"><title>{escape(Week.parse(r["week"]).words)} '
                          f'{"发现" if key == "found" else "销号"} {r[key]}</title></rect>')
         parts.append(f'<text x="{x + 13}" y="{base + 16}" text-anchor="middle">'
-                     f'{escape(r["week"][-3:])}</text>')
+                     f'{escape(Week.parse(r["week"]).short)}</text>')
     parts.append(f'<line x1="25" y1="{base}" x2="{width - 5}" y2="{base}" class="axis"/></svg>')
     return Markup("".join(parts))

@@ -23,6 +23,7 @@ from domain.delivery import STATES as DELIVERY_STATES
 from domain.directory import SCHOOL_LEVELS
 from domain.indicators import indicators
 from domain.lights import Light
+from domain.periods import Week
 from domain.standard import plain_number
 from domain.values import Category, Labelled, Role, Severity, Source, State
 from web.history import instant_param, keep_instant, moment_of
@@ -81,6 +82,14 @@ def as_typed(value: Any) -> str:
 
 
 templates.env.filters["as_typed"] = as_typed
+
+
+def week_words(week: str) -> str:
+    """An ISO week ("2019-W34", as URLs and records keep it) as a person reads it."""
+    return Week.parse(str(week)).words
+
+
+templates.env.filters["week_words"] = week_words
 templates.env.globals.update(
     STATES=_labels(State), SEVERITIES=_labels(Severity), SOURCES=_labels(Source),
     CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=_labels(Light),

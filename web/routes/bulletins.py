@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -65,7 +66,18 @@ def outbox_filter(state: str, recipient: str, kind: str, week: str) -> OutboxFil
     if kind and kind not in KINDS:
         raise InvalidInputError(f"类别只能是：{_named(KINDS)}")
     return OutboxFilter(state=state or None, recipient=recipient.strip()[:80] or None,
-                        kind=kind or None, week=Week.parse(week) if week else None)
+                        kind=kind or None, week=week_of(week) if week else None)
+
+
+def week_of(text: str) -> Week:
+    """A week as asked: an ISO week ("2019-W34", as links keep it) or any day of it (the
+    page's date picker)."""
+    if "-W" in text:
+        return Week.parse(text)
+    try:
+        return Week.of(date.fromisoformat(text))
+    except ValueError:
+        raise InvalidInputError("所在周请选一个日期，如 2019-08-21") from None
 
 
 def _named(choices: dict[str, str]) -> str:
@@ -83,6 +95,7 @@ def outbox_page(request: Request, db: ReadDb, user: OutboxReader, state: str = "
     return render(request, "outbox.html", {
         "rows": outbox(db, chosen, PER_PAGE, (page - 1) * PER_PAGE),
         "counts": outbox_counts(db), "state": state, "page": page, "per_page": PER_PAGE,
+        "week_day": chosen.week.first_day.isoformat() if chosen.week else "",
         "may_retry": user.has(Role.OFFICE),
         "recipients": [(r["key"], f"{r['name']}（{r['role']}）") for r in outbox_recipients(db)],
         "chosen": chosen, "query": query, "kinds": KINDS,

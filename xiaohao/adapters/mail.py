@@ -12,12 +12,15 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from domain.clock import beijing
+from domain.periods import Week
 
 TEMPLATES = Path(__file__).parent / "mail_templates"
 _html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                     undefined=StrictUndefined)
 _text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
                     undefined=StrictUndefined, keep_trailing_newline=True)
+for _env in (_html, _text):     # a week as a person reads it, not its ISO code
+    _env.filters["week_words"] = lambda week: Week.parse(str(week)).words
 
 
 def bodies(delivery: dict) -> tuple[str, str]:
