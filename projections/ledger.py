@@ -12,16 +12,26 @@ from datetime import date
 from sqlite_utils import Database
 
 from domain.indicators import indicators
-from domain.lights import Light, light_params, light_sql
+from domain.lights import Light, light_params, light_sql, overdue_sql
 from domain.values import State
 from domain.visibility import Sight
 
 COLUMNS = ["序号", "问题编号", "镇街", "学校/单位", "问题描述", "对应指标", "发现时间", "整改措施",
-           "牵头单位", "责任单位", "责任人", "包保领导", "完成时限", "整改状态", "销号时间",
-           "红黄绿灯"]
+           "牵头单位", "责任单位", "责任人", "包保领导", "完成时限", "逾期天数", "整改状态", "复查人",
+           "复查时间", "复查意见", "销号时间", "红黄绿灯"]
+# The latest re-inspection's inspector, day and findings, in one text (a unit separator
+# between them).
+REINSPECTED = """(SELECT r.by_name || char(31) || substr(r.at, 1, 10) || char(31)
+        || coalesce(json_extract(r.event_json, '$.findings'), '')
+        || CASE WHEN json_extract(r.event_json, '$.passed') THEN char(31) || '通过'
+                ELSE char(31) || '不通过' END
+        FROM timeline r WHERE r.ticket_id = t.id AND r.event = 'ReInspected'
+        ORDER BY r.version DESC LIMIT 1)"""
 SELECT = f"""
 SELECT t.number, coalesce(town.name, '全县'), coalesce(place.name, t.unit_id),
-       t.title || CASE WHEN t.description != '' THEN '。' || t.description ELSE '' END,
+       CASE WHEN t.description = '' THEN t.title
+            WHEN instr(t.description, t.title) > 0 THEN t.description
+            ELSE t.title || '。' || t.description END,
        t.indicator_id, substr(t.opened_at, 1, 10), coalesce(t.measures, ''),
        coalesce(lead.name, ''),
        (SELECT group_concat(u.name, '、') FROM json_each(t.co_unit_ids) j
@@ -31,7 +41,7 @@ SELECT t.number, coalesce(town.name, '全县'), coalesce(place.name, t.unit_id),
         LEFT JOIN people p ON p.id = j.value),
        coalesce(t.deadline, ''), t.state,
        CASE WHEN t.state = 'closed' THEN substr(t.closed_at, 1, 10) ELSE '' END,
-       {light_sql()}
+       {light_sql()}, {overdue_sql()}, {REINSPECTED}
 FROM tickets t
 LEFT JOIN units town ON town.code = t.town_id
 LEFT JOIN units place ON place.code = t.unit_id
@@ -67,9 +77,11 @@ def ledger(db: Database, today: date, warn_days: int, *, sight: Sight, town: str
     rows = []
     for serial, row in enumerate(db.execute(sql, params), start=first + 1):
         indicator = names.get(row[4])
+        by, day, findings, verdict = (row[16].split("\x1f") if row[16] else ("", "", "", ""))
         rows.append(dict(zip(COLUMNS, (
             serial, row[0], row[1], row[2], row[3],
             f"{indicator.seq} {indicator.name_zh}" if indicator else "", row[5], row[6], row[7],
-            row[8] or "", row[9], row[10] or "", row[11], State(row[12]).label, row[13],
-            Light(row[14]).label), strict=True)))
+            row[8] or "", row[9], row[10] or "", row[11], row[15] or "",
+            State(row[12]).label, by, day, f"{verdict}：{findings}" if findings else verdict,
+            row[13], Light(row[14]).label), strict=True)))
     return rows

@@ -108,8 +108,9 @@ def test_a_ticket_from_finding_to_the_excel_ledger(live_server, chromium):
     with office.expect_download() as download:
         office.click("a:text-is('下载 Excel（总表 + 各镇街分表）')")
     book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
-    rows = list(book["全县"].iter_rows(min_row=3, values_only=True))
-    assert [(r[1], r[13]) for r in rows] == [(number, "已销号")]
+    rows = list(book["全县台账"].iter_rows(min_row=3, values_only=True))
+    state = [c.value for c in book["全县台账"][2]].index("整改状态")
+    assert [(r[1], r[state]) for r in rows] == [(number, "已销号")]
     for url, name in [("/", "dashboard"), ("/tickets", "tickets"), ("/checks", "checks"),
                       ("/rechecks", "rechecks"), ("/directory", "directory")]:
         office.goto(url)

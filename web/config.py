@@ -47,7 +47,8 @@ class UploadQuota(Protocol):
 class LedgerFiles(Protocol):
     """Ledgers (台账) as files."""
 
-    def workbook(self, sheets: Iterable[tuple[str, list[dict]]], title: str) -> bytes: ...
+    def workbook(self, sheets: Iterable[tuple[str, list[dict]]], title: str,
+                 summary: tuple[list[str], list[list]] | None = None) -> bytes: ...
 
     def csv(self, rows: list[dict], title: str | None = None) -> bytes: ...
 
