@@ -32,5 +32,25 @@ def test_the_office_finds_a_school_by_typing_and_sees_only_its_people(live_serve
     assert page.evaluate("document.documentElement.scrollWidth") <= device["viewport"]["width"]
 
     page.goto("/tickets")
+    more = page.locator("details.more-filters > summary")
+    if more.is_visible():              # on a phone the filters fold away behind one line
+        more.click()
     page.locator("form.filters input.picker-search").fill("甲镇中心")
     assert page.locator("select[name=unit]").evaluate(VISIBLE) == ["甲镇中心小学"]
+
+
+def test_the_list_is_a_card_per_ticket_on_a_phone_and_its_filters_fold(live_server, chromium):
+    base, app, _ = live_server
+    open_at_school_a(app, title="操场跑道破损需要维修")
+    phone = signed_in(chromium, base, "office", PHONE)
+    phone.goto("/tickets")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    title = phone.locator("table.tickets td.c-title").first
+    assert title.is_visible() and title.inner_text() == "操场跑道破损需要维修"
+    assert not phone.locator("select[name=town]").is_visible()        # folded away
+    phone.locator("details.more-filters > summary").click()
+    assert phone.locator("select[name=town]").is_visible()
+    desktop = signed_in(chromium, base, "office", DESKTOP)
+    desktop.goto("/tickets")
+    assert desktop.locator("select[name=town]").is_visible()
+    assert not desktop.locator("details.more-filters > summary").is_visible()

@@ -78,9 +78,15 @@ function narrowed(select) {
   narrow();
 }
 
+// Filters that fold away on a phone stand open on a wider screen.
+function openWhenWide(details) {
+  if (window.matchMedia("(min-width: 701px)").matches) { details.open = true; }
+}
+
 function enhance(root) {
   root.querySelectorAll("select[data-search]").forEach(searchable);
   root.querySelectorAll("select[data-narrow-by]").forEach(narrowed);
+  root.querySelectorAll("details[data-open-wide]").forEach(openWhenWide);
 }
 document.addEventListener("DOMContentLoaded", function () { enhance(document); });
 document.addEventListener("htmx:load", function (event) { enhance(event.target); });
