@@ -54,3 +54,27 @@ def test_the_list_is_a_card_per_ticket_on_a_phone_and_its_filters_fold(live_serv
     desktop.goto("/tickets")
     assert desktop.locator("select[name=town]").is_visible()
     assert not desktop.locator("details.more-filters > summary").is_visible()
+
+
+def test_a_tickets_file_prints_on_a4_with_every_step(live_server, chromium):
+    """一问题一档 (#15 §2): the file as Chromium prints it: A4 pages, every step there."""
+    import re
+
+    from tests.conftest import assign_to_school_a
+
+    base, app, _ = live_server
+    number = open_at_school_a(app, title="围墙开裂需要加固")
+    assign_to_school_a(app, number)
+    app.rectify(number, "school_a", measures="已请施工队加固围墙")
+    page = signed_in(chromium, base, "office", DESKTOP)
+    page.goto(f"/tickets/{number}")
+    page.click("a:text-is('问题档案（一问题一档，可打印）')")
+    page.wait_for_url(f"**/tickets/{number}/file")
+    text = page.locator("main").inner_text()
+    assert "问题档案（一问题一档）" in text and "可执行的操作" not in text
+    assert "已请施工队加固围墙" in text and "交办" in text and "提交整改" in text
+    assert page.locator("details.event-details[open]").count() >= 2     # every step expanded
+    pdf = page.pdf(prefer_css_page_size=True)
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert boxes and all(abs(float(w) - 595) < 2 and abs(float(h) - 842) < 2 for w, h in boxes)
+    assert 1 <= len(re.findall(rb"/Type /Page\b", pdf)) <= 4

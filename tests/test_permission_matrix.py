@@ -37,6 +37,7 @@ MATRIX = {
         "unit_id": "TA-P01", "title": "新问题", "category": "校舍用房", "severity": "一般",
         "source": "周检查"}, 303),
     ("GET", "/tickets/{number}"): (EVERYONE, True, None, 200),
+    ("GET", "/tickets/{number}/file"): (EVERYONE, True, None, 200),
     ("POST", "/tickets/bulk-assign"): ({"office"}, False, {"deadline": "2026-11-30"}, 400),
     ("POST", "/tickets/{number}/{command}"): (EVERYONE - {"audit"}, True, {"text": "已阅"}, 303),
     ("GET", "/tickets/{number}/evidence/{sha256}"): (EVERYONE, True, None, 200),

@@ -133,21 +133,23 @@ def open_ticket(request: Request, app: App, look: Look, config: Config, user: Op
 
 def _detail(request: Request, app, db, user: User, number: str, *, error: str | None = None,
             notice: str | None = None, used: str | None = None, values: dict | None = None,
-            status_code: int = 200) -> Response:
+            status_code: int = 200, filing: bool = False) -> Response:
     """The ticket page; `error` is said in the form of the command `used`, drawn with the
-    `values` it was sent with, and `notice` at the head of the actions."""
+    `values` it was sent with, and `notice` at the head of the actions. `filing`: the
+    ticket's file (一问题一档) instead, everything expanded and no actions, to print."""
     config = request.app.state.config
     ticket = user.visible_ticket(app, db, number, config.warn_days, day_of(request, app.today()))
     look = request.app.state.reads.lookups(db)
-    actions = [] if moment_of(request) else app.allowed_commands(number, user.login)
+    actions = [] if moment_of(request) or filing else app.allowed_commands(number, user.login)
     told = told_about(db, number, instant_asked(request))
-    return render(request, "ticket.html", {
+    return render(request, "ticket_file.html" if filing else "ticket.html", {
+        "filing": filing, "county": config.county_name, "now": app.now(),
         "t": ticket | ticket_dealings(db, ticket), "events": timeline(db, ticket["id"]),
         "told": told, "may_read_outbox": user.has(*OUTBOX_READERS),
         "names": look.names,
         "actions": [COMMANDS[name] for name in actions], "error": error, "notice": notice,
         "used": used, "typed": values or {}, "look": look, **_evidence(config, db, ticket),
-    }, fragment="_ticket.html", status_code=status_code)
+    }, fragment=None if filing else "_ticket.html", status_code=status_code)
 
 
 def _evidence(config, db, ticket: dict) -> dict:
@@ -201,6 +203,13 @@ def ticket_detail(request: Request, app: App, db: ReadDb, user: SignedIn, number
     """Every field, the evidence before and after, the timeline and the actions one may take."""
     note = told(request)
     return _detail(request, app, db, user, number, notice=note and note["text"])
+
+
+@router.get("/tickets/{number}/file")
+def ticket_dossier(request: Request, app: App, db: ReadDb, user: SignedIn, number: str):
+    """一问题一档: the ticket's whole file (fields, every step with its details, the evidence
+    round by round, the bulletins and messages that named it), laid out for A4."""
+    return _detail(request, app, db, user, number, filing=True)
 
 
 @router.post("/tickets/{number}/{command}")
