@@ -78,3 +78,24 @@ def test_a_tickets_file_prints_on_a4_with_every_step(live_server, chromium):
     boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
     assert boxes and all(abs(float(w) - 595) < 2 and abs(float(h) - 842) < 2 for w, h in boxes)
     assert 1 <= len(re.findall(rb"/Type /Page\b", pdf)) <= 4
+
+
+def test_an_overdue_ticket_has_a_supervision_notice_to_print(web_app, clock):
+    """督办单 (#15 §2): for an overdue item only, to its lead unit, in a document's words."""
+    from datetime import date, timedelta
+
+    from tests.web_client import Browser, page
+
+    web, app = web_app
+    number = open_at_school_a(app, title="围墙开裂需要加固")
+    app.assign(number, "office", lead_unit_id="TA-P01", deadline=date(2026, 11, 3))
+    office = Browser(web, "office")
+    assert office.get(f"/tickets/{number}/supervise").status_code == 400     # not overdue yet
+    clock.set(clock.now() + timedelta(days=4))
+    doc = page(office.get(f"/tickets/{number}/supervise"))
+    text = doc.select_one("article.supervise").get_text(" ")
+    assert "督　办　单" in text and text.count("甲镇中心小学") >= 1
+    assert "完成时限为 2026年11月3日" in text and "已逾期" in text
+    assert doc.select_one(f"a[href='/tickets/{number}']")
+    assert page(office.get(f"/tickets/{number}")).select_one(
+        f"a[href='/tickets/{number}/supervise']")

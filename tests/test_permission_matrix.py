@@ -38,6 +38,7 @@ MATRIX = {
         "source": "周检查"}, 303),
     ("GET", "/tickets/{number}"): (EVERYONE, True, None, 200),
     ("GET", "/tickets/{number}/file"): (EVERYONE, True, None, 200),
+    ("GET", "/tickets/{number}/supervise"): (EVERYONE, True, None, 400),     # not overdue
     ("POST", "/tickets/bulk-assign"): ({"office"}, False, {"deadline": "2026-11-30"}, 400),
     ("POST", "/tickets/{number}/{command}"): (EVERYONE - {"audit"}, True, {"text": "已阅"}, 303),
     ("GET", "/tickets/{number}/evidence/{sha256}"): (EVERYONE, True, None, 200),

@@ -54,6 +54,14 @@ def day(value: str | date | None) -> str:
     return str(value)[:10] if value else ""
 
 
+def cn_day(value: str | date | None) -> str:
+    """A day as a document writes it: 2019年8月23日."""
+    if not value:
+        return ""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def _labels(enum: type[Labelled]) -> dict[str, str]:
     return {member.value: member.label for member in enum}
 
@@ -70,6 +78,7 @@ def prefilled(ticket: dict, field: Field) -> Any:
 
 templates.env.filters["bj"] = beijing_time
 templates.env.filters["day"] = day
+templates.env.filters["cn_day"] = cn_day
 templates.env.filters["named"] = named
 templates.env.filters["figure"] = plain_number      # 3,796,600 (not 3796600.0)
 

@@ -37,6 +37,7 @@ SORT_CHOICES = [("light", "红灯优先"), ("newest", "最新登记"), ("deadlin
                 ("overdue", "逾期天数"), ("opened", "发现时间"), ("number", "问题编号"),
                 ("town", "镇街")]
 MINE = {"opened": "我登记的", "responsible": "我负责的"}
+SUPERVISE_DAYS = 3      # working days a 督办单 gives to be put right
 PER_PAGE = 50
 FILTERS = ("town", "unit", "state", "light", "indicator", "severity", "source", "leader")
 
@@ -210,6 +211,20 @@ def ticket_dossier(request: Request, app: App, db: ReadDb, user: SignedIn, numbe
     """一问题一档: the ticket's whole file (fields, every step with its details, the evidence
     round by round, the bulletins and messages that named it), laid out for A4."""
     return _detail(request, app, db, user, number, filing=True)
+
+
+@router.get("/tickets/{number}/supervise")
+def supervision_notice(request: Request, app: App, db: ReadDb, user: SignedIn, number: str):
+    """督办单: a printable notice to the lead unit of an overdue ticket, from 创建办."""
+    config = request.app.state.config
+    today = day_of(request, app.today())
+    ticket = user.visible_ticket(app, db, number, config.warn_days, today)
+    if not ticket["days_overdue"]:
+        raise InvalidInputError(f"问题 {number} 没有逾期，不需要督办单")
+    look = request.app.state.reads.lookups(db)
+    return render(request, "supervise.html", {
+        "t": ticket, "names": look.names, "county": config.county_name, "today": today,
+        "reply_days": SUPERVISE_DAYS})
 
 
 @router.post("/tickets/{number}/{command}")
