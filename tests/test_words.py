@@ -76,3 +76,26 @@ def test_no_page_or_mail_a_person_reads_shows_an_iso_week(web_app, clock, tmp_pa
         assert not ISO_WEEK.findall(delivery["subject"] + text), delivery["subject"]
         assert not ISO_WEEK.findall(reading(page(office.get(f"/outbox/{row['id']}")))), row["id"]
     read.close()
+
+
+def test_a_units_copy_of_the_bulletin_says_its_own_overdue_are_none(web_app, clock, tmp_path):
+    """A unit's copy said "逾期未整改问题（1 项）" then "本周无逾期问题": its own are none, the
+    county's one; and the month is said as a month."""
+    from datetime import date, timedelta
+
+    from projections.readmodels import ReadModels
+    from scheduler.runs import issue
+    from tests.web_client import Browser, page
+
+    web, app = web_app
+    late = open_at_school_a(app, unit_id="TB-J01")
+    app.assign(late, "office", lead_unit_id="TB-J01", deadline=date(2026, 11, 3))
+    clock.set(clock.now() + timedelta(days=3))
+    read = ReadModels(app, tmp_path / "cycle.sqlite3")
+    week = Week.of(clock.now().date())
+    issue(app, read, "bulletin", str(week), warn_days=3)
+    read.close()
+    text = page(Browser(web, "school_a").get(f"/bulletins/{week}")).get_text(" ")
+    assert "四、逾期未整改问题（1 项）" in text
+    assert "您查看范围内没有逾期问题（全县共 1 项）。" in text and "截至本期无逾期问题" not in text
+    assert re.search(r"2026年\d+月回查清单", text)

@@ -99,6 +99,15 @@ def week_words(week: str) -> str:
 
 
 templates.env.filters["week_words"] = week_words
+
+
+def month_words(month: str) -> str:
+    """A month ("2019-08", as URLs keep it) as a person reads it: 2019年8月."""
+    year, number = str(month).split("-")[:2]
+    return f"{year}年{int(number)}月"
+
+
+templates.env.filters["month_words"] = month_words
 templates.env.globals.update(
     STATES=_labels(State), SEVERITIES=_labels(Severity), SOURCES=_labels(Source),
     CATEGORIES=_labels(Category), ROLES=_labels(Role), LIGHTS=_labels(Light),
