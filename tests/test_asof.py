@@ -340,7 +340,7 @@ def test_the_dashboard_and_the_check_list_as_they_stood(past):
     office = Browser(web, "office")
     doc = page(office.get("/?as_of=2026-11-06T17:00"))
     assert doc.select_one(".history-band") is not None
-    assert doc.select_one("h1 small").text.startswith("2026-11-06")
+    assert doc.select_one("h1 small").text.startswith("2026年11月6日")
     states = {a.contents[0].strip(): a.strong.text for a in doc.select("ul.states li > a")}
     assert states["整改中"] == "1" and states["待复查"] == "0"
     assert "全县累计（截至2026-11-06 17:00）" in doc.text

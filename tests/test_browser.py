@@ -39,6 +39,13 @@ def signed_in(chromium, base: str, login: str, device: dict):
     return page
 
 
+def open_menu(page) -> None:
+    """On a phone the header's links fold behind 菜单: open it (a desktop shows them)."""
+    toggle = page.locator("header .menu-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -69,6 +76,7 @@ def test_a_ticket_from_finding_to_the_excel_ledger(live_server, chromium):
     # An inspector on a phone logs the finding with a photo.
     phone = signed_in(chromium, base, "insp", PHONE)
     shot(phone, "phone-dashboard")
+    open_menu(phone)
     phone.click("text=登记问题")
     phone.select_option("select[name=unit_id]", "TA-P01")
     phone.fill("input[name=title]", "音乐教室器材不足")
@@ -156,6 +164,7 @@ def test_a_bulletin_prints_as_a_tongbao_on_a4(live_server, chromium):
     app.clock.set(app.clock.now() + timedelta(days=4, hours=7))   # Friday 16:00
     issue(app, ReadModels(app, tmp_path / "cycle.sqlite3"), "bulletin", iso_week(START), warn_days=3)
     page = signed_in(chromium, base, "leader_a", DESKTOP)
+    open_menu(page)
     page.click("nav a:text-is('周通报')")
     page.click("text=第 1 期")
     masthead = page.locator(".bulletin header h1")

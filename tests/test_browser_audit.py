@@ -15,7 +15,7 @@ from domain.clock import at_beijing
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
 from tests.conftest import START, open_at_school_a, settings_for
-from tests.test_browser import DESKTOP, PHONE, shot, signed_in
+from tests.test_browser import DESKTOP, PHONE, open_menu, shot, signed_in
 from xiaohao import wiring
 
 pytestmark = pytest.mark.slow
@@ -57,6 +57,7 @@ def test_an_auditor_asks_what_the_county_looked_like_last_friday(live_server, ch
     assert "列入第1期周通报（逾期未整改）" in told and "发送给陈领导" in told
     shot(page, f"asof-ticket-{name}")
 
+    open_menu(page)
     page.click("nav a[href^='/ledger']")
     page.wait_for_url("**/ledger?as_of=*")
     with page.expect_download() as download:

@@ -99,3 +99,17 @@ def test_an_overdue_ticket_has_a_supervision_notice_to_print(web_app, clock):
     assert doc.select_one(f"a[href='/tickets/{number}']")
     assert page(office.get(f"/tickets/{number}")).select_one(
         f"a[href='/tickets/{number}/supervise']")
+
+
+def test_the_header_folds_behind_one_button_on_a_phone(live_server, chromium):
+    base, _, _ = live_server
+    phone = signed_in(chromium, base, "office", PHONE)
+    nav = phone.locator("header nav")
+    assert not nav.is_visible() and phone.locator("header .who").is_hidden()
+    phone.click("header .menu-toggle")
+    assert nav.is_visible() and phone.locator("header .menu-toggle").get_attribute(
+        "aria-expanded") == "true"
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    desktop = signed_in(chromium, base, "office", DESKTOP)
+    assert desktop.locator("header nav").is_visible()
+    assert not desktop.locator("header .menu-toggle").is_visible()

@@ -9,7 +9,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from tests.test_browser import DESKTOP, PHONE, shot, signed_in
+from tests.test_browser import DESKTOP, PHONE, open_menu, shot, signed_in
 from tests.test_school_figures import GOOD
 from xiaohao.adapters.figures_workbook import SHEET
 
@@ -32,6 +32,7 @@ def test_the_office_loads_a_years_figures_and_follows_a_shortfall_to_its_ticket(
         live_server, chromium, device, name, tmp_path):
     base, app, _ = live_server
     page = signed_in(chromium, base, "office", device)
+    open_menu(page)
     page.click("header nav a[href='/standard']")
     page.wait_for_url("**/standard")
     with page.expect_download() as download:

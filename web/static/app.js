@@ -1,3 +1,6 @@
+// Script is here: the phone's header may fold its menu behind one button (app.css, .js).
+document.documentElement.classList.add("js");
+
 // Every htmx request carries the session's CSRF token as a header (plain forms send a hidden field).
 document.addEventListener("htmx:configRequest", function (event) {
   var meta = document.querySelector('meta[name="csrf-token"]');
@@ -90,3 +93,12 @@ function enhance(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { enhance(document); });
 document.addEventListener("htmx:load", function (event) { enhance(event.target); });
+
+// 菜单 on a phone opens and closes the header's links and the account's.
+document.addEventListener("click", function (event) {
+  var toggle = event.target.closest && event.target.closest(".menu-toggle");
+  if (!toggle) { return; }
+  var header = toggle.closest("header");
+  var open = header.classList.toggle("menu-open");
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+});
