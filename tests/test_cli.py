@@ -239,7 +239,7 @@ def test_serve_starts_and_answers(demo_store):
             client.post("/login", data={"login": "office", "password": "xiaohao-demo",
                                         "csrf_token": token})
             home = BeautifulSoup(client.get("/").text, "html.parser")
-            assert home.h1.small.text.startswith("2019-08-26")
+            assert home.h1.small.text.startswith("2019年8月26日")
             assert int(home.select_one(".lights .light-red strong").text) > 0
     finally:
         server.terminate()
