@@ -21,6 +21,7 @@ class Figure:
     label: str
     unit: str
     whole: bool = True          # a count (whole number), else an amount (area, money)
+    most: float = 100_000       # beyond any one school's (a typing slip, or an overflow)
 
 
 FIGURES = (
@@ -31,14 +32,14 @@ FIGURES = (
     Figure("teachers_above_qual", "高于规定学历教师数", "人"),
     Figure("backbone_teachers", "县级以上骨干教师数", "人"),
     Figure("pe_art_teachers", "体育、艺术（音乐、美术）专任教师数", "人"),
-    Figure("teaching_aux_area", "教学及辅助用房面积", "㎡", whole=False),
-    Figure("sports_area", "体育运动场馆面积", "㎡", whole=False),
-    Figure("equipment_value", "教学仪器设备值", "元", whole=False),
+    Figure("teaching_aux_area", "教学及辅助用房面积", "㎡", whole=False, most=1_000_000),
+    Figure("sports_area", "体育运动场馆面积", "㎡", whole=False, most=1_000_000),
+    Figure("equipment_value", "教学仪器设备值", "元", whole=False, most=10_000_000_000),
     Figure("multimedia_classrooms", "网络多媒体教室数", "间"),
     Figure("music_rooms", "音乐专用教室数", "间"),
-    Figure("music_room_area", "音乐教室最小一间面积", "㎡", whole=False),
+    Figure("music_room_area", "音乐教室最小一间面积", "㎡", whole=False, most=10_000),
     Figure("art_rooms", "美术专用教室数", "间"),
-    Figure("art_room_area", "美术教室最小一间面积", "㎡", whole=False),
+    Figure("art_room_area", "美术教室最小一间面积", "㎡", whole=False, most=10_000),
 )
 BY_NAME = {f.name: f for f in FIGURES}
 # Which figure each resource indicator counts, over the pupils (or per 100 pupils, as the
@@ -66,9 +67,11 @@ def check_row(school_level: str, part: str, values: Mapping[str, float | None]) 
     have, a missing or negative figure, a fraction where a count is asked for, more classes
     over the limit than classes, rooms without their area."""
     problems = []
+    if part not in LEVEL_LABELS:
+        return [Problem(None, "学段应为“小学”或“初中”")]
     if part not in parts_of(school_level):
         problems.append(Problem(None, f"该校为{SCHOOL_LEVELS[school_level]}，没有"
-                                      f"{LEVEL_LABELS.get(part, part)}学段的数据"))
+                                      f"{LEVEL_LABELS[part]}学段的数据"))
         return problems
     for figure in FIGURES:
         value = values.get(figure.name)
@@ -76,6 +79,9 @@ def check_row(school_level: str, part: str, values: Mapping[str, float | None]) 
             problems.append(Problem(figure.name, f"缺少{figure.label}"))
         elif value < 0:
             problems.append(Problem(figure.name, f"{figure.label}不能为负数"))
+        elif value > figure.most:
+            problems.append(Problem(figure.name, f"{figure.label}不应超过 {figure.most:,.0f}"
+                                                 f"{figure.unit}，请核对"))
         elif figure.whole and value != int(value):
             problems.append(Problem(figure.name, f"{figure.label}应为整数"))
     if problems:
