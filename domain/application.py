@@ -166,12 +166,13 @@ class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, AssessmentComma
                                     "停用或启用，创建办无权操作")
         return actor
 
-    def _require_office(self, login: str) -> Actor:
+    def _require_office(self, login: str, doing: str = "维护组织机构和账号") -> Actor:
+        """The office acting (or the system); anyone else is told what they may not do."""
         if login == SYSTEM:
             return SYSTEM_ACTOR
         account = self._account(login)
         if account.disabled or Role.OFFICE.value not in account.roles:
-            raise NotPermittedError(f"{_roles_of(account)}无权维护组织机构和账号")
+            raise NotPermittedError(f"{_roles_of(account)}无权{doing}")
         return Actor(account.login, account.name, Role.OFFICE, account.unit_id,
                      account.person_id)
 

@@ -65,6 +65,15 @@ def shortfall_key(f: Shortfall) -> str:
 
 
 @dataclass(frozen=True)
+class _Batch:
+    """What one save judges: the years (by 学年) and the tickets opened so far (by number),
+    so a later year adopts the ticket an earlier one has just opened."""
+
+    years: dict[int, SchoolYearFigures]
+    opened: dict[str, object]
+
+
+@dataclass(frozen=True)
 class Judgement:
     """A 学年 judged now: the evaluation, the verdict, every shortfall by key."""
 
@@ -87,7 +96,7 @@ class AssessmentCommands:
                   candidates: Candidates | None = None) -> None:
         """The office marks what the figures cannot decide (or gives a valued item's
         number); the year is judged again."""
-        actor = self._require_office(by)
+        actor = self._require_office(by, "评估达标项目")
         item = require_item(item_id)
         entry = clean_entry(item, mark, value, evidence, note)
         figures = self._figures_of(parse_school_year(year))
@@ -99,7 +108,7 @@ class AssessmentCommands:
                      reason: str, source: str, candidates: Candidates | None = None) -> list[int]:
         """Correct a threshold (an event with the reason and the source); every year with
         figures is judged again under it. Returns those years."""
-        actor = self._require_office(by)
+        actor = self._require_office(by, "更正评估标准")
         indicator, level, value, reason, source = require_correction(
             indicator, level, value, reason, source)
         book = self._rule_book()
@@ -112,7 +121,7 @@ class AssessmentCommands:
     def set_overlay(self, by: str, name: str, on: bool, *, reason: str,
                     candidates: Candidates | None = None) -> list[int]:
         """Turn a provincial overlay on or off; every year with figures is judged again."""
-        actor = self._require_office(by)
+        actor = self._require_office(by, "启用或停用地方标准")
         book = self._rule_book()
         name, reason = require_overlay(name, reason)
         if (name in book.overlays) == bool(on):
@@ -177,25 +186,28 @@ class AssessmentCommands:
         with self._numbering:
             numbers = Numbers(self._counter)
             changed: list = []
-            for figures in years:
+            batch = _Batch({f.year: f for f in years}, {})
+            for figures in sorted(years, key=lambda f: f.year):   # last year's first
                 judged = self._judge(figures, book.table(figures.year))
                 changed += self._ticketed(figures, judged, book, kind, cause, candidates or {},
-                                          numbers, now)
+                                          numbers, now, batch)
             self._save(*also, *years, *numbers.recorded(now), *changed)
 
     def _ticketed(self, figures: SchoolYearFigures, judged: Judgement, book: RuleBook,
                   kind: str, cause: str, candidates: Candidates, numbers: Numbers,
-                  now: datetime) -> list:
+                  now: datetime, batch: _Batch) -> list:
         """The tickets a judgement opens, adopts or rectifies (recorded on the year)."""
         directory, today = self.directory(), self.today()
         held = set(figures.shortfalls.values())
-        previous = self._figures_or_none(figures.year - 1)
+        previous = batch.years.get(figures.year - 1) or self._figures_or_none(figures.year - 1)
         last_year = previous.shortfalls if previous is not None else {}
+        was_failing = set(figures.judgements[-1]["failing"]) if figures.judgements else set()
         opened, adopted, touched = {}, {}, []
         for key, shortfall in judged.shortfalls.items():
-            if key in figures.shortfalls:
-                continue
-            number = self._adoptable(key, shortfall, last_year, candidates, held)
+            if key in figures.shortfalls and not (
+                    key not in was_failing and self._finished(figures.shortfalls[key], batch)):
+                continue     # held; unless it came back and its ticket is 销号 or 撤销
+            number = self._adoptable(key, shortfall, last_year, candidates, held, batch)
             if number is not None:
                 adopted[key] = number
                 held.add(number)
@@ -204,6 +216,7 @@ class AssessmentCommands:
                 SYSTEM_ACTOR, directory, **self._ticket_fields(figures, judged, shortfall,
                                                              directory, cause, today), at=now))
             opened[key] = ticket.number
+            batch.opened[ticket.number] = ticket
             touched.append(ticket)
         met = []
         for key, number in figures.shortfalls.items():
@@ -220,10 +233,17 @@ class AssessmentCommands:
                        met=met, timestamp=now)
         return touched
 
+    def _finished(self, number: str, batch: _Batch) -> bool:
+        """Whether a held ticket is 销号 or 撤销, so a shortfall that comes back needs a ticket
+        of its own (one 待复查 stays: its re-inspection will find the figures short)."""
+        ticket = batch.opened.get(number) or self._ticket(number)
+        return ticket.state in FINISHED
+
     def _adoptable(self, key: str, shortfall: Shortfall, last_year: Mapping[str, str],
-                   candidates: Candidates, held: set[str]) -> str | None:
-        """An open ticket for the same subject and indicator: last year's for this shortfall,
-        or one the read side names (a ledger item opened by hand). Each is checked here."""
+                   candidates: Candidates, held: set[str], batch: _Batch) -> str | None:
+        """An open ticket for the same subject and indicator: last year's for this shortfall
+        (opened in this same batch, perhaps), or one the read side names (a ledger item
+        opened by hand). Each is checked here."""
         named = [last_year[key]] if key in last_year else []
         subject = self._subject_unit(shortfall)
         named += candidates.get((subject, _ticket_indicator(shortfall)), ())
@@ -231,7 +251,7 @@ class AssessmentCommands:
             if number in held:
                 continue
             try:
-                ticket = self._ticket(number)
+                ticket = batch.opened.get(number) or self._ticket(number)
             except UnknownReferenceError:
                 continue
             if ticket.state not in FINISHED and ticket.unit_id == subject \
@@ -243,7 +263,7 @@ class AssessmentCommands:
         return self._county_unit() if shortfall.subject == COUNTY else shortfall.subject
 
     def _county_unit(self) -> str:
-        return next(code for code, u in self.directory().units.items() if u["kind"] == "county")
+        return self.county_code      # the directory's root unit (start_directory)
 
     def _ticket_fields(self, figures: SchoolYearFigures, judged: Judgement, f: Shortfall,
                        directory, cause: str, today) -> dict:

@@ -30,7 +30,7 @@ class CycleCommands:
         subject and payload) in the same transaction. Returns the run and whether this call
         issued it: a period already issued (by anyone, in any process) is returned as it was,
         and `content` and `deliveries` are dropped."""
-        actor = self._require_office(by)
+        actor = self._require_office(by, "发布周通报和提醒")
         start = period_start(kind, period)
         if start > beijing_date(self.now()):
             raise InvalidInputError(f"{KINDS[kind]}的周期 {period} 尚未开始，不能提前发布")
@@ -173,7 +173,7 @@ class CycleCommands:
 
     def requeue_delivery(self, by: str, delivery: UUID | str) -> None:
         """重发: the office sends a failed delivery again, with a fresh count of attempts."""
-        actor = self._require_office(by)
+        actor = self._require_office(by, "重发消息")
         d = self._delivery(delivery)
         if d.state != "failed":
             raise InvalidInputError("只有发送失败的邮件可以重发")

@@ -140,7 +140,7 @@ class FiguresCommands:
         blank is a school yet to report: left out), or, with any problem, none
         (FiguresRefused), and judge the year (domain/assessing.py; `candidates` names
         open tickets a shortfall may adopt). The same workbook again records nothing: False."""
-        actor = self._require_office(by)
+        actor = self._require_office(by, "导入学校数据")
         figures = self._figures_of(parse_school_year(year))
         rows = [row for row in rows if not row.blank]
         problems = self._problems(rows)

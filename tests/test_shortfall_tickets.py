@@ -111,7 +111,7 @@ def test_the_checklist_judges_what_figures_cannot(app):
     app.mark_item("office", YEAR, "gov_special_ed_funding", value=7000)
     with pytest.raises(UnknownReferenceError):
         app.mark_item("office", YEAR, "no_such_item", mark="met")
-    with pytest.raises(NotPermittedError):
+    with pytest.raises(NotPermittedError, match="^督查员无权评估达标项目$"):
         app.mark_item("insp", YEAR, "veto_key_schools", mark="met")
 
 
@@ -197,3 +197,30 @@ def test_an_overlay_applies_from_its_year_and_corrections_stay_possible(memory_a
     app.correct_rule("office", "res_pe_art_teachers", "all", 0.9, reason="回到国家标准",
                      source="s")
     assert app.judgement(2019)[1].judgements[-1]["rules"]["corrections"] == 0
+
+
+def test_one_correction_over_two_years_opens_one_ticket_for_both(memory_app):
+    """The second year adopts the ticket the first opened in the same save (it was two)."""
+    app = memory_app
+    good = SHORT | {"sports_area": 9800}
+    for year in (2018, 2019):
+        app.import_figures("office", year, rows(primary=good), sha256=f"{year}".ljust(64, "0"),
+                           file_name="x.xlsx")
+    app.correct_rule("office", "res_sports_area", "primary", 9.0, reason="r", source="s")
+    key = "TA-P01|primary|res_sports_area"
+    assert app.judgement(2018)[1].shortfalls[key] == app.judgement(2019)[1].shortfalls[key]
+
+
+def test_a_shortfall_that_comes_back_after_its_ticket_was_closed_gets_a_new_one(memory_app):
+    app = memory_app
+    take(app)
+    key = "TA-P01|primary|res_teaching_aux_area"
+    first = held(app)[key]
+    take(app, sha="c" * 64, rows=rows(primary=SHORT | {"teaching_aux_area": 5600}))
+    app.reinspect(first, "insp", passed=True)
+    app.close_ticket(first, "office")
+    take(app, sha="d" * 64)                      # short again
+    again = held(app)[key]
+    assert again != first and app.ticket(again)["state"] == "opened"
+    take(app, sha="e" * 64, rows=rows(primary=SHORT | {"classes_over_limit": 2}))
+    assert held(app)[key] == again               # still failing: the same ticket

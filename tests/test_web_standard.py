@@ -174,6 +174,10 @@ def test_the_report_prints_on_a4_and_the_api_gives_the_same(web_app):
     assert answer["verdict"]["county"] == "unmet"
     assert [s["ticket"] for s in answer["shortfalls"]] == [r[7] for r in rows]
     assert answer["judgements"][0]["opened"] == len(rows)
+    app.mark_item("office", 2019, "veto_key_schools", mark="met", note="=HYPERLINK(\"x\")")
+    typed = load_workbook(io.BytesIO(office.get("/standard/report?year=2019").content))["评估项目"]
+    note = next(c for c in typed["H"] if str(c.value).startswith("=HYPERLINK"))
+    assert note.data_type == "s"                       # typed text stays text
 
 
 def test_a_school_enters_its_own_figures(web_app):

@@ -115,6 +115,9 @@ def report(title: str, sheets: list[tuple[str, list[str], list[list]]]) -> bytes
         _title_and_header(sheet, title if len(sheets) == 1 else f"{title}：{name}", header)
         for row in rows:
             sheet.append(row)
+            for cell in sheet[sheet.max_row]:     # typed text stays text: "=…" runs nothing
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
         for i, heading in enumerate(header, start=1):
             widest = max([len(str(heading))] + [len(str(r[i - 1])) for r in rows[:200]
                                                 if i <= len(r)])
