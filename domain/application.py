@@ -21,6 +21,7 @@ from domain.api_tokens import ApiTokens
 from domain.assessing import AssessmentCommands
 from domain.clock import Clock, SystemClock, beijing_date
 from domain.commands import command as catalogue_command
+from domain.cycle import DocumentSerials
 from domain.cycle_commands import CycleCommands
 from domain.directory import Directory, directory_id
 from domain.errors import (
@@ -66,13 +67,15 @@ class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, AssessmentComma
     """The 问题销号 application of one county."""
 
     name = "xiaohao"
-    snapshotting_intervals = {TicketCounter: 1000, Directory: 100, SchoolYearFigures: 20}
+    snapshotting_intervals = {TicketCounter: 1000, Directory: 100, SchoolYearFigures: 20,
+                              DocumentSerials: 100}
 
     def __init__(
         self, env: dict[str, str] | None = None, *, clock: Clock | None = None,
         county_code: str = "SS", password_hasher: PasswordHasher | None = None,
         reference_ttl: float = 1.0, photo_distance_m: int = 1000,
         source_failures: SourceFailures | None = None, cv_weighted: bool = True,
+        bulletin_number_pattern: str = "创办通〔{year}〕{serial}号",
     ) -> None:
         self.clock = clock or SystemClock()
         self.recent = RecentReads(reference_ttl)
@@ -83,6 +86,7 @@ class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, AssessmentComma
         self.county_code = county_code
         self.photo_distance_m = photo_distance_m   # see domain/evidence_checks.py
         self.cv_weighted = cv_weighted   # 差异系数 weighted by enrolment, else plain (#14)
+        self.bulletin_number_pattern = bulletin_number_pattern   # a bulletin's 文号 (#15)
         self.hasher = password_hasher or PasswordHasher()
         # Shared by every node when the store is a database (xiaohao/adapters/counters.py).
         self.source_failures = source_failures or FailuresInMemory()

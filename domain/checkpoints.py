@@ -129,6 +129,11 @@ def from_recorder(recorder) -> StoredRows:
     return rows
 
 
+def printed(checkpoint: dict) -> dict:
+    """What a document prints of a checkpoint: enough to find it and check it."""
+    return {k: checkpoint[k] for k in ("size", "root", "at", "hash")}
+
+
 class Sealer:
     """Follows the log into the seal; records checkpoints. `stored` reads the log's rows
     (the recorder by default; an adapter may read the same rows faster)."""
@@ -187,6 +192,10 @@ class Sealer:
             return self.recorded(head.size)
         self.store.mark_checkpoint(head.size, at)
         return checkpoint.as_dict()
+
+    def stamp(self, reason: str) -> dict:
+        """A checkpoint as a document prints it (its footer's 存证 line)."""
+        return printed(self.checkpoint(reason))
 
     def checkpoint_if_due(self, reason: str = "每日") -> dict | None:
         """A checkpoint when the last is a day old and something besides it has been

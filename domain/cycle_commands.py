@@ -3,33 +3,47 @@ the digests they send; and those digests' delivery, attempt by attempt."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from domain.clock import beijing_date
-from domain.cycle import KINDS, CycleRun, bulletin_number, period_start, run_id
+from domain.cycle import (
+    KINDS,
+    CycleRun,
+    DocumentSerials,
+    bulletin_number,
+    document_number,
+    document_text,
+    period_start,
+    run_id,
+)
 from domain.delivery import STEPS, Delivery, delivery_id, message_id
 from domain.errors import InvalidInputError, UnknownReferenceError
+from domain.periods import Week
+
+SIGNING = "修改和签发周通报"       # what only the office may do to a bulletin's draft
 
 MAX_BACKOFF = timedelta(days=1)
 
 
 class CycleCommands:
     """Mixed into XiaohaoApp (which provides `_get`, `_save`, `_require_office`, `directory`,
-    `now` and the repository)."""
+    `now`, `bulletin_number_pattern` and the repository)."""
 
     def campaign_start(self) -> date:
         """The day the county's campaign started here: the day its directory was created."""
         return beijing_date(self.directory().created_on)
 
     def issue_run(self, by: str, kind: str, period: str, content: dict, position: int,
-                  deliveries: list[dict] = ()) -> tuple[dict, bool]:
+                  deliveries: list[dict] = (), *, draft: bool = False) -> tuple[dict, bool]:
         """Record what a period's run issued, and queue its `deliveries` (each a recipient,
         subject and payload) in the same transaction. Returns the run and whether this call
         issued it: a period already issued (by anyone, in any process) is returned as it was,
-        and `content` and `deliveries` are dropped."""
+        and `content` and `deliveries` are dropped. A `draft` (a bulletin) holds its
+        deliveries until it is signed (`sign_bulletin`)."""
         actor = self._require_office(by, "发布周通报和提醒")
         start = period_start(kind, period)
         if start > beijing_date(self.now()):
@@ -46,12 +60,9 @@ class CycleCommands:
         now = self.now()
         number = bulletin_number(first, period) if kind == "bulletin" else 0
         run = CycleRun(county_code=self.county_code, kind=kind, period=period, number=number,
-                       content=content, position=position, by=actor.login, timestamp=now)
-        queued = [Delivery(run=run.id, recipient=d["recipient"], kind=kind, period=period,
-                           subject=d["subject"], payload=d["payload"], timestamp=now,
-                           message_id=message_id(self.county_code, kind, period,
-                                                 d["recipient"]["key"]))
-                  for d in deliveries]
+                       content=content, position=position, by=actor.login, timestamp=now,
+                       draft=draft)
+        queued = [self._queued(run, d, until_signed=draft) for d in deliveries]
         try:
             self.save(run, *queued)
         except IntegrityError:   # another scheduler issued it first, or it is something else
@@ -61,6 +72,13 @@ class CycleCommands:
             return existing, False
         return run.as_dict(), True
 
+    def _queued(self, run: CycleRun, d: dict, *, until_signed: bool = False) -> Delivery:
+        return Delivery(run=run.id, recipient=d["recipient"], kind=run.kind, period=run.period,
+                        subject=d["subject"], payload=d["payload"], timestamp=self.now(),
+                        until_signed=until_signed,
+                        message_id=message_id(self.county_code, run.kind, run.period,
+                                              d["recipient"]["key"]))
+
     def cycle_run(self, kind: str, period: str) -> dict | None:
         """A period's run as issued, or None while it has not been."""
         period_start(kind, period)
@@ -68,6 +86,79 @@ class CycleCommands:
         if key not in self.repository:
             return None
         return self._get(key, f"{KINDS[kind]} {period} 不存在").as_dict()
+
+    # -- a bulletin's draft and 签发 ----------------------------------------------------------
+
+    def _draft(self, week: str) -> CycleRun:
+        """The week's bulletin while it is a draft; refused once it is signed."""
+        words = Week.parse(week).words
+        key = run_id(self.county_code, "bulletin", week)
+        if key not in self.repository:
+            raise UnknownReferenceError(f"{words}的周通报尚未生成")
+        run = self._get(key, f"{words}的周通报尚未生成")
+        if not run.draft:
+            raise InvalidInputError(f"第{run.number}期周通报已签发，不能再修改或签发")
+        return run
+
+    def edit_bulletin(self, by: str, week: str, praise: list[str], criticism: list[str],
+                      closing: str) -> dict:
+        """The office saves the draft's 表扬, 批评 and closing paragraph (one item a line)."""
+        actor = self._require_office(by, SIGNING)
+        run = self._draft(week)
+        run.edit(document=document_text(praise, criticism, closing), by=actor.login,
+                 timestamp=self.now())
+        self._save(run)
+        return run.as_dict()
+
+    def sign_bulletin(self, by: str, week: str, praise: list[str] | None = None,
+                      criticism: list[str] | None = None, closing: str | None = None, *,
+                      stamp: Callable[[str], dict] | None = None) -> dict:
+        """签发: the draft published as the office last saved it (or with the parts given),
+        numbered from the county's 文号 pattern with the next serial of the year, its
+        digests released to be sent. `stamp`, when given, takes a checkpoint of the log to
+        print on it and on every digest."""
+        actor = self._require_office(by, SIGNING)
+        run = self._draft(week)
+        given = None if praise is None else document_text(praise, criticism or [], closing or "")
+        seal = stamp(f"周通报 {week} 签发") if stamp else None
+        for _ in range(5):      # another bulletin signed at once took the serial: the next
+            now = self.now()
+            year = beijing_date(now).year
+            serials = self._serials(year, now)
+            serials.take(period=week, timestamp=now)
+            run.sign(document=given or run.document, serial=serials.last,
+                     document_number=document_number(self.bulletin_number_pattern, year,
+                                                     serials.last),
+                     seal=seal, by=actor.login, timestamp=now, period=run.period,
+                     number=run.number)
+            try:
+                self.save(run, serials)
+                return run.as_dict()
+            except IntegrityError:
+                run = self._draft(week)     # this very draft signed meanwhile: said so
+        raise InvalidInputError("同时签发的周通报过多，请稍后重试")
+
+    def _serials(self, year: int, now) -> DocumentSerials:
+        key = DocumentSerials.create_id(self.county_code, year)
+        if key in self.repository:
+            return self._get(key, "文号序号不存在")
+        return DocumentSerials(county_code=self.county_code, year=year, timestamp=now)
+
+    def remind_to_sign(self, week: str, reminders: list[dict]) -> int:
+        """Remind the office of a draft left unsigned (each reminder a recipient, subject
+        and payload), once per person however often it is tried; returns how many this call
+        queued. A draft signed meanwhile needs no reminder."""
+        try:
+            run = self._draft(week)
+        except InvalidInputError:
+            return 0
+        fresh = [self._queued(run, r) for r in reminders
+                 if delivery_id(run.id, r["recipient"]["key"]) not in self.repository]
+        try:
+            self.save(*fresh)
+        except IntegrityError:      # another scheduler reminded them first
+            return 0
+        return len(fresh)
 
     def queue_notices(self, event: UUID, period: str, notices: list[dict]) -> int:
         """Queue what one recorded event tells (domain/notices.py), keyed by the event
@@ -98,7 +189,17 @@ class CycleCommands:
     # -- delivery --------------------------------------------------------------------------
 
     def delivery(self, delivery: UUID | str) -> dict:
-        return self._delivery(delivery).as_dict()
+        return self._as_sent(self._delivery(delivery))
+
+    def _as_sent(self, d: Delivery) -> dict:
+        """A delivery as its mail says it: a bulletin's digest with the 文号 and checkpoint
+        its bulletin was signed with."""
+        sent = d.as_dict()
+        if d.until_signed:
+            run = self._get(d.run, "周通报不存在")
+            sent["payload"] = {**sent["payload"], "document_number": run.document_number,
+                               **({"seal": run.seal} if run.seal else {})}
+        return sent
 
     def delivery_record(self, delivery: UUID | str) -> list[dict]:
         """A delivery's every step, oldest first: what happened (STEPS), when, through which
@@ -132,6 +233,8 @@ class CycleCommands:
         keeps killing its sender ends up failed too), and it is taken again with the same
         Message-ID."""
         d = self._delivery(delivery)
+        if d.until_signed and self._get(d.run, "周通报不存在").draft:
+            return None     # its bulletin is not signed yet
         now = self.now()
         stale = d.state == "sending" and d.attempt_started_at <= now - stale_after
         if not (stale or (d.state == "queued" and d.next_attempt_at <= now)):
@@ -146,7 +249,7 @@ class CycleCommands:
             self.save(d)
         except IntegrityError:
             return None
-        return d.as_dict() if d.state == "sending" else None
+        return self._as_sent(d) if d.state == "sending" else None
 
     def finish_attempt(self, delivery: UUID | str, attempt: int, *, error: str = "",
                        detail: str = "", max_failures: int = 5,

@@ -17,8 +17,9 @@ DELIVERY_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/delivery")
 NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/notice")
 # "held": a notice kept for its recipient's daily digest (never sent alone); "gathered" is how
 # the outbox shows it once that digest has been queued (projections/runs.py).
+# "unsigned": a bulletin's digest waiting for the office to 签发 the bulletin (then "queued").
 STATES = {"queued": "待发送", "sending": "发送中", "delivered": "已送达", "failed": "发送失败",
-          "held": "待汇总", "gathered": "已汇总"}
+          "held": "待汇总", "gathered": "已汇总", "unsigned": "待签发"}
 # What sent a message: a bulletin's digests, a day's reminders (and digests of notices), or a
 # ticket event's notice.
 KINDS = {"bulletin": "周通报", "reminders": "每日提醒", "notice": "即时通知"}
@@ -57,9 +58,10 @@ class Delivery(Aggregate):
     @event("Queued")
     def __init__(self, run: UUID, recipient: dict, kind: str, period: str, subject: str,
                  message_id: str, payload: dict, timestamp: datetime,
-                 held: bool = False) -> None:
+                 held: bool = False, until_signed: bool = False) -> None:
         """`run`: the run that queued it, or for a notice the event's key (`event_key`);
-        `held`: kept for the recipient's daily digest instead of being sent."""
+        `held`: kept for the recipient's daily digest instead of being sent; `until_signed`:
+        a bulletin's digest, sent once the office has signed the bulletin (签发)."""
         self.run = run
         self.recipient = recipient      # key, name, address (or None), role
         self.kind = kind
@@ -68,6 +70,7 @@ class Delivery(Aggregate):
         self.message_id = message_id
         self.payload = payload
         self.state = "held" if held else "queued"
+        self.until_signed = until_signed
         self.attempts = 0
         self.failures = 0               # since it was queued or last requeued by the office
         self.next_attempt_at = timestamp

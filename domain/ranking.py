@@ -58,3 +58,9 @@ def ranked(rows: list[dict], tiebreak: Callable[[dict], str]) -> list[dict]:
     for row in unrated:
         row["rank"] = None
     return rated + unrated
+
+
+def closes_as_well_as(row: dict, county: dict) -> bool:
+    """A town or department that has closed something, at a rate no lower than the county's
+    (what a bulletin's 表扬 asks, with its rank)."""
+    return bool(row["closure_rate"]) and row["closure_rate"] >= (county.get("closure_rate") or 0)

@@ -74,6 +74,25 @@ def unit_weekly(directory: Directory, bulletin: dict, number: int, county: str,
     return _unit_digests(directory, coming, day, county, f"周通报 第{number}期", "下周到期")
 
 
+def sign_reminders(directory: Directory, office: list[tuple[str | None, str | None]],
+                   draft: dict, county: str, day: date, base_url: str = "") -> list[dict]:
+    """签发提醒: to each office account's person (else the head of its unit), a bulletin's
+    draft (`draft`: its period and 期) still waiting to be signed."""
+    reminders: dict[str, dict] = {}
+    for person, unit in office:
+        who = person or (directory.head_on(unit, day) if unit else None)
+        key = f"signer-{who}" if who else f"signer-unit-{unit}"
+        if who or unit:
+            reminders.setdefault(key, _digest(
+                directory, key, who, "创建办",
+                f"【待签发】{county}周通报 第{draft['number']}期草稿尚未签发",
+                {"kind": "sign_reminder", "week": draft["period"], "number": draft["number"],
+                 "county": county, "drafted_at": draft["issued_at"],
+                 "link": f"{base_url}/bulletins/{draft['period']}" if base_url else ""},
+                fallback=directory.unit_name(unit) if unit else ""))
+    return list(reminders.values())
+
+
 def daily(directory: Directory, items: list[dict], day: date, warn_days: int, county: str,
           last: dict[str, dict] | None = None) -> list[dict]:
     """The day's reminders from the open items due by `day` + `warn_days`: 到期提醒 to each

@@ -44,8 +44,9 @@ def _known(kind: str, payload: dict) -> str | None:
 
 class RunsProjection(Projection):
     name = "runs"
-    version = 3     # 2: held notices, what a reminder knew, the digest that gathered a notice;
-                    # 3: `told`, the tickets each run and message named
+    version = 4     # 2: held notices, what a reminder knew, the digest that gathered a notice;
+                    # 3: `told`, the tickets each run and message named;
+                    # 4: a bulletin's draft, its document and 签发
     topics = ("domain.cycle:CycleRun.", "domain.delivery:Delivery.")
     tables = ("runs", "deliveries", "told")
     query_indexes = {"deliveries_due": "CREATE INDEX IF NOT EXISTS deliveries_due "
@@ -58,8 +59,9 @@ class RunsProjection(Projection):
 
     def create_tables(self, db: Database) -> None:
         db["runs"].create({"id": str, "kind": str, "period": str, "number": int,
-                           "issued_at": str, "by_login": str, "position": int, "content": str},
-                          pk="id")
+                           "issued_at": str, "by_login": str, "position": int, "content": str,
+                           "draft": int, "document": str, "document_number": str,
+                           "signed_at": str, "signed_by": str}, pk="id")
         db["runs"].create_index(["kind", "period"], unique=True)
         db["deliveries"].create(
             {"id": str, "kind": str, "period": str, "recipient_key": str, "name": str,
@@ -74,15 +76,41 @@ class RunsProjection(Projection):
 
     def on_Issued(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
-        conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        draft = getattr(e, "draft", False)
+        document = e.content.get("proposed") if draft else None
+        conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', NULL, '')",
                      (item.aggregate, e.kind, e.period, e.number, item.at, e.by, e.position,
-                      json.dumps(e.content, ensure_ascii=False)))
-        if e.kind == "bulletin":
+                      json.dumps(e.content, ensure_ascii=False), int(draft),
+                      json.dumps(document, ensure_ascii=False) if document else None))
+        if e.kind == "bulletin" and not draft:
             _told(conn, item, e.content, run=item.aggregate)
+
+    def on_Edited(self, conn: sqlite3.Connection, item: Item) -> None:
+        conn.execute("UPDATE runs SET document = ? WHERE id = ?",
+                     (json.dumps(item.event.document, ensure_ascii=False), item.aggregate))
+
+    def on_Signed(self, conn: sqlite3.Connection, item: Item) -> None:
+        """签发: the bulletin published with its document, 文号 and seal; the tickets it
+        names told; its digests released to be sent."""
+        e = item.event
+        run = conn.execute("UPDATE runs SET draft = 0, document = ?, document_number = ?, "
+                           "signed_at = ?, signed_by = ? WHERE id = ? RETURNING kind, period, "
+                           "content", (json.dumps(e.document, ensure_ascii=False),
+                                       e.document_number, item.at, e.by,
+                                       item.aggregate)).fetchone()
+        kind, period, content = run
+        if e.seal:
+            content = json.dumps({**json.loads(content), "seal": e.seal}, ensure_ascii=False)
+            conn.execute("UPDATE runs SET content = ? WHERE id = ?", (content, item.aggregate))
+        _told(conn, item, json.loads(content), run=item.aggregate)
+        conn.execute("UPDATE deliveries SET state = 'queued', next_attempt_at = ? "
+                     "WHERE kind = ? AND period = ? AND state = 'unsigned'",
+                     (item.at, kind, period))
 
     def on_Queued(self, conn: sqlite3.Connection, item: Item) -> None:
         e, r = item.event, item.event.recipient
-        state = "held" if getattr(e, "held", False) else "queued"
+        state = "held" if getattr(e, "held", False) else \
+            "unsigned" if getattr(e, "until_signed", False) else "queued"
         conn.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, "
                      "?, '', ?, NULL, NULL, ?, ?, NULL)",
                      (item.aggregate, e.kind, e.period, r["key"], r["name"], r.get("address"),
@@ -201,18 +229,31 @@ def outbox_counts(db: Database) -> dict[str, int]:
     return {state: counts.get(state, 0) for state in STATES}
 
 
-def runs_of(db: Database, kind: str) -> list[dict]:
-    """The runs of one kind, newest first (the bulletin archive), without their content."""
-    return _rows(db, "SELECT id, kind, period, number, issued_at, by_login, position FROM runs "
-                 "WHERE kind = ? ORDER BY period DESC", (kind,))
+RUN_LISTED = ("id, kind, period, number, issued_at, by_login, position, draft, "
+              "document_number, signed_at, signed_by")
+
+
+def runs_of(db: Database, kind: str, *, drafts: bool = True) -> list[dict]:
+    """The runs of one kind, newest first (the bulletin archive), without their content;
+    without a bulletin's unsigned draft unless `drafts`."""
+    return _rows(db, f"SELECT {RUN_LISTED} FROM runs WHERE kind = ? "
+                 f"{'' if drafts else 'AND NOT draft '}ORDER BY period DESC", (kind,))
+
+
+def drafts(db: Database) -> list[dict]:
+    """The bulletins waiting to be signed, oldest first."""
+    return _rows(db, f"SELECT {RUN_LISTED} FROM runs WHERE kind = 'bulletin' AND draft "
+                 "ORDER BY period")
 
 
 def run_of(db: Database, kind: str, period: str) -> dict | None:
-    """One run with its content decoded, or None."""
+    """One run with its content (and a bulletin's document) decoded, or None."""
     rows = _rows(db, "SELECT * FROM runs WHERE kind = ? AND period = ?", (kind, period))
     if not rows:
         return None
-    return {**rows[0], "content": json.loads(rows[0]["content"])}
+    row = rows[0]
+    return {**row, "content": json.loads(row["content"]),
+            "document": json.loads(row["document"]) if row["document"] else None}
 
 
 def last_reminders(db: Database, day: str) -> dict[str, dict]:

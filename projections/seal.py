@@ -33,6 +33,7 @@ class SealProjection(Projection):
         for item in items:
             kind = type(item.event).__qualname__
             handler = {"Checkpoint.Recorded": self._checkpoint, "CycleRun.Issued": self._run,
+                       "CycleRun.Signed": self._signed, "CycleRun.Edited": _nothing,
                        "Verification.Completed": self._verification}.get(kind)
             if handler is None:
                 raise self.unknown(item)
@@ -50,12 +51,23 @@ class SealProjection(Projection):
             conn.execute("INSERT INTO checkpoint_prints VALUES (?, ?, ?, ?)",
                          (seal["size"], e.kind, e.period, e.number))
 
+    def _signed(self, conn: sqlite3.Connection, item: Item) -> None:
+        """A bulletin prints the checkpoint taken as it was signed."""
+        e = item.event
+        if e.seal:
+            conn.execute("INSERT OR REPLACE INTO checkpoint_prints VALUES (?, 'bulletin', ?, ?)",
+                         (e.seal["size"], e.period, e.number))
+
     def _verification(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
         conn.execute("INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (item.aggregate, e.by, int(e.ok), e.events, e.sealed, e.checkpoints,
                       e.given, json.dumps(e.problems, ensure_ascii=False),
                       beijing(e.started_at).isoformat(timespec="seconds"), item.at))
+
+
+def _nothing(conn: sqlite3.Connection, item: Item) -> None:
+    """An event the audit page has nothing to say of."""
 
 
 def checkpoints(db: Database, limit: int = 60) -> list[dict]:

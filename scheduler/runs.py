@@ -3,20 +3,21 @@ build the run's content and its digests, and issue them as the period's one run.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.application import SYSTEM, XiaohaoApp
 from domain.checkpoints import Sealer
 from domain.clock import beijing, beijing_date
+from domain.commendation import propose
 from domain.cycle import KINDS, bulletin_number, period_start
 from domain.errors import DomainError
 from domain.notices import gather
 from domain.periods import Day, Week
-from domain.telling import daily, leader_weekly, unit_weekly
+from domain.telling import daily, leader_weekly, sign_reminders, unit_weekly
 from projections.bulletin import bulletin_content, for_issue, open_items
 from projections.cycle import checklist_content, recheck_content
 from projections.readmodels import ReadModels
-from projections.runs import held_notices, last_reminders, previous_run
+from projections.runs import drafts, held_notices, last_reminders, office_accounts, previous_run
 
 READ = ("directory", "tickets", "weekly", "runs")   # the read models the runs are built from
 
@@ -24,9 +25,11 @@ READ = ("directory", "tickets", "weekly", "runs")   # the read models the runs a
 def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_days: int,
           by: str = SYSTEM, base_url: str = "", seal: Sealer | None = None) -> tuple[dict, bool]:
     """The run of `kind` for `period`, issued now with its digests unless it already was;
-    and whether this call issued it. `base_url`, when given, makes the reminders' items links.
+    and whether this call issued it. `base_url`, when given, makes the messages' items links.
     With a `seal`, a checkpoint of the log is taken first and printed in the run and in every
-    digest it sends, so copies of it sit where the office cannot reach them."""
+    digest it sends, so copies of it sit where the office cannot reach them. A bulletin is
+    issued as a draft: its figures fixed and its digests queued, held until the office signs
+    it (签发), which takes the checkpoint instead."""
     period_start(kind, period)
     existing = app.cycle_run(kind, period)
     if existing is not None:
@@ -38,18 +41,37 @@ def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_day
         raise DomainError(f"读模型 {'、'.join(broken)} 出错停止，周期任务的数字会不准，暂不执行；"
                           "请先运行 xiaohao projections status 查看")
     content, deliveries = BUILDERS[kind](app, db, period, warn_days, base_url.rstrip("/"))
-    if seal is not None:
-        stamp = printed(seal.checkpoint(f"{KINDS[kind]} {period}"))
+    draft = kind == "bulletin"
+    if seal is not None and not draft:
+        stamp = seal.stamp(f"{KINDS[kind]} {period}")
         content = {**content, "seal": stamp}
         for d in deliveries:
             d["payload"]["seal"] = stamp
     return app.issue_run(by, kind, period, content, min(s.position for s in statuses),
-                         deliveries)
+                         deliveries, draft=draft)
 
 
-def printed(checkpoint: dict) -> dict:
-    """What a document prints of a checkpoint (its footer's 存证 line)."""
-    return {k: checkpoint[k] for k in ("size", "root", "at", "hash")}
+def settle_drafts(app: XiaohaoApp, read: ReadModels, *, sign_within: timedelta,
+                  auto_sign: bool, seal: Sealer | None = None, base_url: str = "") -> list[str]:
+    """Each bulletin left unsigned `sign_within` after its draft: signed as it stands when
+    the county's setting says so (`auto_sign`), otherwise the office is reminded (once).
+    Returns the weeks it signed or reminded of."""
+    db = read.fresh()
+    now = app.now()
+    settled = []
+    for draft in drafts(db):
+        if datetime.fromisoformat(draft["issued_at"]) + sign_within > now:
+            continue
+        if auto_sign:
+            app.sign_bulletin(SYSTEM, draft["period"], stamp=seal.stamp if seal else None)
+            settled.append(draft["period"])
+            continue
+        directory = app.directory()
+        reminders = sign_reminders(directory, office_accounts(db), draft, directory.county_name,
+                                   beijing_date(now), base_url.rstrip("/"))
+        if app.remind_to_sign(draft["period"], reminders):
+            settled.append(draft["period"])
+    return settled
 
 
 def _bulletin(app, db, week, warn_days, base_url=""):
@@ -62,7 +84,9 @@ def _bulletin(app, db, week, warn_days, base_url=""):
     county = directory.county_name
     digests = leader_weekly(directory, content, number, county, day) + unit_weekly(
         directory, content, number, county, day)
-    return for_issue(content), digests
+    for d in digests:
+        d["payload"]["link"] = f"{base_url}/bulletins/{week}" if base_url else ""
+    return {**for_issue(content), "proposed": propose(content)}, digests
 
 
 def _checklist(app, db, week, warn_days, base_url=""):

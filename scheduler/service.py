@@ -23,7 +23,7 @@ from domain.errors import DomainError, UnknownReferenceError
 from domain.workdays import uncovered_years
 from projections.readmodels import ReadModels
 from scheduler.notices import Notices
-from scheduler.runs import issue
+from scheduler.runs import issue, settle_drafts
 from scheduler.schedule import Schedule
 from scheduler.sender import Sender
 
@@ -38,6 +38,7 @@ class Cycle:
     def __init__(self, app: XiaohaoApp, read: ReadModels, schedule: Schedule, sender: Sender,
                  notices: Notices, *, warn_days: int, missed_runs_days: int,
                  tick_seconds: float, base_url: str, seal: Sealer | None = None,
+                 sign_within: timedelta = timedelta(hours=2), auto_sign: bool = False,
                  daily_chores: Sequence[Callable[[], object]] = ()) -> None:
         self.app, self.read, self.schedule, self.sender = app, read, schedule, sender
         self.seal = seal    # followed every tick, checkpointed at every run and daily
@@ -47,6 +48,7 @@ class Cycle:
         self.missed = timedelta(days=missed_runs_days)
         self.warn_days = warn_days
         self.tick_seconds = tick_seconds
+        self.sign_within, self.auto_sign = sign_within, auto_sign   # a bulletin's draft
         self._done: set[tuple[str, str]] = set()   # issued, or passed over, by this process
         self._warned: set[int] = set()             # years told to have no official calendar
         self._lock = threading.Lock()
@@ -61,6 +63,7 @@ class Cycle:
             try:
                 self._follow()
                 issued = self._issue_due()
+                self._settle_drafts()
                 self._checkpoint_daily()
                 return issued
             finally:
@@ -72,6 +75,16 @@ class Cycle:
                 log.info("queued %d notices", queued)
         except Exception:   # the runs and sending go on; the next tick reads from where it was
             log.exception("following the log for notices failed")
+
+    def _settle_drafts(self) -> None:
+        try:
+            for week in settle_drafts(self.app, self.read, sign_within=self.sign_within,
+                                      auto_sign=self.auto_sign, seal=self.seal,
+                                      base_url=self.base_url):
+                log.info("bulletin %s left unsigned: %s", week,
+                         "signed as it stood" if self.auto_sign else "the office reminded")
+        except Exception:   # tried again next tick; runs and sending go on
+            log.exception("settling the bulletins' drafts failed")
 
     def _checkpoint_daily(self) -> None:
         if self.seal is None:

@@ -214,3 +214,12 @@ def chromium():
                                     args=["--no-sandbox", "--disable-gpu"])
         yield browser
         browser.close()
+
+
+def issue_signed(app: XiaohaoApp, read, week: str, *, seal=None, base_url: str = "") -> dict:
+    """The week's bulletin as the cycle drafts it and the office then signs it as it stands
+    (with a checkpoint when a `seal` is given): the signed run."""
+    from scheduler.runs import issue
+
+    issue(app, read, "bulletin", week, warn_days=3, base_url=base_url)
+    return app.sign_bulletin(SYSTEM, week, stamp=seal.stamp if seal else None)

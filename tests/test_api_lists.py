@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 
 from domain.application import SYSTEM
 from projections.readmodels import ReadModels
-from scheduler.runs import issue
-from tests.conftest import PASSWORD, open_at_school_a, tickets_at_both_schools
+from tests.conftest import PASSWORD, issue_signed, open_at_school_a, tickets_at_both_schools
 from tests.web_client import Browser, page
 
 PROBLEM = "application/problem+json"
@@ -98,7 +97,7 @@ def test_a_bulletin_names_only_the_tickets_one_sees(api, clock):
     for number, unit in ((mine, "TA-P01"), (other, "TB-J01")):    # due in the week after
         app.assign(number, "office", lead_unit_id=unit, deadline=date(2026, 11, 12))
     clock.set(clock.now().replace(day=6, hour=16))
-    issue(app, ReadModels(app, ":memory:"), "bulletin", "2026-W45", warn_days=3)
+    issue_signed(app, ReadModels(app, ":memory:"), "2026-W45")
     archive = client.get("/api/v1/bulletins", headers=token("school_a")).json()
     assert [(b["period"], b["number"]) for b in archive] == [("2026-W45", 1)]
 
@@ -116,7 +115,7 @@ def test_the_outbox_is_for_those_who_may_read_its_page(api, clock):
     client, app, token = api
     tickets_at_both_schools(app)
     clock.set(clock.now().replace(day=6, hour=16))
-    issue(app, ReadModels(app, ":memory:"), "bulletin", "2026-W45", warn_days=3)
+    issue_signed(app, ReadModels(app, ":memory:"), "2026-W45")
     for login in ("office", "audit"):
         box = client.get("/api/v1/outbox", headers=token(login)).json()
         assert box["items"] and sum(box["counts"].values()) == len(box["items"])

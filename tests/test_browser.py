@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, issue_signed
 from tests.web_client import jpeg_photo
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -154,7 +154,6 @@ def test_a_bulletin_prints_as_a_tongbao_on_a4(live_server, chromium):
 
     from domain.periods import iso_week
     from projections.readmodels import ReadModels
-    from scheduler.runs import issue
     from tests.conftest import START, open_at_school_a
 
     base, app, tmp_path = live_server
@@ -162,7 +161,7 @@ def test_a_bulletin_prints_as_a_tongbao_on_a4(live_server, chromium):
     app.assign(number, "office", lead_unit_id="TA-P01", person_id="HA",
                deadline=START + timedelta(days=1))
     app.clock.set(app.clock.now() + timedelta(days=4, hours=7))   # Friday 16:00
-    issue(app, ReadModels(app, tmp_path / "cycle.sqlite3"), "bulletin", iso_week(START), warn_days=3)
+    issue_signed(app, ReadModels(app, tmp_path / "cycle.sqlite3"), iso_week(START))
     page = signed_in(chromium, base, "leader_a", DESKTOP)
     open_menu(page)
     page.click("nav a:text-is('周通报')")

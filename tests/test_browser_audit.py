@@ -13,8 +13,7 @@ import pytest
 from domain.application import SYSTEM
 from domain.clock import at_beijing
 from projections.readmodels import ReadModels
-from scheduler.runs import issue
-from tests.conftest import START, open_at_school_a, settings_for
+from tests.conftest import START, issue_signed, open_at_school_a, settings_for
 from tests.test_browser import DESKTOP, PHONE, open_menu, shot, signed_in
 from xiaohao import wiring
 
@@ -32,7 +31,7 @@ def test_an_auditor_asks_what_the_county_looked_like_last_friday(live_server, ch
                deadline=date(2026, 11, 4), note="请本周内配齐")
     clock.set(at_beijing(START + timedelta(days=4), 16))       # Friday: the bulletin goes out
     read = ReadModels(app, tmp_path / "cycle.sqlite3")
-    issue(app, read, "bulletin", "2026-W45", warn_days=3)
+    issue_signed(app, read, "2026-W45")
     wiring.sender(settings_for("sqlite", tmp_path), app, read).send_due()
     clock.set(at_beijing(START + timedelta(days=8), 10))        # since then: fixed
     app.rectify(late, "school_a", measures="已采购器材")

@@ -201,9 +201,12 @@ def test_the_demo_weeks_carry_their_bulletins_and_the_outbox_their_mail(demo_sto
                               text=True, timeout=120)
 
     weeks = [f"2019-W{w}" for w in range(27, 35)]
-    numbers = [json.loads(run("bulletin", "show", "--week", w).stdout)["number"] for w in weeks]
-    assert numbers == list(range(1, 9))
-    eighth = json.loads(run("bulletin", "show", "--week", "2019-W34").stdout)["content"]
+    shown = [json.loads(run("bulletin", "show", "--week", w).stdout) for w in weeks]
+    assert [s["number"] for s in shown] == list(range(1, 9))
+    # the office signed each: 文号 in the order signed, all in 2019
+    assert [s["document_number"] for s in shown] == [f"泗创办通〔2019〕{n}号" for n in range(1, 9)]
+    assert all(s["signed_by"] == "office" and not s["draft"] for s in shown)
+    eighth = shown[-1]["content"]
     # all 34 found, the one cancelled in a column of its own (#11)
     assert (eighth["totals"]["found_total"], eighth["totals"]["cancelled_total"]) == (34, 1)
     mails = list((var / "outbox" / "new").glob("*.eml"))
@@ -279,13 +282,18 @@ def test_a_bulletin_issued_by_hand_is_issued_once(run):
     today = now.date()
     week = iso_week(today)
     first = run("bulletin", "issue", "--week", week).out
-    assert f"已发布 周通报 第1期（{week}）" in first
+    assert f"已生成 周通报 第1期（{week}）草稿，待创建办签发" in first
     friday_afternoon = today.weekday() > 4 or (today.weekday() == 4 and now.hour >= 16)
     assert ("早于预定时间" in first) is not friday_afternoon   # said when issued before Friday
-    assert "未重复发布" in run("bulletin", "issue", "--week", week).out
+    assert "草稿待签发，未重复生成" in run("bulletin", "issue", "--week", week).out
     shown = json.loads(run("bulletin", "show", "--week", week).out)
-    assert shown["number"] == 1 and shown["content"]["week"] == week
+    assert shown["number"] == 1 and shown["content"]["week"] == week and shown["draft"]
     assert shown["content"]["totals"]["found_total"] == 0
+    signed = run("bulletin", "sign", "--week", week).out
+    assert f"已签发 周通报 第1期（{week}），文号 泗创办通〔{today.year}〕1号" in signed
+    assert f"已签发（泗创办通〔{today.year}〕1号），未重复生成" in \
+        run("bulletin", "issue", "--week", week).out
+    assert_one_line_error(run("bulletin", "sign", "--week", week, ok=False))    # signed once
     for bad in ("2026-W60", iso_week(today + timedelta(weeks=1)), iso_week(today - timedelta(weeks=1))):
         assert_one_line_error(run("bulletin", "issue", "--week", bad, ok=False))
     assert_one_line_error(run("bulletin", "show", "--week", iso_week(today - timedelta(weeks=1)),

@@ -37,10 +37,11 @@ def maildir(settings) -> list[email.message.EmailMessage]:
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory):
-    """A month of random work with the scheduler ticking after every step."""
+    """A month of random work with the scheduler ticking after every step, the county set to
+    sign a bulletin left unsigned for two hours as it stands."""
     tmp = tmp_path_factory.mktemp("cycle")
     clock = ManualClock(at_beijing(START, 9))
-    settings = settings_for("sqlite", tmp)
+    settings = settings_for("sqlite", tmp, bulletin_auto_sign=True)
     app = settings.build_app(clock=clock)
     seed_small_county(app)
     with_contacts(app)
@@ -73,6 +74,12 @@ def test_one_check_list_and_one_bulletin_a_week_one_recheck_list_a_month(month):
     bulletins = runs(app, "bulletin", weeks)
     assert list(bulletins) == fridays
     assert [b["number"] for b in bulletins.values()] == list(range(1, len(fridays) + 1))
+    signed = [b for b in bulletins.values() if not b["draft"]]
+    assert [b["document_number"] for b in signed] == \
+        [f"泗创办通〔2026〕{n}号" for n in range(1, len(signed) + 1)]
+    assert all(b["signed_by"] == "system" and b["signed_at"] - b["issued_at"] >= timedelta(hours=2)
+               for b in signed)
+    assert len(signed) >= len(fridays) - 1     # the last may still wait for its two hours
     assert list(runs(app, "recheck", ["2026-10", "2026-11", "2026-12", "2027-01"])) == \
         ["2026-11", "2026-12"]   # the first working days: 2 November, 1 December
     read = cycle.read.fresh()

@@ -20,7 +20,7 @@ from domain.periods import iso_week
 from projections.readmodels import ReadModels
 from scheduler.runs import issue
 from scheduler.sender import Sender
-from tests.conftest import START, open_at_school_a, seed_small_county, settings_for
+from tests.conftest import START, issue_signed, open_at_school_a, seed_small_county, settings_for
 from tests.test_cycle import with_contacts
 from xiaohao import wiring
 
@@ -76,7 +76,7 @@ def bulletin_queued(tmp_path, **settings_changes):
                    deadline=START + timedelta(days=1))
     clock.set(at_beijing(START + timedelta(days=4), 16))
     read = ReadModels(app, settings.read_db)
-    issue(app, read, "bulletin", iso_week(START), warn_days=3)
+    issue_signed(app, read, iso_week(START))
     ids = [r[0] for r in read.fresh().execute("SELECT message_id FROM deliveries")]
     return app, read, settings, clock, ids
 
@@ -153,7 +153,7 @@ def test_a_missing_address_fails_at_once_and_says_why(smtp, tmp_path):
                                                     smtp_port=port)
     app.update_person(SYSTEM, "L2", email="")
     clock.advance(days=7)
-    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)), warn_days=3)
+    issue_signed(app, read, iso_week(START + timedelta(days=7)))
     wiring.sender(settings, app, read).send_due()
     rows = read.fresh().execute("SELECT recipient_key, state, attempts, last_error FROM "
                                 "deliveries WHERE period = ?", (iso_week(START + timedelta(days=7)),))
@@ -288,7 +288,7 @@ def test_a_name_typed_with_a_line_break_is_sent_on_one_line(smtp, tmp_path):
     app, read, settings, clock, _ = clock_app
     app.update_person(SYSTEM, "L1", name="陈\n领导")
     clock.advance(days=7)
-    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)), warn_days=3)
+    issue_signed(app, read, iso_week(START + timedelta(days=7)))
     send_until_done(wiring.sender(settings, app, read), clock, rounds=2)
     assert states(read) == {"delivered": 6}
     import email

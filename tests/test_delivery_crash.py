@@ -19,8 +19,7 @@ from aiosmtpd.controller import Controller
 from domain.application import SYSTEM
 from domain.periods import iso_week
 from projections.readmodels import ReadModels
-from scheduler.runs import issue
-from tests.conftest import START
+from tests.conftest import START, issue_signed
 from tests.test_delivery import Recorder, bulletin_queued, free_port
 from tests.test_numbering_and_restart import ROOT, env_for
 
@@ -56,7 +55,7 @@ def test_a_scheduler_killed_mid_send_loses_nothing(tmp_path):
                             unit_id="SS", email=f"lx{i}@county.example")
         app.assign_baobao(SYSTEM, leader_id=f"LX{i}", unit_id="TB", on=START)
     clock.advance(days=7)
-    issue(app, read, "bulletin", iso_week(START + timedelta(days=7)), warn_days=3)
+    issue_signed(app, read, iso_week(START + timedelta(days=7)))
     queued = [m for (m,) in read.fresh().execute(
         "SELECT message_id FROM deliveries WHERE state = 'queued'")]
     settings.pin_clock(clock.now())          # the processes' "now"

@@ -10,8 +10,7 @@ import pytest
 from domain.cycle import run_id
 from domain.delivery import delivery_id
 from projections.readmodels import ReadModels
-from scheduler.runs import issue
-from tests.conftest import assign_to_school_a
+from tests.conftest import assign_to_school_a, issue_signed
 from tests.web_client import Browser, jpeg_photo
 
 LOGINS = ["office", "insp", "school_a", "school_b", "leader_a", "leader_b", "audit"]
@@ -51,6 +50,7 @@ MATRIX = {
                                                        {"note": "巩固"}, 404),   # comment: none
     ("GET", "/bulletins"): (EVERYONE, False, None, 200),
     ("GET", "/bulletins/{week}"): (EVERYONE, False, None, 200),
+    ("POST", "/bulletins/{week}"): ({"office"}, False, {"then": "save"}, 400),   # signed
     ("GET", "/outbox"): ({"office", "audit"}, False, None, 200),
     ("GET", "/outbox/{delivery}"): ({"office", "audit"}, False, None, 200),
     ("GET", "/outbox/{delivery}/html"): ({"office", "audit"}, False, None, 200),
@@ -213,7 +213,7 @@ def ticket(web_app):
     app.register_account("office", login="target", name="目标账号", roles=["inspector"],
                          password="target-password")
     # The week's bulletin, with a digest queued for leader A.
-    issue(app, ReadModels(app, ":memory:"), "bulletin", "2026-W45", warn_days=3)
+    issue_signed(app, ReadModels(app, ":memory:"), "2026-W45")
     return number, app.ticket(number)["evidence_before"][0]["sha256"]
 
 

@@ -11,8 +11,8 @@ from http.server import ThreadingHTTPServer
 from domain.clock import ManualClock, at_beijing
 from domain.periods import iso_week
 from projections.readmodels import ReadModels
-from tests.conftest import START, open_at_school_a, seed_small_county, settings_for
-from tests.test_delivery import Receiver, issue, send_until_done, with_contacts
+from tests.conftest import START, issue_signed, open_at_school_a, seed_small_county, settings_for
+from tests.test_delivery import Receiver, send_until_done, with_contacts
 from xiaohao import wiring
 from xiaohao.adapters.channels import plain_markdown
 
@@ -43,7 +43,7 @@ def test_a_robot_receives_a_bulletin_whose_titles_cannot_carry_links(tmp_path):
                    deadline=START + timedelta(days=1))
         clock.set(at_beijing(START + timedelta(days=4), 16))
         read = ReadModels(app, settings.read_db)
-        issue(app, read, "bulletin", iso_week(START), warn_days=3)
+        issue_signed(app, read, iso_week(START))
         send_until_done(wiring.sender(settings, app, read), clock)
     finally:
         server.shutdown()

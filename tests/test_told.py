@@ -13,8 +13,7 @@ from domain.application import SYSTEM
 from domain.clock import at_beijing
 from domain.telling import named_in
 from projections.runs import OutboxFilter, outbox, run_of, told_about
-from scheduler.runs import issue
-from tests.conftest import START, open_at_school_a, settings_for
+from tests.conftest import START, issue_signed, open_at_school_a, settings_for
 from tests.test_bulletin import fridays  # noqa: F401  (the long random history)
 from tests.web_client import Browser, page
 from xiaohao import wiring
@@ -62,7 +61,7 @@ def overdue_told(web_app, clock, tmp_path):
                deadline=date(2026, 11, 4))
     clock.set(at_beijing(START + timedelta(days=4), 16))
     read = web.state.reads.models
-    run, _ = issue(app, read, "bulletin", "2026-W45", warn_days=3)
+    run = issue_signed(app, read, "2026-W45")
     settings = settings_for("sqlite", tmp_path)
     wiring.sender(settings, app, read).send_due()
     clock.set(at_beijing(START + timedelta(days=4), 17))

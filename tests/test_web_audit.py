@@ -12,8 +12,7 @@ import domain.seal
 from domain.periods import iso_week
 from domain.seal import fingerprint
 from projections.readmodels import ReadModels
-from scheduler.runs import issue
-from tests.conftest import START, open_at_school_a, settings_for
+from tests.conftest import START, issue_signed, open_at_school_a, settings_for
 from tests.web_client import Browser, page
 
 
@@ -31,8 +30,8 @@ def test_a_bulletin_prints_its_checkpoint(web_app, tmp_path, clock):
     settings = settings_for("sqlite", tmp_path)
     open_at_school_a(app)
     clock.advance(days=4, hours=8)
-    run, _ = issue(app, ReadModels(app, tmp_path / "cycle.sqlite3"), "bulletin",
-                   iso_week(START), warn_days=3, seal=settings.sealer(app))
+    run = issue_signed(app, ReadModels(app, tmp_path / "cycle.sqlite3"), iso_week(START),
+                       seal=settings.sealer(app))
     seal = run["content"]["seal"]
     assert seal["size"] >= run["position"], "the checkpoint covers what the bulletin was built from"
     assert settings.sealer(app).recorded(seal["size"])["root"] == seal["root"]
@@ -57,8 +56,8 @@ def test_verify_now_runs_in_the_background_and_is_recorded(web_app, tmp_path, cl
     settings = settings_for("sqlite", tmp_path)
     open_at_school_a(app)
     clock.advance(days=4, hours=8)
-    issue(app, ReadModels(app, tmp_path / "cycle.sqlite3"), "bulletin", iso_week(START),
-          warn_days=3, seal=settings.sealer(app))
+    issue_signed(app, ReadModels(app, tmp_path / "cycle.sqlite3"), iso_week(START),
+                 seal=settings.sealer(app))
     auditor = Browser(web, "audit")
     sheet = page(auditor.get("/audit"))
     (first,) = sheet.select("table tbody tr")

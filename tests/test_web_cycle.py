@@ -7,8 +7,7 @@ from datetime import timedelta
 from domain.clock import at_beijing
 from domain.periods import iso_week
 from projections.readmodels import ReadModels
-from scheduler.runs import issue
-from tests.conftest import START, open_at_school_a
+from tests.conftest import START, issue_signed, open_at_school_a
 from tests.test_cycle import with_contacts
 from tests.web_client import Browser, page
 from xiaohao import wiring
@@ -25,7 +24,7 @@ def issue_week(app, clock, tmp_path, **settings_changes):
 
     settings = settings_for("sqlite", tmp_path / "cycle").model_copy(update=settings_changes)
     read = ReadModels(app, settings.read_db)
-    issue(app, read, "bulletin", WEEK, warn_days=3)
+    issue_signed(app, read, WEEK)
     return wiring.sender(settings, app, read), read
 
 
@@ -51,7 +50,7 @@ def test_the_bulletin_reads_as_a_tongbao_and_the_archive_lists_it(web_app, clock
     # towns with work only; 撤销 and 重新整改 in columns of their own, the on-time rate (two
     # deadlines passed, none met) and extensions beside the closure rate (#11)
     assert towns == [["1", "甲镇", "2", "0", "2", "0", "0", "0", "0.0%", "0.0%", "0", "2"]]
-    named = table_after("四、").select("tbody tr")
+    named = table_after("五、").select("tbody tr")
     assert any(number in tr.text and "甲校长" in tr.text and "陈领导" in tr.text for tr in named)
     assert doc.select("svg.chart")
     assert not doc.select(".bulletin script")        # the finding's text stays text
@@ -117,7 +116,7 @@ def test_a_unit_reads_the_figures_but_only_its_own_named_items(web_app, clock, t
     for login in named:
         doc = page(Browser(web, login).get(f"/bulletins/{WEEK}"))
         named[login] = [tr.select("td")[1].text for tr in doc.select("#overdue tbody tr")]
-        heading = doc.find("h2", string=lambda s: s and s.startswith("四、"))
+        heading = doc.find("h2", string=lambda s: s and s.startswith("五、"))
         assert "逾期未整改问题（1 项）" in heading.text          # the count is the county's
     assert named["office"] == named["school_a"] == named["leader_a"] == ["SS-2026-0001"]
     assert named["school_b"] == named["leader_b"] == []

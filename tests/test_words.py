@@ -9,7 +9,7 @@ import pytest
 
 from domain.errors import NotPermittedError
 from domain.periods import Week
-from tests.conftest import open_at_school_a
+from tests.conftest import issue_signed, open_at_school_a
 from xiaohao.adapters.mail import bodies, salutation
 
 
@@ -50,7 +50,6 @@ def test_no_page_or_mail_a_person_reads_shows_an_iso_week(web_app, clock, tmp_pa
     """URLs may keep 2019-W34; the words on the page and in the mail may not."""
     from projections.readmodels import ReadModels
     from projections.runs import outbox
-    from scheduler.runs import issue
     from tests.conftest import START, assign_to_school_a
     from tests.web_client import Browser, page
     from xiaohao.adapters.mail import bodies
@@ -60,7 +59,7 @@ def test_no_page_or_mail_a_person_reads_shows_an_iso_week(web_app, clock, tmp_pa
     assign_to_school_a(app, number)
     read = ReadModels(app, tmp_path / "cycle.sqlite3")
     week = Week.of(START)
-    issue(app, read, "bulletin", str(week), warn_days=3)
+    issue_signed(app, read, str(week))
     office = Browser(web, "office")
     shown = {}
     for url in ("/", "/tickets", "/queues", "/checks", "/rechecks", "/bulletins",
@@ -84,7 +83,6 @@ def test_a_units_copy_of_the_bulletin_says_its_own_overdue_are_none(web_app, clo
     from datetime import date, timedelta
 
     from projections.readmodels import ReadModels
-    from scheduler.runs import issue
     from tests.web_client import Browser, page
 
     web, app = web_app
@@ -93,9 +91,9 @@ def test_a_units_copy_of_the_bulletin_says_its_own_overdue_are_none(web_app, clo
     clock.set(clock.now() + timedelta(days=3))
     read = ReadModels(app, tmp_path / "cycle.sqlite3")
     week = Week.of(clock.now().date())
-    issue(app, read, "bulletin", str(week), warn_days=3)
+    issue_signed(app, read, str(week))
     read.close()
     text = page(Browser(web, "school_a").get(f"/bulletins/{week}")).get_text(" ")
-    assert "四、逾期未整改问题（1 项）" in text
+    assert "五、逾期未整改问题（1 项）" in text
     assert "您查看范围内没有逾期问题（全县共 1 项）。" in text and "截至本期无逾期问题" not in text
     assert re.search(r"2026年\d+月回查清单", text)

@@ -175,12 +175,18 @@ class Issued(Row):
     id: str
     period: str = Field(description="周通报的周次", examples=["2019-W34"])
     number: int = Field(description="期数")
-    issued_at: str
+    issued_at: str = Field(description="数字固定、草稿生成的时刻")
     by_login: str | None = None
+    draft: bool = Field(default=False, description="草稿，尚未签发（仅创建办与审计可见）")
+    document_number: str | None = Field(default=None, description="文号，签发时编定",
+                                        examples=["泗创办通〔2019〕8号"])
+    signed_at: str | None = Field(default=None, description="签发时刻")
 
 
 class Bulletin(Issued):
     content: dict[str, Any] = Field(description="周通报的内容：数字、排名，以及您可查看的问题清单")
+    document: dict[str, Any] | None = Field(
+        default=None, description="表扬（praise）、批评（criticism）各条与结束语（closing）")
 
 
 class Delivery(Row):

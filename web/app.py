@@ -47,6 +47,7 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
     async def lifespan(web: FastAPI):
         with services() as running:
             web.state.xapp, web.state.reads = running.app, running.reads
+            web.state.stamp = running.stamp
             yield
 
     web = FastAPI(title="xiaohao 问题销号 API", version="1", lifespan=lifespan, docs_url=None,

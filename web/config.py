@@ -107,10 +107,12 @@ class WebConfig:
 
 @dataclass(frozen=True)
 class Services:
-    """What the web runs on while it serves: the application and its read side."""
+    """What the web runs on while it serves: the application, its read side, and the seal's
+    checkpoint as a document prints it (taken when the office signs a bulletin)."""
 
     app: XiaohaoApp
     reads: ReadSide
+    stamp: Callable[[str], dict] | None = None
 
 
 # Opened when the server starts and closed when it stops (the FastAPI lifespan).

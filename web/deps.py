@@ -50,7 +50,13 @@ def read_db(request: Request) -> Iterator[Database]:
             yield db
 
 
+async def get_stamp(request: Request) -> Callable[[str], dict] | None:
+    """The seal's checkpoint as a document prints it (signing a bulletin takes one)."""
+    return request.app.state.stamp
+
+
 App = Annotated[XiaohaoApp, Depends(get_app)]
+Stamp = Annotated[Callable[[str], dict] | None, Depends(get_stamp)]
 Config = Annotated[WebConfig, Depends(get_config)]
 ReadDb = Annotated[Database, Depends(read_db)]
 

@@ -23,7 +23,7 @@ from domain.delivery import STATES as DELIVERY_STATES
 from domain.directory import SCHOOL_LEVELS
 from domain.indicators import indicators
 from domain.lights import Light
-from domain.periods import Week
+from domain.periods import Week, moment_label
 from domain.standard import plain_number
 from domain.values import Category, Labelled, Role, Severity, Source, State
 from web.history import instant_param, keep_instant, moment_of
@@ -62,6 +62,13 @@ def cn_day(value: str | date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def cn_moment(value: str | datetime, year: bool = False) -> str:
+    """An instant as a document writes it, Beijing time: 8月23日16:00 (with its year when
+    asked: 2019年8月23日16:00)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment_label(moment, year=year)
+
+
 def _labels(enum: type[Labelled]) -> dict[str, str]:
     return {member.value: member.label for member in enum}
 
@@ -79,6 +86,7 @@ def prefilled(ticket: dict, field: Field) -> Any:
 templates.env.filters["bj"] = beijing_time
 templates.env.filters["day"] = day
 templates.env.filters["cn_day"] = cn_day
+templates.env.filters["cn_moment"] = cn_moment
 templates.env.filters["named"] = named
 templates.env.filters["figure"] = plain_number      # 3,796,600 (not 3796600.0)
 

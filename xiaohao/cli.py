@@ -312,24 +312,37 @@ def projections_rebuild(
 
 @bulletin_cli.command("issue")
 def bulletin_issue(week: Week) -> None:
-    """Issue the week's bulletin now (the same command the scheduler runs on Friday); a week
-    already issued is left as it is."""
+    """Fix the week's figures in a draft now (the same command the scheduler runs on Friday);
+    a week already drafted or signed is left as it is. The office signs it on the page, or
+    `xiaohao bulletin sign`."""
     from scheduler.runs import issue
+
+    settings = Settings()
+    read = _read_models(settings)
+    app = read.runner.app
+    run, issued = issue(app, read, "bulletin", week, warn_days=settings.warn_days)
+    when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
+    state = "草稿待签发" if run["draft"] else f"已签发（{run['document_number'] or '未编文号'}）"
+    typer.echo(f"已生成 周通报 第{run['number']}期（{week}）草稿，待创建办签发" if issued else
+               f"周通报 第{run['number']}期（{week}）已于 {when} 生成，{state}，未重复生成")
+    due = settings.schedule().bulletin_due(week)
+    if issued and run["issued_at"] < due:
+        typer.echo(f"注意：本期早于预定时间 {beijing(due):%m月%d日 %H:%M} 生成，数字截至生成时；"
+                   "到时不会再生成")
+
+
+@bulletin_cli.command("sign")
+def bulletin_sign(week: Week) -> None:
+    """签发 the week's draft as it stands (as the system, with a checkpoint of the log), and
+    send its digests: for an operator, when the county has no one to sign on the page."""
     from xiaohao import wiring
 
     settings = Settings()
     read = _read_models(settings)
     app = read.runner.app
-    run, issued = issue(app, read, "bulletin", week, warn_days=settings.warn_days,
-                        seal=settings.sealer(app))
-    when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
-    typer.echo(f"已发布 周通报 第{run['number']}期（{week}）" if issued else
-               f"周通报 第{run['number']}期（{week}）已于 {when} 发布，未重复发布")
-    due = settings.schedule().bulletin_due(week)
-    if issued and run["issued_at"] < due:
-        typer.echo(f"注意：本期早于预定时间 {beijing(due):%m月%d日 %H:%M} 发布，数字截至发布时；"
-                   "到时不会再发")
-    sent = wiring.sender(settings, read.runner.app, read).send_due()
+    run = app.sign_bulletin(SYSTEM, week, stamp=settings.sealer(app).stamp)
+    typer.echo(f"已签发 周通报 第{run['number']}期（{week}），文号 {run['document_number']}")
+    sent = wiring.sender(settings, app, read).send_due()
     typer.echo(f"发送：成功 {sent.delivered} 封，失败 {sent.failed} 封")
 
 
@@ -366,8 +379,8 @@ def bulletin_show(week: Week) -> None:
     run = _app().cycle_run("bulletin", week)
     if run is None:
         raise DomainError(f"{week} 的周通报尚未发布")
-    typer.echo(json.dumps({**run, "issued_at": run["issued_at"].isoformat()},
-                          ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(run, ensure_ascii=False, indent=2,
+                          default=lambda moment: moment.isoformat()))     # its datetimes
 
 
 @cli.command()

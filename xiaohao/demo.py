@@ -16,6 +16,7 @@ from xiaohao.county import build_directory
 
 START = date(2019, 7, 1)            # a Monday, the week the plan went out
 END = at_beijing(date(2019, 8, 26), 17, 30)   # eight weeks later: the demo's "now"
+SIGNED_AFTER = timedelta(minutes=40)           # the office signs each week's bulletin
 RECHECK_DAY = date(2019, 8, 1)      # first working day of August: the monthly recheck
 SELF_ASSESSMENT = at_beijing(date(2019, 8, 26), 9)   # the 学年's figures imported (#14)
 DEMO_PASSWORD = "xiaohao-demo"
@@ -128,6 +129,8 @@ def build_demo(app: XiaohaoApp, clock: ManualClock, evidence: EvidenceFiles,
     if cycle is not None:
         for due in cycle.schedule.due_between(clock.now(), END):
             _later(steps, due.at, cycle.tick)
+            if due.kind == "bulletin":     # the office reads the draft and signs it
+                _later(steps, due.at + SIGNED_AFTER, lambda w=due.period: _sign(app, cycle, w))
     for step in sorted(steps):
         clock.set(step.at)
         step.run()
@@ -135,6 +138,12 @@ def build_demo(app: XiaohaoApp, clock: ManualClock, evidence: EvidenceFiles,
     judged = app.judgement(demo_figures.YEAR)[1].judgements
     return {"units": len(app.directory().units), "tickets": len(WORK_PLAN) + len(SHORTFALLS),
             "self_assessed": sum(j["opened"] for j in judged), "steps": len(steps)}
+
+
+def _sign(app: XiaohaoApp, cycle, week: str) -> None:
+    """签发 as the office: the draft's 表扬 and 批评 as proposed; then the digests go out."""
+    app.sign_bulletin(OFFICE, week, stamp=cycle.seal.stamp if cycle.seal else None)
+    cycle.tick()
 
 
 def _accounts(app: XiaohaoApp) -> None:

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     recheck_at: str = "09:00"           # on the first working day of each month
     reminders_at: str = "08:30"         # on every working day
     missed_runs_days: int = Field(default=35, ge=1, le=400)   # made up at start, no older
+    # A bulletin is a draft until the office signs it (签发), numbered from this pattern with
+    # a serial per year. Left unsigned for `bulletin_sign_within_hours`, it is signed as it
+    # stands when `bulletin_auto_sign` says so; otherwise the office is reminded.
+    bulletin_number_pattern: str = "泗创办通〔{year}〕{serial}号"
+    bulletin_sign_within_hours: float = Field(default=2, gt=0, le=24 * 14)
+    bulletin_auto_sign: bool = False
     scheduler_tick_seconds: float = Field(default=30, gt=0)
     # Where digests go: a Maildir under var/outbox (shown as 发件箱), SMTP, or a webhook.
     mail_channel: Literal["outbox", "smtp", "webhook"] = "outbox"
@@ -122,6 +128,20 @@ class Settings(BaseSettings):
 
         weekly(value)
         return value.strip().lower()
+
+    @field_validator("bulletin_number_pattern")
+    @classmethod
+    def _document_number(cls, value: str) -> str:
+        from domain.cycle import document_number
+
+        try:
+            made = document_number(value, 2019, 8)
+        except (KeyError, IndexError, ValueError):
+            made = ""
+        if "{serial}" not in value or not made.strip():
+            raise ValueError("文号格式须含 {serial}（序号），可含 {year}（年份），"
+                             "如 泗创办通〔{year}〕{serial}号")
+        return value.strip()
 
     @field_validator("recheck_at", "reminders_at")
     @classmethod
@@ -258,7 +278,8 @@ class Settings(BaseSettings):
                               reference_ttl=self.reference_ttl_seconds,
                               photo_distance_m=self.photo_distance_m,
                               source_failures=self.source_failures(),
-                              cv_weighted=self.cv_weighting == "weighted")
+                              cv_weighted=self.cv_weighting == "weighted",
+                              bulletin_number_pattern=self.bulletin_number_pattern)
 
     def source_failures(self):
         """Where failed sign-ins are counted per source: the event store's database, so that

@@ -81,7 +81,9 @@ def cycle(settings: Settings, app: XiaohaoApp, read: ReadModels | None = None) -
                  notices(settings, app, read), warn_days=settings.warn_days,
                  missed_runs_days=settings.missed_runs_days,
                  tick_seconds=settings.scheduler_tick_seconds, base_url=settings.base_url,
-                 seal=settings.sealer(app), daily_chores=[sweep_evidence_files])
+                 seal=settings.sealer(app), daily_chores=[sweep_evidence_files],
+                 sign_within=timedelta(hours=settings.bulletin_sign_within_hours),
+                 auto_sign=settings.bulletin_auto_sign)
 
 
 def web_config(settings: Settings) -> WebConfig:
@@ -120,7 +122,7 @@ def web(settings: Settings, *, app: XiaohaoApp | None = None, follow: bool = Tru
             if follow:
                 reads.start_following()
                 running = cycle(settings, xapp).start() if settings.scheduler else None
-            yield Services(xapp, reads)
+            yield Services(xapp, reads, stamp=settings.sealer(xapp).stamp)
         finally:
             if running:
                 running.stop()

@@ -9,18 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from domain.delivery import KINDS, STATES
-from domain.errors import NotPermittedError, UnknownReferenceError
+from domain.errors import NotPermittedError
 from domain.periods import Month, Week
 from domain.values import Role
 from projections.cycle import check_list, recheck_list, week_figures
-from projections.runs import bulletin_as_seen, outbox, outbox_counts, run_of, runs_of
+from projections.runs import bulletin_as_seen, outbox, outbox_counts, runs_of
 from web.api_models import Bulletin, CheckList, Figures, Issued, Outbox, RecheckList
 from web.deps import App, Config, ReadDb, api_allow
 from web.history import day_of, moment_of, not_after_then, now_of
 from web.homes import is_town_account
 from web.openapi import ALWAYS, problems
 from web.routes.api_tickets import AsOfQuery
-from web.routes.bulletins import OUTBOX_READERS, PER_PAGE, outbox_filter
+from web.routes.bulletins import OUTBOX_READERS, PER_PAGE, outbox_filter, published, reads_drafts
 from web.routes.cycle import VIEWERS
 from web.users import User
 
@@ -84,8 +84,8 @@ def api_figures(request: Request, app: App, db: ReadDb, user: Everyone,
 
 @router.get("/bulletins", operation_id="api_bulletins", summary="周通报（各期）")
 def api_bulletins(db: ReadDb, user: Everyone) -> list[Issued]:
-    """Every 期 issued, newest first."""
-    return runs_of(db, "bulletin")
+    """Every 期 signed, newest first (and the drafts, for the office and the auditor)."""
+    return runs_of(db, "bulletin", drafts=reads_drafts(user))
 
 
 @router.get("/bulletins/{week}", operation_id="api_bulletin", summary="一期周通报",
@@ -94,11 +94,8 @@ def api_bulletins(db: ReadDb, user: Everyone) -> list[Issued]:
 def api_bulletin(app: App, db: ReadDb, user: Everyone,
                  week: Annotated[str, Path(description="ISO 周次", examples=["2019-W34"])]
                  ) -> Bulletin:
-    """One 期 as issued, its named items cut to the tickets this user sees."""
-    Week.parse(week)
-    run = run_of(db, "bulletin", week)
-    if run is None:
-        raise UnknownReferenceError(f"{week} 的周通报尚未发布")
+    """One 期 as signed, its named items cut to the tickets this user sees."""
+    run = published(db, user, week)
     return Bulletin(**run | {"content": bulletin_as_seen(db, run["content"], user.sight(app))})
 
 

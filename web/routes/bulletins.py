@@ -1,5 +1,6 @@
-"""周通报 (the archive and each 期, laid out as a government 通报 and printable on A4) and
-发件箱 (every digest and reminder with where it stands; the office sends a failed one again)."""
+"""周通报 (the archive and each 期, laid out as a government 通报 and printable on A4; a draft
+the office edits and 签发s) and 发件箱 (every digest and reminder with where it stands; the
+office sends a failed one again)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse
 
 from domain.delivery import KINDS, STATES
-from domain.errors import InvalidInputError, UnknownReferenceError
+from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
 from domain.periods import Week
 from domain.values import Role
 from projections.runs import (
@@ -24,7 +25,7 @@ from projections.runs import (
     runs_of,
 )
 from web.charts import town_bars, weekly_columns
-from web.deps import App, Config, PostedForm, ReadDb, SignedIn, allow
+from web.deps import App, Config, PostedForm, ReadDb, SignedIn, Stamp, allow
 from web.templating import flash, render
 from web.users import User
 
@@ -32,31 +33,80 @@ router = APIRouter()
 Office = Annotated[User, Depends(allow(Role.OFFICE))]
 OUTBOX_READERS = (Role.OFFICE, Role.AUDITOR)     # 发件箱, on the page and in the API
 OutboxReader = Annotated[User, Depends(allow(*OUTBOX_READERS))]
+DRAFT_READERS = (Role.OFFICE, Role.AUDITOR)     # who reads a bulletin before it is signed
 PER_PAGE = 100
 # The mail's own HTML, shown alone: its inline styles are allowed, nothing else is.
 MAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
 
 
+def reads_drafts(user: User) -> bool:
+    return user.has(*DRAFT_READERS)
+
+
 @router.get("/bulletins")
 def bulletin_archive(request: Request, db: ReadDb, user: SignedIn):
-    """Every 期 issued, newest first."""
-    return render(request, "bulletins.html", {"runs": runs_of(db, "bulletin")})
+    """Every 期 signed, newest first (and the drafts, for the office and the auditor)."""
+    return render(request, "bulletins.html",
+                  {"runs": runs_of(db, "bulletin", drafts=reads_drafts(user))})
+
+
+def published(db, user: User, week: str) -> dict:
+    """The week's bulletin as this user may read it: signed, or a draft for its readers."""
+    words = Week.parse(week).words
+    run = run_of(db, "bulletin", week)
+    if run is None or (run["draft"] and not reads_drafts(user)):
+        raise UnknownReferenceError(f"{words}的周通报尚未发布")
+    return run
 
 
 @router.get("/bulletins/{week}")
 def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: str):
-    """One 期 as it was issued: a 通报 a county office would print and send round."""
-    Week.parse(week)
-    run = run_of(db, "bulletin", week)
-    if run is None:
-        raise UnknownReferenceError(f"{week} 的周通报尚未发布")
+    """One 期 as it was signed: a 通报 a county office would print and send round; while it
+    is a draft, the office's preview with its 表扬, 批评 and closing paragraph to edit."""
+    return _bulletin(request, app, db, user, published(db, user, week))
+
+
+def _bulletin(request: Request, app, db, user: User, run: dict, *, typed: dict | None = None,
+              error: str = "", status_code: int = 200):
     sight = user.sight(app)
+    document = run["document"] or {}
     return render(request, "bulletin.html", {
         "run": run, "c": bulletin_as_seen(db, run["content"], sight),
+        "document": document, "typed": typed or _as_lines(document), "error": error,
+        "may_sign": bool(run["draft"]) and user.has(Role.OFFICE),
         "county": app.directory().county_name, "scoped": not sight.everything,
         "chart": town_bars([(t["name"], t["closure_rate"]) for t in run["content"]["towns"]]),
         "trend": weekly_columns(run["content"]["trend"]),
-    })
+    }, status_code=status_code)
+
+
+def _as_lines(document: dict) -> dict:
+    """The document as its form shows it: one 表扬 or 批评 item a line."""
+    return {"praise": "\n".join(document.get("praise", [])),
+            "criticism": "\n".join(document.get("criticism", [])),
+            "closing": document.get("closing", "")}
+
+
+@router.post("/bulletins/{week}")
+def bulletin_sign(request: Request, app: App, db: ReadDb, user: Office, form: PostedForm,
+                  stamp: Stamp, week: str):
+    """The office saves the draft (保存草稿) or signs it (签发): 表扬 and 批评 one item a
+    line, and the closing paragraph. A refusal draws the page again with what was typed."""
+    run = published(db, user, week)
+    typed = {part: str(form.get(part, "")) for part in ("praise", "criticism", "closing")}
+    parts = [typed["praise"].splitlines(), typed["criticism"].splitlines(), typed["closing"]]
+    try:
+        if form.get("then") == "sign":
+            signed = app.sign_bulletin(user.login, week, *parts, stamp=stamp)
+            flash(request, f"第{signed['number']}期周通报已签发（{signed['document_number']}），"
+                           "各包保领导和责任单位的周报摘要随即发出")
+        else:
+            app.edit_bulletin(user.login, week, *parts)
+            flash(request, "草稿已保存，尚未签发")
+    except DomainError as error:
+        return _bulletin(request, app, db, user, run, typed=typed, error=str(error),
+                         status_code=400)
+    return RedirectResponse(f"/bulletins/{week}", status_code=303)
 
 
 def outbox_filter(state: str, recipient: str, kind: str, week: str) -> OutboxFilter:

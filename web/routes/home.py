@@ -11,7 +11,7 @@ from domain.values import Role
 from domain.workdays import uncovered_years
 from projections.cycle import week_figures, weekly_trend
 from projections.queries import TicketFilter, light_counts, list_tickets, state_counts
-from projections.runs import outbox_counts
+from projections.runs import drafts, outbox_counts
 from web.charts import town_bars, weekly_columns
 from web.deps import App, Config, Look, ReadDb, SignedIn, public
 from web.history import day_of, moment_of, now_of
@@ -63,8 +63,9 @@ def queues(request: Request, app: App, db: ReadDb, look: Look, config: Config, u
 
 def _office_notes(db, today) -> dict:
     """What only the office must act on: a working-day calendar the package does not know
-    yet, and mail that could not be sent."""
-    return {"calendar_gaps": uncovered_years(today), "failed_mail": outbox_counts(db)["failed"]}
+    yet, mail that could not be sent, and bulletins waiting to be signed."""
+    return {"calendar_gaps": uncovered_years(today), "failed_mail": outbox_counts(db)["failed"],
+            "drafts": drafts(db)}
 
 
 @router.get("/healthz", dependencies=[Depends(public)])

@@ -7,11 +7,17 @@ document.addEventListener("htmx:configRequest", function (event) {
   if (meta) { event.detail.headers["X-CSRF-Token"] = meta.content; }
 });
 
-// 打印 links print the page (a bulletin's print stylesheet lays it out on A4).
+// 打印 links print the page (a bulletin's print stylesheet lays it out on A4). A button that
+// cannot be undone (签发) asks first, in its own words.
 document.addEventListener("click", function (event) {
-  if (event.target.closest && event.target.closest(".print-page")) {
+  if (!event.target.closest) { return; }
+  if (event.target.closest(".print-page")) {
     event.preventDefault();
     window.print();
+  }
+  var asking = event.target.closest("[data-confirm]");
+  if (asking && !window.confirm(asking.getAttribute("data-confirm"))) {
+    event.preventDefault();
   }
 });
 
