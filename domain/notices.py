@@ -24,6 +24,7 @@ from typing import Any
 from domain.clock import beijing
 from domain.commands import COMMANDS, VERDICTS
 from domain.directory import Directory, notify_mode
+from domain.periods import day_label
 from domain.telling import recipient
 from domain.ticket import EVENT_LABELS
 from domain.visibility import responsible_units
@@ -175,7 +176,8 @@ def gather(held: list[dict], day: date, county: str) -> list[dict]:
     for _, notices in sorted(by_person.items()):
         digests.append({
             "recipient": notices[-1]["recipient"],
-            "subject": f"【每日汇总】{county}问题销号：今日消息 {len(notices)} 条（{day}）",
+            "subject": f"【每日汇总】{county}问题销号：今日消息 {len(notices)} 条"
+                       f"（{day_label(day, year=True)}）",
             "payload": {"kind": "notice_digest", "day": day.isoformat(), "county": county,
                         "notices": [{"id": n["id"], "subject": n["subject"],
                                      "payload": n["payload"]} for n in notices]}})

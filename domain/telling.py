@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from domain.directory import Directory
-from domain.periods import Week
+from domain.periods import Week, day_label
 from domain.values import Role
 from domain.visibility import responsible_units, sight_of
 
@@ -133,7 +133,7 @@ def _unit_reminders(directory: Directory, coming: dict[str, list[dict]], day: da
             f"【到期提醒】{county}问题销号：{name}"
             + "、".join(part for part in (overdue and f"新增逾期 {len(overdue)} 项",
                                            due_soon and f"{due_label} {len(due_soon)} 项") if part)
-            + f"（{day}）",
+            + f"（{day_label(day, year=True)}）",
             {"kind": "unit_daily", "day": day.isoformat(), "county": county, "unit": name,
              "label": "到期提醒", "due_label": due_label, "since": before.get("day"),
              "overdue": overdue, "due_soon": due_soon,
@@ -155,7 +155,7 @@ def _escalations(directory: Directory, overdue: list[dict], day: date, county: s
             digests.append(_digest(
                 directory, key, leader, "包保领导",
                 f"【逾期督办】{county}问题销号：包保镇街新增逾期 {len(new)} 项，"
-                f"共逾期 {len(theirs)} 项（{day}）",
+                f"共逾期 {len(theirs)} 项（{day_label(day, year=True)}）",
                 {"kind": "leader_daily", "day": day.isoformat(), "county": county,
                  "units": units, "since": before.get("day"), "overdue": new,
                  "open": len(theirs), "known": known(theirs)}))
@@ -179,7 +179,7 @@ def _unit_digests(directory: Directory, coming: dict[str, list[dict]], day: date
         name = directory.unit_name(code)
         digests.append(_digest(
             directory, f"unit-{code}", directory.head_on(code, day), "责任单位负责人",
-            f"【{label}】{county}问题销号：{name}待办事项（{day}）",
+            f"【{label}】{county}问题销号：{name}待办事项（{day_label(day, year=True)}）",
             {"kind": "unit_list", "day": day.isoformat(), "county": county, "unit": name,
              "label": label, "due_label": due_label, **theirs},
             fallback=f"{name}负责人"))

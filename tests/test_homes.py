@@ -49,7 +49,7 @@ def test_the_office_has_five_queues_and_chases_in_one_click(web_app):
     home = page(office.get("/"))
     assert queue(home, "new") == (1, [new])
     assert queue(home, "extensions") == (1, [asking])
-    assert "申请延至 2026-12-31" in home.select_one("#queue-extensions").text
+    assert "申请延至 2026年12月31日（现完成时限 2026年11月30日）" in home.select_one("#queue-extensions").text
     assert queue(home, "reinspection") == (1, [waiting])
     assert queue(home, "to_close") == (1, [passed])
     # 未签收: the extension's ticket has its school's 签收 but not the town's; the rectified

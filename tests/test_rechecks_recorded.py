@@ -61,7 +61,7 @@ def test_each_item_stays_unrechecked_until_an_outcome_is_recorded(web_app, clock
     assert counts_of(listing) == {"held": 1, "reopened": 1, "pending": 1}
     rows = rows_of(listing)
     outcome = rows[held].select_one(".outcome").text
-    assert "巩固" in outcome and "2026-12-02" in outcome and "insp" in outcome
+    assert "巩固" in outcome and "2026年12月2日" in outcome and "insp" in outcome
     assert "现场查看，积水已排除" in outcome
     assert "已重新整改" in rows[reopened].select_one(".outcome").text
     assert "围墙再次破损" in rows[reopened].select_one(".outcome").text

@@ -27,7 +27,7 @@ def test_an_extension_and_a_reopening_show_on_the_ticket(web_app):
     app.close_ticket(number, "office")
     app.reopen(number, "insp", findings="回查反弹", deadline=date(2027, 3, 1))
     shown = fields(page(Browser(web, "school_a").get(f"/tickets/{number}")))
-    assert shown["完成时限"] == "2027-03-01（已延期 1 次）"
+    assert shown["完成时限"] == "2027年3月1日（已延期 1 次）"
     assert shown["退回次数"] == "0（另经月回查重新整改 1 次）"
     assert shown["上次整改措施"] == "已整改 （未通过，已退回重新整改）" and "整改措施" not in shown
 

@@ -33,12 +33,16 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.auto_reload = False   # templates change with a release, not while serving
 
 
-def beijing_time(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A read model's ISO text or a datetime, as Beijing wall-clock time."""
+def beijing_time(value: str | datetime | None, fmt: str | None = None) -> str:
+    """A read model's ISO text or a datetime, as Beijing wall-clock time: as a person reads
+    it (2026年11月6日 17:00), or in `fmt`."""
     if not value:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return beijing(moment).strftime(fmt) if moment.tzinfo else moment.strftime(fmt)
+    moment = beijing(moment) if moment.tzinfo else moment
+    if fmt is None:
+        return f"{cn_day(moment.date())} {moment:%H:%M}"
+    return moment.strftime(fmt)
 
 
 CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*\b")

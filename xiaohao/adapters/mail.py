@@ -4,7 +4,7 @@ shows the same drawing (`bodies`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -13,7 +13,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from domain.clock import beijing
-from domain.periods import Week, moment_label
+from domain.periods import Week, day_label, moment_label
 
 TEMPLATES = Path(__file__).parent / "mail_templates"
 _html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -22,6 +22,8 @@ _text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
                     undefined=StrictUndefined, keep_trailing_newline=True)
 for _env in (_html, _text):     # a week as a person reads it, not its ISO code
     _env.filters["week_words"] = lambda week: Week.parse(str(week)).words
+    _env.filters["cn_day"] = lambda day: day_label(date.fromisoformat(str(day)[:10]),
+                                                    year=True) if day else ""
     _env.filters["cn_moment"] = lambda at: moment_label(datetime.fromisoformat(str(at)),
                                                         year=True)
 
