@@ -1,13 +1,15 @@
 """Every role's main pages in a real browser at 390 × 844 (a phone) and 1366 × 900 (#15 §3):
 no sideways scrolling of the page (an emulated phone widens its layout when a page is too wide,
-so `scrollWidth` is what tells), and every row's action (a button, a form's summary) inside the
-screen, not pushed off its right edge."""
+so `scrollWidth` is what tells), every row's action (a button, a form's summary) inside the
+screen, not pushed off its right edge; and axe-core (GB/T 37668 holds government sites to
+accessibility) finds no serious or critical violation."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from domain.application import SYSTEM
 from domain.periods import iso_week
@@ -17,6 +19,7 @@ from tests.conftest import PASSWORD, START, assign_to_school_a, issue_signed, op
 from tests.test_browser import PHONE, signed_in
 
 pytestmark = pytest.mark.slow
+SERIOUS = {"serious", "critical"}
 WIDE = {"viewport": {"width": 1366, "height": 900}}
 PAGES = {
     "office": ["/", "/queues", "/tickets", "/tickets/{n}", "/tickets/{n}/file",
@@ -58,10 +61,11 @@ def county(live_server):
 
 
 @pytest.mark.parametrize("device", [PHONE, WIDE], ids=["phone", "desktop"])
-def test_each_roles_pages_fit_the_screen_with_every_rows_action_in_reach(county, chromium,
-                                                                          device):
+def test_each_roles_pages_fit_the_screen_reach_every_action_and_are_accessible(
+        county, chromium, device):
     base, _, names = county
     width = device["viewport"]["width"]
+    axe = Axe()
     wrong = {}
     for login, urls in PAGES.items():
         page = signed_in(chromium, base, login, device)
@@ -73,7 +77,10 @@ def test_each_roles_pages_fit_the_screen_with_every_rows_action_in_reach(county,
                 problems.append(f"page {scrolled} px wide")
             if off := page.evaluate(OFF_SCREEN, width):
                 problems.append(f"actions off screen: {off[:3]}")
+            problems += [f"axe {v['id']} ({v['impact']}) × {len(v['nodes'])}"
+                         for v in axe.run(page).response["violations"] if v["impact"] in SERIOUS]
             if problems:
                 wrong[(login, url)] = problems
         page.context.close()
-    assert not wrong, wrong
+    assert not wrong, "\n".join(f"{login} {url}: {'; '.join(p)}"
+                                 for (login, url), p in wrong.items())

@@ -97,6 +97,18 @@ function enhance(root) {
   root.querySelectorAll("select[data-narrow-by]").forEach(narrowed);
   root.querySelectorAll("details[data-open-wide]").forEach(openWhenWide);
 }
+// A table wider than a phone scrolls inside the page: let the keyboard reach it and scroll it too.
+function focusableScrolling(root) {
+  root.querySelectorAll(".table-wrap, .bulletin table.plain").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth && !box.hasAttribute("tabindex")) {
+      box.setAttribute("tabindex", "0");
+      if (box.tagName !== "TABLE") { box.setAttribute("role", "region"); }   // a table stays one
+      box.setAttribute("aria-label", "表格（可左右滑动）");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { focusableScrolling(document); });
+document.addEventListener("htmx:load", function (event) { focusableScrolling(event.target); });
 document.addEventListener("DOMContentLoaded", function () { enhance(document); });
 document.addEventListener("htmx:load", function (event) { enhance(event.target); });
 
