@@ -20,7 +20,7 @@ from domain.application import SYSTEM, XiaohaoApp
 from domain.clock import ManualClock, at_beijing, beijing
 from domain.commands import COMMANDS, VERDICTS
 from domain.errors import DomainError
-from domain.periods import parse_day
+from domain.periods import moment_label, parse_day
 from domain.ticket import EVENT_LABELS
 from domain.values import Role
 from xiaohao.audit_cli import audit_cli
@@ -327,7 +327,7 @@ def bulletin_issue(week: Week) -> None:
                f"周通报 第{run['number']}期（{week}）已于 {when} 生成，{state}，未重复生成")
     due = settings.schedule().bulletin_due(week)
     if issued and run["issued_at"] < due:
-        typer.echo(f"注意：本期早于预定时间 {beijing(due):%m月%d日 %H:%M} 生成，数字截至生成时；"
+        typer.echo(f"注意：本期早于预定时间 {moment_label(due)} 生成，数字截至生成时；"
                    "到时不会再生成")
 
 
