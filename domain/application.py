@@ -21,7 +21,7 @@ from domain.api_tokens import ApiTokens
 from domain.assessing import AssessmentCommands
 from domain.clock import Clock, SystemClock, beijing_date
 from domain.commands import command as catalogue_command
-from domain.cycle import DocumentSerials
+from domain.cycle import DocumentSerials, check_number_pattern
 from domain.cycle_commands import CycleCommands
 from domain.directory import Directory, directory_id
 from domain.errors import (
@@ -86,7 +86,8 @@ class XiaohaoApp(TicketCommands, CycleCommands, FiguresCommands, AssessmentComma
         self.county_code = county_code
         self.photo_distance_m = photo_distance_m   # see domain/evidence_checks.py
         self.cv_weighted = cv_weighted   # 差异系数 weighted by enrolment, else plain (#14)
-        self.bulletin_number_pattern = bulletin_number_pattern   # a bulletin's 文号 (#15)
+        # a bulletin's 文号 (#15)
+        self.bulletin_number_pattern = check_number_pattern(bulletin_number_pattern)
         self.hasher = password_hasher or PasswordHasher()
         # Shared by every node when the store is a database (xiaohao/adapters/counters.py).
         self.source_failures = source_failures or FailuresInMemory()

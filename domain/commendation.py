@@ -22,7 +22,7 @@ def propose(content: dict) -> dict:
     """The draft's 表扬, 批评 and closing paragraph from a bulletin's content (its towns and
     departments with their ranks, and its overdue items with their days)."""
     praise = [f"{r['name']}：累计销号率 {_rate(r['closure_rate'])}，位列{kind}第 {r['rank']} 名，"
-              "无逾期未整改问题，予以表扬。"
+              "无逾期未整改问题，予以通报表扬。"
               for rows, kind, most in ((content["towns"], "全县镇街", PRAISED_TOWNS),
                                        (content["departments"], "县直部门", 1))
               for r in rows if r["rank"] and r["rank"] <= most and not r["overdue"]
@@ -32,7 +32,7 @@ def propose(content: dict) -> dict:
                   key=lambda r: (-r["overdue"], r["name"]))
     criticism = [f"{r['name']}：逾期未整改问题 {r['overdue']} 项"
                  + (f"，最长逾期 {days} 天" if (days := longest.get(_place(r))) else "")
-                 + "，予以通报批评，请于下周一前书面说明原因并明确整改时限。"
+                 + "，予以通报批评。"
                  for r in late[:CRITICISED]]
     return {"praise": praise, "criticism": criticism, "closing": CLOSING}
 

@@ -5,6 +5,8 @@ a period is issued once: a second attempt meets the first in the event store."""
 
 from __future__ import annotations
 
+import re
+import string
 from datetime import date, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -41,21 +43,48 @@ MOST_ITEMS, ITEM_CHARS, CLOSING_CHARS = 20, 300, 2000
 DOCUMENT_PARTS = {"praise": "表扬", "criticism": "批评"}
 
 
+# The number a clerk types before an item ("1．", "2、", "（3）", "四、"): the document numbers them.
+TYPED_NUMBER = re.compile(r"^\s*(?:[（(]\s*[0-9一二三四五六七八九十]+\s*[）)]|"
+                          r"[0-9一二三四五六七八九十]+\s*[.．、])\s*")
+
+
 def document_text(praise: list[str], criticism: list[str], closing: str) -> dict:
-    """表扬 and 批评 items (blank ones dropped) and the closing paragraph as the office wrote
-    them, each checked; a problem is refused with the part and item it is in."""
+    """表扬 and 批评 items (blank ones dropped, a number typed before one left to the document)
+    and the closing paragraph (its lines kept) as the office wrote them, each checked; a
+    problem is refused with the part and item it is in."""
     document = {}
     for part, items in (("praise", praise), ("criticism", criticism)):
         label = DOCUMENT_PARTS[part]
         if isinstance(items, str) or not all(isinstance(i, str) for i in items):
             raise InvalidInputError(f"{label}须是逐条的文字")
-        kept = [i for i in items if i.strip()]
+        kept = [TYPED_NUMBER.sub("", i) for i in items if i.strip()]
         if len(kept) > MOST_ITEMS:
             raise InvalidInputError(f"{label}最多 {MOST_ITEMS} 条，现有 {len(kept)} 条")
         document[part] = [clean_text(i, f"{label}第{n}条", limit=ITEM_CHARS)
                           for n, i in enumerate(kept, start=1)]
-    document["closing"] = clean_text(closing, "结束语", limit=CLOSING_CHARS, required=False)
+    if not isinstance(closing, str):
+        raise InvalidInputError("结束语必须是文本")
+    lines = [clean_text(line, "结束语", limit=CLOSING_CHARS, required=False)
+             for line in closing.splitlines()]
+    document["closing"] = clean_text("\n".join(line for line in lines if line), "结束语",
+                                     limit=CLOSING_CHARS, required=False)
     return document
+
+
+def check_number_pattern(pattern: str) -> str:
+    """A 文号 pattern holds its year and its serial as {year} and {serial}, plainly (no format
+    spec, conversion, attribute or index), and nothing else in braces; otherwise refused."""
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion
+                  in string.Formatter().parse(pattern) if name is not None]
+    except ValueError:
+        fields = [("?", "", None)]
+    names = [name for name, _, _ in fields]
+    if sorted(names) != ["serial", "year"] or any(spec or conversion for _, spec, conversion
+                                                   in fields):
+        raise InvalidInputError("文号格式须含一个 {year}（年份）和一个 {serial}（序号），"
+                                "不含其他花括号内容，如 泗创办通〔{year}〕{serial}号")
+    return pattern
 
 
 def document_number(pattern: str, year: int, serial: int) -> str:
@@ -74,7 +103,8 @@ class CycleRun(Aggregate):
 
     @event("Issued")
     def __init__(self, county_code: str, kind: str, period: str, number: int, content: dict,
-                 position: int, by: str, timestamp: datetime, draft: bool = False) -> None:
+                 position: int, by: str, timestamp: datetime, draft: bool = False,
+                 document: dict | None = None) -> None:
         self.county_code = county_code
         self.kind = kind
         self.period = period
@@ -84,7 +114,7 @@ class CycleRun(Aggregate):
         self.by = by
         self.issued_at = timestamp
         self.draft = draft
-        self.document = dict(content.get("proposed") or {}) if draft else {}
+        self.document = dict(document or {})     # a draft's 表扬, 批评 and closing as proposed
         self.document_number = ""
         self.seal: dict | None = None
         self.signed_by = ""
@@ -97,7 +127,7 @@ class CycleRun(Aggregate):
 
     @event("Signed")
     def sign(self, document: dict, document_number: str, serial: int, seal: dict | None,
-             by: str, timestamp: datetime, period: str = "", number: int = 0) -> None:
+             by: str, timestamp: datetime, period: str, number: int) -> None:
         """签发: the document as published, its 文号 (`serial` of its year), and the
         checkpoint of the log taken as it was signed (the event names its period and 期,
         so that a record of the checkpoint's prints needs nothing else)."""
@@ -114,7 +144,7 @@ class CycleRun(Aggregate):
                 "content": content, "position": self.position, "by": self.by,
                 "issued_at": self.issued_at, "draft": self.draft, "document": self.document,
                 "document_number": self.document_number, "signed_by": self.signed_by,
-                "signed_at": self.signed_at}
+                "signed_at": self.signed_at, "version": self.version}
 
 
 SERIALS_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/document-serials")

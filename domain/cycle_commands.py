@@ -21,8 +21,9 @@ from domain.cycle import (
     run_id,
 )
 from domain.delivery import STEPS, Delivery, delivery_id, message_id
-from domain.errors import InvalidInputError, UnknownReferenceError
+from domain.errors import InvalidInputError, StaleVersionError, UnknownReferenceError
 from domain.periods import Week
+from domain.telling import SIGN_REMINDER
 
 SIGNING = "修改和签发周通报"       # what only the office may do to a bulletin's draft
 
@@ -38,12 +39,14 @@ class CycleCommands:
         return beijing_date(self.directory().created_on)
 
     def issue_run(self, by: str, kind: str, period: str, content: dict, position: int,
-                  deliveries: list[dict] = (), *, draft: bool = False) -> tuple[dict, bool]:
+                  deliveries: list[dict] = (), *, draft: bool = False,
+                  document: dict | None = None) -> tuple[dict, bool]:
         """Record what a period's run issued, and queue its `deliveries` (each a recipient,
         subject and payload) in the same transaction. Returns the run and whether this call
         issued it: a period already issued (by anyone, in any process) is returned as it was,
         and `content` and `deliveries` are dropped. A `draft` (a bulletin) holds its
-        deliveries until it is signed (`sign_bulletin`)."""
+        deliveries until it is signed (`sign_bulletin`); `document` is what it proposes to
+        say besides its figures (表扬, 批评, closing), kept apart from them."""
         actor = self._require_office(by, "发布周通报和提醒")
         start = period_start(kind, period)
         if start > beijing_date(self.now()):
@@ -61,7 +64,7 @@ class CycleCommands:
         number = bulletin_number(first, period) if kind == "bulletin" else 0
         run = CycleRun(county_code=self.county_code, kind=kind, period=period, number=number,
                        content=content, position=position, by=actor.login, timestamp=now,
-                       draft=draft)
+                       draft=draft, document=document)
         queued = [self._queued(run, d, until_signed=draft) for d in deliveries]
         try:
             self.save(run, *queued)
@@ -89,8 +92,9 @@ class CycleCommands:
 
     # -- a bulletin's draft and 签发 ----------------------------------------------------------
 
-    def _draft(self, week: str) -> CycleRun:
-        """The week's bulletin while it is a draft; refused once it is signed."""
+    def _draft(self, week: str, version: int | None = None) -> CycleRun:
+        """The week's bulletin while it is a draft; refused once it is signed, or when it is
+        no longer the `version` the office read (a colleague saved it meanwhile)."""
         words = Week.parse(week).words
         key = run_id(self.county_code, "bulletin", week)
         if key not in self.repository:
@@ -98,13 +102,15 @@ class CycleCommands:
         run = self._get(key, f"{words}的周通报尚未生成")
         if not run.draft:
             raise InvalidInputError(f"第{run.number}期周通报已签发，不能再修改或签发")
+        if version is not None and version != run.version:
+            raise StaleVersionError("草稿已被他人修改，请刷新页面，核对后再保存或签发")
         return run
 
     def edit_bulletin(self, by: str, week: str, praise: list[str], criticism: list[str],
-                      closing: str) -> dict:
+                      closing: str, *, version: int | None = None) -> dict:
         """The office saves the draft's 表扬, 批评 and closing paragraph (one item a line)."""
         actor = self._require_office(by, SIGNING)
-        run = self._draft(week)
+        run = self._draft(week, version)
         run.edit(document=document_text(praise, criticism, closing), by=actor.login,
                  timestamp=self.now())
         self._save(run)
@@ -112,13 +118,16 @@ class CycleCommands:
 
     def sign_bulletin(self, by: str, week: str, praise: list[str] | None = None,
                       criticism: list[str] | None = None, closing: str | None = None, *,
+                      version: int | None = None,
                       stamp: Callable[[str], dict] | None = None) -> dict:
         """签发: the draft published as the office last saved it (or with the parts given),
-        numbered from the county's 文号 pattern with the next serial of the year, its
-        digests released to be sent. `stamp`, when given, takes a checkpoint of the log to
-        print on it and on every digest."""
+        numbered from the county's 文号 pattern with the next serial of the year it is signed
+        in, its digests released to be sent. `version`, when given, is the draft the signer
+        read: one a colleague has changed since is refused. `stamp`, when given, takes a
+        checkpoint of the log to print on it and on every digest."""
         actor = self._require_office(by, SIGNING)
-        run = self._draft(week)
+        run = self._draft(week, version)
+        read = run.version
         given = None if praise is None else document_text(praise, criticism or [], closing or "")
         seal = stamp(f"周通报 {week} 签发") if stamp else None
         for _ in range(5):      # another bulletin signed at once took the serial: the next
@@ -134,8 +143,8 @@ class CycleCommands:
             try:
                 self.save(run, serials)
                 return run.as_dict()
-            except IntegrityError:
-                run = self._draft(week)     # this very draft signed meanwhile: said so
+            except IntegrityError:      # the draft itself signed or changed meanwhile: said so
+                run = self._draft(week, read)
         raise InvalidInputError("同时签发的周通报过多，请稍后重试")
 
     def _serials(self, year: int, now) -> DocumentSerials:
@@ -192,13 +201,16 @@ class CycleCommands:
         return self._as_sent(self._delivery(delivery))
 
     def _as_sent(self, d: Delivery) -> dict:
-        """A delivery as its mail says it: a bulletin's digest with the 文号 and checkpoint
-        its bulletin was signed with."""
+        """A delivery as its mail says it: a bulletin's digest with the 文号, the 表扬 and
+        批评 and the checkpoint its bulletin was signed with."""
         sent = d.as_dict()
         if d.until_signed:
             run = self._get(d.run, "周通报不存在")
             sent["payload"] = {**sent["payload"], "document_number": run.document_number,
+                               "document": run.document,
                                **({"seal": run.seal} if run.seal else {})}
+            if run.draft:
+                sent["state"] = "unsigned"
         return sent
 
     def delivery_record(self, delivery: UUID | str) -> list[dict]:
@@ -236,6 +248,11 @@ class CycleCommands:
         if d.until_signed and self._get(d.run, "周通报不存在").draft:
             return None     # its bulletin is not signed yet
         now = self.now()
+        if d.payload.get("kind") == SIGN_REMINDER and d.state in ("queued", "sending") \
+                and not self._get(d.run, "周通报不存在").draft:
+            d.withdraw(reason="周通报已签发，不再提醒", timestamp=now)
+            self._save(d)
+            return None
         stale = d.state == "sending" and d.attempt_started_at <= now - stale_after
         if not (stale or (d.state == "queued" and d.next_attempt_at <= now)):
             return None

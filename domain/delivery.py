@@ -19,7 +19,7 @@ NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://xiaohao.local/notice")
 # the outbox shows it once that digest has been queued (projections/runs.py).
 # "unsigned": a bulletin's digest waiting for the office to 签发 the bulletin (then "queued").
 STATES = {"queued": "待发送", "sending": "发送中", "delivered": "已送达", "failed": "发送失败",
-          "held": "待汇总", "gathered": "已汇总", "unsigned": "待签发"}
+          "held": "待汇总", "gathered": "已汇总", "unsigned": "待签发", "withdrawn": "已撤回"}
 # What sent a message: a bulletin's digests, a day's reminders (and digests of notices), or a
 # ticket event's notice.
 KINDS = {"bulletin": "周通报", "reminders": "每日提醒", "notice": "即时通知"}
@@ -27,7 +27,7 @@ KINDS = {"bulletin": "周通报", "reminders": "每日提醒", "notice": "即时
 CHANNELS = {"outbox": "本地发件箱", "smtp": "邮件服务器（SMTP）", "webhook": "网络推送（Webhook）"}
 # A delivery's record, step by step, in words (each step's detail: the channel, the error).
 STEPS = {"Queued": "加入发件箱", "Attempted": "开始发送", "Delivered": "已送达",
-         "AttemptFailed": "发送失败", "Requeued": "重新排队"}
+         "AttemptFailed": "发送失败", "Requeued": "重新排队", "Withdrawn": "撤回"}
 
 
 def delivery_id(run: UUID, recipient_key: str) -> UUID:
@@ -100,6 +100,13 @@ class Delivery(Aggregate):
         self.state = "queued"
         self.failures = 0
         self.next_attempt_at = timestamp
+
+    @event("Withdrawn")
+    def withdraw(self, reason: str, timestamp: datetime) -> None:
+        """Not to be sent after all: what it says is no longer so (a 签发提醒 for a bulletin
+        signed meanwhile)."""
+        self.state = "withdrawn"
+        self.last_error = reason
 
     def as_dict(self) -> dict:
         return {"id": str(self.id), "kind": self.kind, "period": self.period,

@@ -18,6 +18,7 @@ from domain.periods import Week, day_label
 from domain.values import Role
 from domain.visibility import responsible_units, sight_of
 
+SIGN_REMINDER = "sign_reminder"    # the office reminded of a bulletin's draft left unsigned
 NAMED_LIMIT = 200   # items a bulletin or a leader's digest names; the rest are counted
 
 
@@ -86,7 +87,7 @@ def sign_reminders(directory: Directory, office: list[tuple[str | None, str | No
             reminders.setdefault(key, _digest(
                 directory, key, who, "创建办",
                 f"【待签发】{county}周通报 第{draft['number']}期草稿尚未签发",
-                {"kind": "sign_reminder", "week": draft["period"], "number": draft["number"],
+                {"kind": SIGN_REMINDER, "week": draft["period"], "number": draft["number"],
                  "county": county, "drafted_at": draft["issued_at"],
                  "link": f"{base_url}/bulletins/{draft['period']}" if base_url else ""},
                 fallback=directory.unit_name(unit) if unit else ""))

@@ -77,7 +77,7 @@ class RunsProjection(Projection):
     def on_Issued(self, conn: sqlite3.Connection, item: Item) -> None:
         e = item.event
         draft = getattr(e, "draft", False)
-        document = e.content.get("proposed") if draft else None
+        document = getattr(e, "document", None) if draft else None
         conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', NULL, '')",
                      (item.aggregate, e.kind, e.period, e.number, item.at, e.by, e.position,
                       json.dumps(e.content, ensure_ascii=False), int(draft),
@@ -93,16 +93,20 @@ class RunsProjection(Projection):
         """签发: the bulletin published with its document, 文号 and seal; the tickets it
         names told; its digests released to be sent."""
         e = item.event
-        run = conn.execute("UPDATE runs SET draft = 0, document = ?, document_number = ?, "
-                           "signed_at = ?, signed_by = ? WHERE id = ? RETURNING kind, period, "
-                           "content", (json.dumps(e.document, ensure_ascii=False),
-                                       e.document_number, item.at, e.by,
-                                       item.aggregate)).fetchone()
-        kind, period, content = run
+        conn.execute("UPDATE runs SET draft = 0, document = ?, document_number = ?, "
+                     "signed_at = ?, signed_by = ? WHERE id = ?",
+                     (json.dumps(e.document, ensure_ascii=False), e.document_number, item.at,
+                      e.by, item.aggregate))
+        kind, period, content = conn.execute("SELECT kind, period, content FROM runs "
+                                             "WHERE id = ?", (item.aggregate,)).fetchone()
         if e.seal:
             content = json.dumps({**json.loads(content), "seal": e.seal}, ensure_ascii=False)
             conn.execute("UPDATE runs SET content = ? WHERE id = ?", (content, item.aggregate))
         _told(conn, item, json.loads(content), run=item.aggregate)
+        # its digests tell of their tickets from now on, and go out
+        conn.execute("UPDATE told SET n = ?, at = ? WHERE delivery_id IN (SELECT id FROM "
+                     "deliveries WHERE kind = ? AND period = ? AND state = 'unsigned')",
+                     (item.n, item.at, kind, period))
         conn.execute("UPDATE deliveries SET state = 'queued', next_attempt_at = ? "
                      "WHERE kind = ? AND period = ? AND state = 'unsigned'",
                      (item.at, kind, period))
@@ -142,6 +146,9 @@ class RunsProjection(Projection):
 
     def on_Requeued(self, conn: sqlite3.Connection, item: Item) -> None:
         self._set(conn, item, "state = 'queued', failures = 0, next_attempt_at = ?", item.at)
+
+    def on_Withdrawn(self, conn: sqlite3.Connection, item: Item) -> None:
+        self._set(conn, item, "state = 'withdrawn', last_error = ?", item.event.reason)
 
 
 def _told(conn: sqlite3.Connection, item: Item, content: dict, *, run: str | None = None,
@@ -210,17 +217,19 @@ def outbox_recipients(db: Database) -> list[dict]:
 
 def told_about(db: Database, number: str, at: datetime | None = None) -> list[dict]:
     """Every bulletin that named a ticket and every message that did, oldest first: the part
-    it was named in; a bulletin's kind, period, 期 and issue time; a message's recipient, kind,
-    subject, state and delivery (as of `at`, in a view of the past)."""
+    it was named in; a bulletin's kind, period, 期 and the time it was signed (issued, before
+    #15); a message's recipient, kind, subject, state and delivery (as of `at`, in a view of
+    the past). A bulletin's digests held until it is signed tell of nothing yet."""
     return _rows(db, "SELECT t.n, t.part, t.run_id, r.kind AS run_kind, r.period AS run_period, "
-                 "r.number AS issue, r.issued_at, t.delivery_id, d.kind, d.period, d.name, "
-                 "d.role, d.recipient_key, d.subject, d.queued_at, "
+                 "r.number AS issue, coalesce(r.signed_at, r.issued_at) AS issued_at, "
+                 "t.delivery_id, d.kind, d.period, d.name, d.role, d.recipient_key, d.subject, "
+                 "d.queued_at, "
                  "CASE WHEN d.delivered_at <= :at THEN d.delivered_at END AS delivered_at, "
                  "CASE WHEN d.delivered_at <= :at OR d.state != 'delivered' THEN d.state "
                  "ELSE 'queued' END AS state "
                  "FROM told t LEFT JOIN runs r ON r.id = t.run_id "
                  "LEFT JOIN deliveries d ON d.id = t.delivery_id "
-                 "WHERE t.number = :number ORDER BY t.n",
+                 "WHERE t.number = :number AND coalesce(d.state, '') != 'unsigned' ORDER BY t.n",
                  {"number": number, "at": _time(at) if at else LATEST})
 
 
@@ -234,10 +243,13 @@ RUN_LISTED = ("id, kind, period, number, issued_at, by_login, position, draft, "
 
 
 def runs_of(db: Database, kind: str, *, drafts: bool = True) -> list[dict]:
-    """The runs of one kind, newest first (the bulletin archive), without their content;
-    without a bulletin's unsigned draft unless `drafts`."""
-    return _rows(db, f"SELECT {RUN_LISTED} FROM runs WHERE kind = ? "
-                 f"{'' if drafts else 'AND NOT draft '}ORDER BY period DESC", (kind,))
+    """The runs of one kind, newest first (the bulletin archive), without their content,
+    with the name of the account that signed each; without a bulletin's unsigned draft
+    unless `drafts`."""
+    return _rows(db, f"SELECT {', '.join(f'r.{c.strip()}' for c in RUN_LISTED.split(','))}, "
+                 "a.name AS signer_name FROM runs r LEFT JOIN accounts a ON a.login = r.signed_by "
+                 f"WHERE r.kind = ? {'' if drafts else 'AND NOT r.draft '}ORDER BY r.period DESC",
+                 (kind,))
 
 
 def drafts(db: Database) -> list[dict]:
@@ -302,12 +314,15 @@ def record_notices_position(db: Database, position: int) -> None:
 
 def bulletin_as_seen(db: Database, content: dict, sight: Sight) -> dict:
     """The bulletin as this user may read it: the figures for all, but only the named items
-    of tickets they see (a unit reads its own; the office the whole 通报)."""
-    if sight.everything:
-        return content
+    of tickets they see (a unit reads its own; the office the whole 通报), each list with how
+    many the county's names (`county`)."""
     lists = ("overdue", "due_next_week")
+    counted = {part: len(content[part]["items"]) + content[part]["more"] for part in lists}
+    if sight.everything:
+        return content | {part: content[part] | {"county": counted[part]} for part in lists}
     numbers = [i["number"] for part in lists for i in content[part]["items"]]
     visible = visible_numbers(db, numbers, sight)
     return content | {part: {"items": [i for i in content[part]["items"]
-                                       if i["number"] in visible], "more": 0}
+                                       if i["number"] in visible], "more": 0,
+                             "county": counted[part]}
                       for part in lists}

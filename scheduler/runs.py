@@ -42,35 +42,41 @@ def issue(app: XiaohaoApp, read: ReadModels, kind: str, period: str, *, warn_day
                           "请先运行 xiaohao projections status 查看")
     content, deliveries = BUILDERS[kind](app, db, period, warn_days, base_url.rstrip("/"))
     draft = kind == "bulletin"
+    proposed = content.pop("proposed", None)     # a draft's 表扬 and 批评, kept apart
     if seal is not None and not draft:
         stamp = seal.stamp(f"{KINDS[kind]} {period}")
         content = {**content, "seal": stamp}
         for d in deliveries:
             d["payload"]["seal"] = stamp
     return app.issue_run(by, kind, period, content, min(s.position for s in statuses),
-                         deliveries, draft=draft)
+                         deliveries, draft=draft, document=proposed)
 
 
 def settle_drafts(app: XiaohaoApp, read: ReadModels, *, sign_within: timedelta,
                   auto_sign: bool, seal: Sealer | None = None, base_url: str = "") -> list[str]:
     """Each bulletin left unsigned `sign_within` after its draft: signed as it stands when
     the county's setting says so (`auto_sign`), otherwise the office is reminded (once).
-    Returns the weeks it signed or reminded of."""
+    Returns the weeks it signed or reminded of; one it could not (the office signed it a
+    moment ago) is left to the next call, and the others go on."""
     db = read.fresh()
     now = app.now()
     settled = []
     for draft in drafts(db):
         if datetime.fromisoformat(draft["issued_at"]) + sign_within > now:
             continue
-        if auto_sign:
-            app.sign_bulletin(SYSTEM, draft["period"], stamp=seal.stamp if seal else None)
-            settled.append(draft["period"])
+        try:
+            if auto_sign:
+                app.sign_bulletin(SYSTEM, draft["period"], stamp=seal.stamp if seal else None)
+                settled.append(draft["period"])
+                continue
+            directory = app.directory()
+            reminders = sign_reminders(directory, office_accounts(db), draft,
+                                       directory.county_name, beijing_date(now),
+                                       base_url.rstrip("/"))
+            if app.remind_to_sign(draft["period"], reminders):
+                settled.append(draft["period"])
+        except DomainError:
             continue
-        directory = app.directory()
-        reminders = sign_reminders(directory, office_accounts(db), draft, directory.county_name,
-                                   beijing_date(now), base_url.rstrip("/"))
-        if app.remind_to_sign(draft["period"], reminders):
-            settled.append(draft["period"])
     return settled
 
 
@@ -84,8 +90,9 @@ def _bulletin(app, db, week, warn_days, base_url=""):
     county = directory.county_name
     digests = leader_weekly(directory, content, number, county, day) + unit_weekly(
         directory, content, number, county, day)
-    for d in digests:
+    for d in digests:       # links to the bulletin and to each ticket it names
         d["payload"]["link"] = f"{base_url}/bulletins/{week}" if base_url else ""
+        d["payload"]["base_url"] = base_url
     return {**for_issue(content), "proposed": propose(content)}, digests
 
 

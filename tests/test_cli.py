@@ -289,11 +289,13 @@ def test_a_bulletin_issued_by_hand_is_issued_once(run):
     shown = json.loads(run("bulletin", "show", "--week", week).out)
     assert shown["number"] == 1 and shown["content"]["week"] == week and shown["draft"]
     assert shown["content"]["totals"]["found_total"] == 0
-    signed = run("bulletin", "sign", "--week", week).out
+    assert_one_line_error(run("bulletin", "sign", "--week", week, "--by", "nobody", ok=False))
+    signed = run("bulletin", "sign", "--week", week, "--by", "office").out
     assert f"已签发 周通报 第1期（{week}），文号 泗创办通〔{today.year}〕1号" in signed
     assert f"已签发（泗创办通〔{today.year}〕1号），未重复生成" in \
         run("bulletin", "issue", "--week", week).out
-    assert_one_line_error(run("bulletin", "sign", "--week", week, ok=False))    # signed once
+    assert_one_line_error(run("bulletin", "sign", "--week", week, "--by", "office",
+                              ok=False))    # signed once
     for bad in ("2026-W60", iso_week(today + timedelta(weeks=1)), iso_week(today - timedelta(weeks=1))):
         assert_one_line_error(run("bulletin", "issue", "--week", bad, ok=False))
     assert_one_line_error(run("bulletin", "show", "--week", iso_week(today - timedelta(weeks=1)),

@@ -181,6 +181,7 @@ class Issued(Row):
     document_number: str | None = Field(default=None, description="文号，签发时编定",
                                         examples=["泗创办通〔2019〕8号"])
     signed_at: str | None = Field(default=None, description="签发时刻")
+    signer_name: str | None = Field(default=None, description="签发人（系统按设置印发时为空）")
 
 
 class Bulletin(Issued):

@@ -320,7 +320,8 @@ def bulletin_issue(week: Week) -> None:
     settings = Settings()
     read = _read_models(settings)
     app = read.runner.app
-    run, issued = issue(app, read, "bulletin", week, warn_days=settings.warn_days)
+    run, issued = issue(app, read, "bulletin", week, warn_days=settings.warn_days,
+                        base_url=settings.base_url)
     when = f"{beijing(run['issued_at']):%Y-%m-%d %H:%M}"
     state = "草稿待签发" if run["draft"] else f"已签发（{run['document_number'] or '未编文号'}）"
     typer.echo(f"已生成 周通报 第{run['number']}期（{week}）草稿，待创建办签发" if issued else
@@ -332,15 +333,16 @@ def bulletin_issue(week: Week) -> None:
 
 
 @bulletin_cli.command("sign")
-def bulletin_sign(week: Week) -> None:
-    """签发 the week's draft as it stands (as the system, with a checkpoint of the log), and
-    send its digests: for an operator, when the county has no one to sign on the page."""
+def bulletin_sign(week: Week, by: Annotated[str, typer.Option(
+        help="签发人：创建办的账号（登录名），如 office")]) -> None:
+    """签发 the week's draft as it stands, in the name of an office account (with a checkpoint
+    of the log), and send its digests: for an operator acting for the office."""
     from xiaohao import wiring
 
     settings = Settings()
     read = _read_models(settings)
     app = read.runner.app
-    run = app.sign_bulletin(SYSTEM, week, stamp=settings.sealer(app).stamp)
+    run = app.sign_bulletin(by, week, stamp=settings.sealer(app).stamp)
     typer.echo(f"已签发 周通报 第{run['number']}期（{week}），文号 {run['document_number']}")
     sent = wiring.sender(settings, app, read).send_due()
     typer.echo(f"发送：成功 {sent.delivered} 封，失败 {sent.failed} 封")

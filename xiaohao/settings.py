@@ -92,8 +92,9 @@ class Settings(BaseSettings):
     reminders_at: str = "08:30"         # on every working day
     missed_runs_days: int = Field(default=35, ge=1, le=400)   # made up at start, no older
     # A bulletin is a draft until the office signs it (签发), numbered from this pattern with
-    # a serial per year. Left unsigned for `bulletin_sign_within_hours`, it is signed as it
-    # stands when `bulletin_auto_sign` says so; otherwise the office is reminded.
+    # a serial per year (the seed county's, as county_name is). Left unsigned for
+    # `bulletin_sign_within_hours`, it is signed as it stands when `bulletin_auto_sign` says
+    # so; otherwise the office is reminded.
     bulletin_number_pattern: str = "泗创办通〔{year}〕{serial}号"
     bulletin_sign_within_hours: float = Field(default=2, gt=0, le=24 * 14)
     bulletin_auto_sign: bool = False
@@ -132,16 +133,13 @@ class Settings(BaseSettings):
     @field_validator("bulletin_number_pattern")
     @classmethod
     def _document_number(cls, value: str) -> str:
-        from domain.cycle import document_number
+        from domain.cycle import check_number_pattern
+        from domain.errors import DomainError
 
         try:
-            made = document_number(value, 2019, 8)
-        except (KeyError, IndexError, ValueError):
-            made = ""
-        if "{serial}" not in value or not made.strip():
-            raise ValueError("文号格式须含 {serial}（序号），可含 {year}（年份），"
-                             "如 泗创办通〔{year}〕{serial}号")
-        return value.strip()
+            return check_number_pattern(value.strip())
+        except DomainError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("recheck_at", "reminders_at")
     @classmethod

@@ -15,6 +15,7 @@ from domain.delivery import KINDS, STATES
 from domain.errors import DomainError, InvalidInputError, UnknownReferenceError
 from domain.periods import Week
 from domain.values import Role
+from projections.directory_views import names
 from projections.runs import (
     OutboxFilter,
     bulletin_as_seen,
@@ -26,6 +27,7 @@ from projections.runs import (
 )
 from web.charts import town_bars, weekly_columns
 from web.deps import App, Config, PostedForm, ReadDb, SignedIn, Stamp, allow
+from web.errors import status_of
 from web.templating import flash, render
 from web.users import User
 
@@ -69,11 +71,15 @@ def bulletin_page(request: Request, app: App, db: ReadDb, user: SignedIn, week: 
 def _bulletin(request: Request, app, db, user: User, run: dict, *, typed: dict | None = None,
               error: str = "", status_code: int = 200):
     sight = user.sight(app)
+    may_sign = bool(run["draft"]) and user.has(Role.OFFICE)
+    if may_sign:     # the form holds the draft as it now stands, and which version that is
+        live = app.cycle_run("bulletin", run["period"])
+        run = run | {"document": live["document"], "version": live["version"]}
     document = run["document"] or {}
     return render(request, "bulletin.html", {
         "run": run, "c": bulletin_as_seen(db, run["content"], sight),
         "document": document, "typed": typed or _as_lines(document), "error": error,
-        "may_sign": bool(run["draft"]) and user.has(Role.OFFICE),
+        "may_sign": may_sign,
         "county": app.directory().county_name, "scoped": not sight.everything,
         "chart": town_bars([(t["name"], t["closure_rate"]) for t in run["content"]["towns"]]),
         "trend": weekly_columns(run["content"]["trend"]),
@@ -95,18 +101,29 @@ def bulletin_sign(request: Request, app: App, db: ReadDb, user: Office, form: Po
     run = published(db, user, week)
     typed = {part: str(form.get(part, "")) for part in ("praise", "criticism", "closing")}
     parts = [typed["praise"].splitlines(), typed["criticism"].splitlines(), typed["closing"]]
+    written = any(part in form for part in typed)     # without the text: as it was saved
+    version = _version(form.get("version"))
     try:
         if form.get("then") == "sign":
-            signed = app.sign_bulletin(user.login, week, *parts, stamp=stamp)
+            signed = app.sign_bulletin(user.login, week, *(parts if written else ()),
+                                       version=version, stamp=stamp)
             flash(request, f"第{signed['number']}期周通报已签发（{signed['document_number']}），"
                            "各包保领导和责任单位的周报摘要随即发出")
         else:
-            app.edit_bulletin(user.login, week, *parts)
+            app.edit_bulletin(user.login, week, *parts, version=version)
             flash(request, "草稿已保存，尚未签发")
     except DomainError as error:
         return _bulletin(request, app, db, user, run, typed=typed, error=str(error),
-                         status_code=400)
+                         status_code=status_of(error))
     return RedirectResponse(f"/bulletins/{week}", status_code=303)
+
+
+def _version(text) -> int | None:
+    """The draft's version the form was drawn from (none: not checked)."""
+    try:
+        return int(str(text)) if text else None
+    except ValueError:
+        raise InvalidInputError("表单已失效，请刷新页面后重试") from None
 
 
 def outbox_filter(state: str, recipient: str, kind: str, week: str) -> OutboxFilter:
@@ -130,6 +147,16 @@ def week_of(text: str) -> Week:
         raise InvalidInputError("所在周请选一个日期，如 2019-08-21") from None
 
 
+def _recipient_label(row: dict, named: dict[str, str]) -> str:
+    """Who a recipient is, told apart: a unit's digests by the unit ("丁振华（洙泗中学负责人）"),
+    the same person's own notices by their role."""
+    unit = row["key"].removeprefix("unit-") if row["key"].startswith("unit-") else None
+    if unit is None:
+        return f"{row['name']}（{row['role']}）"
+    head = f"{named.get(unit, unit)}负责人"
+    return row["name"] if row["name"] == head else f"{row['name']}（{head}）"
+
+
 def _named(choices: dict[str, str]) -> str:
     return "、".join(f"{label}（{code}）" for code, label in choices.items())
 
@@ -141,13 +168,14 @@ def outbox_page(request: Request, db: ReadDb, user: OutboxReader, state: str = "
     """发件箱: what the cycle sent or is sending, newest first; what one person was told, of
     one kind, in one week, in one state."""
     chosen = outbox_filter(state, recipient, kind, week)
+    named = names(db)
     query = {k: v for k, v in {"recipient": recipient, "kind": kind, "week": week}.items() if v}
     return render(request, "outbox.html", {
         "rows": outbox(db, chosen, PER_PAGE, (page - 1) * PER_PAGE),
         "counts": outbox_counts(db), "state": state, "page": page, "per_page": PER_PAGE,
         "week_day": chosen.week.first_day.isoformat() if chosen.week else "",
         "may_retry": user.has(Role.OFFICE),
-        "recipients": [(r["key"], f"{r['name']}（{r['role']}）") for r in outbox_recipients(db)],
+        "recipients": [(r["key"], _recipient_label(r, named)) for r in outbox_recipients(db)],
         "chosen": chosen, "query": query, "kinds": KINDS,
     })
 

@@ -11,7 +11,7 @@ from domain.values import Role
 from domain.workdays import uncovered_years
 from projections.cycle import week_figures, weekly_trend
 from projections.queries import TicketFilter, light_counts, list_tickets, state_counts
-from projections.runs import drafts, outbox_counts
+from projections.runs import drafts, outbox_counts, runs_of
 from web.charts import town_bars, weekly_columns
 from web.deps import App, Config, Look, ReadDb, SignedIn, public
 from web.history import day_of, moment_of, now_of
@@ -43,6 +43,8 @@ def dashboard(request: Request, app: App, db: ReadDb, look: Look, config: Config
         "chart": town_bars([(label.get(t["town_id"], t["town_id"]), t["closure_rate"])
                             for t in week.towns]),
         "trend": weekly_columns(weekly_trend(db, week.week)),
+        "latest_bulletin": None if past else next(iter(runs_of(db, "bulletin", drafts=False)),
+                                                  None),
         **(_office_notes(db, today) if user.has(Role.OFFICE) and not past else {}),
         **home_queues(app, db, look, config, user, week, today),
     })
