@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -32,13 +33,26 @@ log = logging.getLogger("xiaohao.scheduler")
 CHORES_AT = CronTrigger(hour=3, minute=15, timezone=BEIJING)
 
 
+class Leadership(Protocol):
+    """Which of the schedulers on one event store leads: only the leader ticks. A lock the
+    database or the file system releases when its holder dies (xiaohao/adapters/leading.py)."""
+
+    def take(self) -> bool:
+        """Lead if nobody does; True while this process leads (its hold checked)."""
+
+    def release(self) -> None: ...
+
+
 class Cycle:
-    """The cycle over its own read models, built by the composition root (xiaohao/wiring.py)."""
+    """The cycle over its own read models, built by the composition root (xiaohao/wiring.py).
+    With a `leadership`, any number of cycles may run on one store: one leads and ticks, the
+    others try for the lead every `contend_seconds` and take over when the leader dies."""
 
     def __init__(self, app: XiaohaoApp, read: ReadModels, schedule: Schedule, sender: Sender,
                  notices: Notices, *, warn_days: int, missed_runs_days: int,
                  tick_seconds: float, base_url: str, seal: Sealer | None = None,
                  sign_within: timedelta = timedelta(hours=2), auto_sign: bool = False,
+                 leadership: Leadership | None = None, contend_seconds: float = 5,
                  daily_chores: Sequence[Callable[[], object]] = ()) -> None:
         self.app, self.read, self.schedule, self.sender = app, read, schedule, sender
         self.seal = seal    # followed every tick, checkpointed at every run and daily
@@ -49,6 +63,8 @@ class Cycle:
         self.warn_days = warn_days
         self.tick_seconds = tick_seconds
         self.sign_within, self.auto_sign = sign_within, auto_sign   # a bulletin's draft
+        self.leadership, self.contend_seconds = leadership, contend_seconds
+        self._leading = False
         self._done: set[tuple[str, str]] = set()   # issued, or passed over, by this process
         self._warned: set[int] = set()             # years told to have no official calendar
         self._lock = threading.Lock()
@@ -59,6 +75,8 @@ class Cycle:
         that cannot be issued now (say a read model has stopped) is logged and tried again
         next tick, with those after it, so that runs stay in order; sending goes on. Notices
         are queued first, so that a day's digest gathers what was held up to its run."""
+        if not self.leads():
+            return []
         with self._lock:
             try:
                 self._follow()
@@ -68,6 +86,25 @@ class Cycle:
                 return issued
             finally:
                 self.sender.send_due(self._stopping)
+
+    def leads(self) -> bool:
+        """Whether this cycle leads now (always, without a leadership); says so when that
+        changes."""
+        leading = self.leadership is None or self.leadership.take()
+        if leading != self._leading:
+            self._leading = leading
+            if self.leadership is not None:
+                log.warning("this scheduler %s", "leads now" if leading else "no longer leads")
+        return leading
+
+    def _contend(self) -> None:
+        """A follower's try for the lead; one that takes it ticks at once."""
+        was = self._leading
+        try:
+            if self.leads() and not was:
+                self._scheduler.modify_job("cycle", next_run_time=datetime.now(BEIJING))
+        except Exception:   # the store may be down: the next try is a few seconds away
+            log.exception("trying for the lead failed")
 
     def _follow(self) -> None:
         try:
@@ -144,6 +181,9 @@ class Cycle:
         self._scheduler.add_job(self._tick_logged, IntervalTrigger(seconds=self.tick_seconds),
                                 id="cycle", max_instances=1, coalesce=True,
                                 next_run_time=datetime.now(BEIJING))
+        if self.leadership is not None:
+            self._scheduler.add_job(self._contend, IntervalTrigger(seconds=self.contend_seconds),
+                                    id="contend", max_instances=1, coalesce=True)
         for chore in self.daily_chores:
             self._scheduler.add_job(self._chore_logged, CHORES_AT, args=[chore], coalesce=True,
                                     id=f"chore-{getattr(chore, '__name__', id(chore))}")
@@ -158,7 +198,11 @@ class Cycle:
             log.exception("a daily chore failed")
 
     def stop(self) -> None:
-        """Let a tick under way finish its current message, then stop."""
+        """Let a tick under way finish its current message, then stop (and hand on the lead);
+        a cycle only ever ticked by hand just hands on the lead."""
         self._stopping.set()
-        self._scheduler.shutdown(wait=True)
+        if hasattr(self, "_scheduler"):
+            self._scheduler.shutdown(wait=True)
+        if self.leadership is not None:
+            self.leadership.release()
         self.read.close()

@@ -147,11 +147,15 @@ def test_a_scheduler_stopped_over_a_friday_issues_that_bulletin_when_it_starts(t
     settings = settings_for("sqlite", tmp_path)
     app = settings.build_app(clock=clock)
     seed_small_county(app)
-    wiring.cycle(settings, app).tick()
+    before = wiring.cycle(settings, app)
+    before.tick()
+    before.stop()                                          # stopped over Friday
     week = iso_week(START)
     assert app.cycle_run("bulletin", week) is None
     clock.set(at_beijing(START + timedelta(days=7), 10))   # back on Monday at ten
-    issued = wiring.cycle(settings, app).tick()
+    after = wiring.cycle(settings, app)
+    issued = after.tick()
+    after.stop()
     assert [(r["kind"], r["period"]) for r in issued] == [
         ("bulletin", week), ("checklist", iso_week(START + timedelta(days=7))),
         ("reminders", (START + timedelta(days=7)).isoformat())]   # in order; none twice

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 from eventsourcing.application import Application
 from sqlite_utils import Database
@@ -86,9 +87,23 @@ FOLLOW_SECONDS = 0.5
 log = logging.getLogger("xiaohao.web")
 
 
+class Wakeups(Protocol):
+    """Word that events were stored (xiaohao/adapters/wakeups.py: PostgreSQL's NOTIFY)."""
+
+    def wait(self, seconds: float, stopping: threading.Event) -> bool:
+        """Wait up to `seconds` for new events, or until `stopping`; True when told of some."""
+
+    def close(self) -> None: ...
+
+
 class ReadSide:
-    def __init__(self, app: Application, path: Path) -> None:
+    """The read models of one node. With `wakeups` the follower is woken as soon as events
+    are stored (by any node), and otherwise looks every `follow_seconds`."""
+
+    def __init__(self, app: Application, path: Path, *, wakeups: Wakeups | None = None,
+                 follow_seconds: float = FOLLOW_SECONDS) -> None:
         self.path = path
+        self.wakeups, self.follow_seconds = wakeups, follow_seconds
         self.models = ReadModels(app, path)
         self._catching_up = threading.Lock()
         self._connections: list[Database] = []
@@ -160,7 +175,14 @@ class ReadSide:
                     continue
             except Exception:   # a projection's own error is kept in its position; this is else
                 log.exception("the read models could not catch up; trying again")
-            self._stopping.wait(FOLLOW_SECONDS)
+            if self.wakeups is None:
+                self._stopping.wait(self.follow_seconds)
+                continue
+            try:
+                self.wakeups.wait(self.follow_seconds, self._stopping)
+            except Exception:   # no word from the store: look again after the usual wait
+                log.exception("waiting to be told of new events failed")
+                self._stopping.wait(self.follow_seconds)
 
     def lookups(self, db: Database) -> Lookups:
         """The directory lookups, read again only when the directory read model changed."""
@@ -176,6 +198,8 @@ class ReadSide:
         self._stopping.set()
         if self._follower is not None:
             self._follower.join()
+        if self.wakeups is not None:
+            self.wakeups.close()
         for db in self._connections:
             db.conn.close()
         self.models.close()

@@ -108,6 +108,7 @@ def serve(
     from xiaohao import wiring
 
     settings = Settings()
+    settings.check_nodes()
     typer.echo(f"xiaohao 正在 http://{host or settings.host}:{port or settings.port}/ 提供服务")
     # X-Forwarded-For is read by the app, from XIAOHAO_TRUSTED_PROXIES only (web/proxies.py).
     uvicorn.run(wiring.web(settings), host=host or settings.host,
@@ -358,8 +359,12 @@ def scheduler(once: Annotated[bool, typer.Option(help="只执行一次：补发�
     from xiaohao import wiring
 
     settings = Settings()
+    settings.check_nodes()
     cycle = wiring.cycle(settings, _app(settings))
     if once:
+        if not cycle.leads():
+            typer.echo("另一个周期任务进程正在主持，本次未执行")
+            return
         for run in cycle.tick():
             typer.echo(f"已执行 {run['kind']} {run['period']}")
         return

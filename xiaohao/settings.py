@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (comma list of IPs or CIDRs); from any other
     # peer the header is ignored and the peer is the source.
     trusted_proxies: str = ""
+    # How many nodes (web processes or schedulers, on one store) serve this county. With more
+    # than one, every key must be configured, the same on each: none may be made for itself.
+    nodes: int = Field(default=1, ge=1, le=64)
     # The web: session cookies are signed with `secret_key` (var/secret.key is made on first
     # use when it is empty) and end after `session_idle_minutes` without a request.
     secret_key: str = ""
@@ -82,6 +85,9 @@ class Settings(BaseSettings):
     # directory has the school's coordinates): domain/evidence_checks.py.
     photo_distance_m: int = Field(default=1000, ge=50, le=100_000)
     upload_limit_mb: int = 20           # each evidence file
+    # Where evidence files live: var/evidence unless given; with several nodes, a folder every
+    # node mounts (NFS or the like), so a photo uploaded through one is downloaded from another.
+    evidence_dir: Path | None = None
     # What one account may upload in a Beijing day, over pages and the API.
     upload_quota_mb_per_day: int = Field(default=500, ge=1, le=100_000)
     # The cycle, Beijing time: weekly runs as "DAY HH:MM", the others "HH:MM".
@@ -99,6 +105,12 @@ class Settings(BaseSettings):
     bulletin_sign_within_hours: float = Field(default=2, gt=0, le=24 * 14)
     bulletin_auto_sign: bool = False
     scheduler_tick_seconds: float = Field(default=30, gt=0)
+    # How often a node's read models look for new events when nothing wakes them (on
+    # PostgreSQL a NOTIFY wakes them at once; this is the fallback).
+    read_follow_seconds: float = Field(default=0.5, gt=0, le=60)
+    # Schedulers on one store (several `serve` nodes, or `xiaohao scheduler` twice): one leads;
+    # the others try for the lead this often, and one takes over when the leader dies.
+    scheduler_contend_seconds: float = Field(default=5, gt=0, le=60)
     # Where digests go: a Maildir under var/outbox (shown as 发件箱), SMTP, or a webhook.
     mail_channel: Literal["outbox", "smtp", "webhook"] = "outbox"
     mail_from: str = "xiaohao@localhost"
@@ -183,8 +195,10 @@ class Settings(BaseSettings):
         return Schedule(self.checklist_at, self.bulletin_at, self.recheck_at, self.reminders_at)
 
     @property
-    def evidence_dir(self) -> Path:
-        return self.var_dir / "evidence"
+    def evidence_root(self) -> Path:
+        """Where evidence files are kept: `evidence_dir` when given (a folder every node
+        reaches), else var/evidence."""
+        return self.evidence_dir or self.var_dir / "evidence"
 
     @property
     def event_db(self) -> Path:
@@ -211,6 +225,25 @@ class Settings(BaseSettings):
                 "POSTGRES_SCHEMA": self.postgres_schema, "CREATE_TABLE": "y",
             }
         return env
+
+    def check_nodes(self) -> None:
+        """With more than one node, refuse to start with a key a node would make for itself
+        (each would sign sessions and checkpoints its own way), evidence kept where only one
+        node finds it, or on a store only one machine can reach."""
+        if self.nodes == 1:
+            return
+        missing = [name for name, given in (("XIAOHAO_SECRET_KEY", self.secret_key),
+                                            ("XIAOHAO_SEAL_KEY_FILE", self.seal_key_file),
+                                            ("XIAOHAO_EVIDENCE_DIR", self.evidence_dir))
+                   if not given]
+        if self.store != "postgres":
+            missing.append("XIAOHAO_STORE=postgres")
+        if missing:
+            from domain.errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"XIAOHAO_NODES={self.nodes}：多个节点须共用同一 PostgreSQL 库、同一组密钥和"
+                f"同一证据文件目录，不能由节点自行生成；请设置 {'、'.join(missing)}")
 
     def session_secret(self) -> str:
         """The key that signs session cookies: the setting, or one kept under var/."""
@@ -294,6 +327,30 @@ class Settings(BaseSettings):
 
         return DailyUploads(self.shared_counts() or CountsInMemory(),
                             self.upload_quota_mb_per_day * 2**20)
+
+    def wakeups(self, app):
+        """What wakes a node's read models when events are stored: PostgreSQL's NOTIFY (the
+        trigger installed on first use); None on SQLite and in memory, where they poll."""
+        if self.store != "postgres":
+            return None
+        from xiaohao.adapters.wakeups import PostgresWakeups
+
+        wakeups = PostgresWakeups(self.postgres_connect(), self.postgres_schema,
+                                  app.recorder.events_table_name)
+        wakeups.install()
+        return wakeups
+
+    def leadership(self):
+        """Which scheduler on this store leads: a PostgreSQL advisory lock named for the
+        schema and county, or a lock file beside the SQLite event store (None in memory)."""
+        from xiaohao.adapters.leading import LeadInFile, LeadInPostgres
+
+        if self.store == "postgres":
+            return LeadInPostgres(self.postgres_connect(),
+                                  f"xiaohao-scheduler:{self.postgres_schema}:{self.county_code}")
+        if self.store == "sqlite":
+            return LeadInFile(self.var_dir / "scheduler.lock")
+        return None
 
     def shared_counts(self):
         """The counts table in the event store's database; None for the memory store."""

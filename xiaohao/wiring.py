@@ -39,7 +39,7 @@ def read_models(settings: Settings, app: XiaohaoApp) -> ReadModels:
 
 
 def evidence(settings: Settings) -> EvidenceFiles:
-    return EvidenceFiles(settings.evidence_dir, settings.upload_limit_mb * 2**20)
+    return EvidenceFiles(settings.evidence_root, settings.upload_limit_mb * 2**20)
 
 
 def channel(settings: Settings) -> Channel:
@@ -83,7 +83,8 @@ def cycle(settings: Settings, app: XiaohaoApp, read: ReadModels | None = None) -
                  tick_seconds=settings.scheduler_tick_seconds, base_url=settings.base_url,
                  seal=settings.sealer(app), daily_chores=[sweep_evidence_files],
                  sign_within=timedelta(hours=settings.bulletin_sign_within_hours),
-                 auto_sign=settings.bulletin_auto_sign)
+                 auto_sign=settings.bulletin_auto_sign, leadership=settings.leadership(),
+                 contend_seconds=settings.scheduler_contend_seconds)
 
 
 def web_config(settings: Settings) -> WebConfig:
@@ -116,7 +117,8 @@ def web(settings: Settings, *, app: XiaohaoApp | None = None, follow: bool = Tru
     @contextmanager
     def services() -> Iterator[Services]:
         xapp = app or settings.build_app()
-        reads = ReadSide(xapp, settings.read_db)
+        reads = ReadSide(xapp, settings.read_db, wakeups=settings.wakeups(xapp),
+                         follow_seconds=settings.read_follow_seconds)
         running = None
         try:
             if follow:
