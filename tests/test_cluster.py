@@ -1,0 +1,158 @@
+"""Two `xiaohao serve` nodes on one PostgreSQL schema behind a real nginx, round robin (#16 §5):
+through the balancer people sign in, open and act on tickets and read them back, whichever
+node answers; the sign-in lock holds across the nodes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.conftest import (
+    PASSWORD,
+    loopback_port,
+    open_at_school_a,
+    require_postgres,
+    seed_small_county,
+    settings_for,
+)
+from xiaohao.cluster import nginx_config
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+XIAOHAO = [sys.executable, "-c", "from xiaohao.cli import main; main()"]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+if not Path(NGINX).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs nginx (.ci/run installs it)")
+    pytest.skip("no nginx here: `apt-get install -y nginx-light`", allow_module_level=True)
+
+
+def wait_for(url: str, process: subprocess.Popen, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not answer"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def cluster(tmp_path, pg_schema):
+    """The small county on PostgreSQL, two nodes and nginx in front: (balancer URL, app)."""
+    require_postgres()
+    shared = {"secret_key": "the-same-on-every-node-" + "x" * 24,
+              "seal_key_file": tmp_path / "seal.key", "evidence_dir": tmp_path / "evidence"}
+    settings = settings_for("postgres", tmp_path / "seed", pg_schema, **shared)
+    app = settings.build_app()
+    seed_small_county(app)
+    env = os.environ | {
+        "XIAOHAO_STORE": "postgres", "XIAOHAO_POSTGRES_DBNAME": settings.postgres_dbname,
+        "XIAOHAO_POSTGRES_SCHEMA": pg_schema, "XIAOHAO_NODES": "2",
+        "XIAOHAO_SECRET_KEY": shared["secret_key"],
+        "XIAOHAO_SEAL_KEY_FILE": str(shared["seal_key_file"]),
+        "XIAOHAO_EVIDENCE_DIR": str(shared["evidence_dir"]), "XIAOHAO_SCHEDULER": "false",
+        "XIAOHAO_TRUSTED_PROXIES": "127.0.0.1", "XIAOHAO_ARGON2_TIME_COST": "1",
+        "XIAOHAO_ARGON2_MEMORY_KIB": "8192"}
+    ports = [loopback_port() for _ in range(3)]
+    nodes = [subprocess.Popen([*XIAOHAO, "serve", "--port", str(port)], cwd=ROOT,
+                              env=env | {"XIAOHAO_VAR_DIR": str(tmp_path / f"node{i}")},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i, port in enumerate(ports[:2])]
+    prefix = tmp_path / "nginx"
+    for folder in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / folder).mkdir(parents=True, exist_ok=True)
+        (prefix / folder).chmod(0o777)
+    (prefix / "nginx.conf").write_text(nginx_config(
+        prefix, f"127.0.0.1:{ports[2]}", [f"127.0.0.1:{p}" for p in ports[:2]]))
+    balancer = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+                                 "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
+    try:
+        for port, node in zip(ports, nodes, strict=False):
+            wait_for(f"http://127.0.0.1:{port}/healthz", node)
+        wait_for(f"http://127.0.0.1:{ports[2]}/healthz", balancer)
+        yield f"http://127.0.0.1:{ports[2]}", app
+    finally:
+        balancer.terminate()
+        for process in (*nodes, balancer):
+            if process.poll() is None:
+                process.terminate()
+            process.wait(timeout=30)
+        app.close()
+
+
+class Person:
+    """One person's browser session through the balancer, noting which node answered."""
+
+    def __init__(self, base: str) -> None:
+        self.client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+        self.nodes: set[str] = set()
+        self.token = ""
+
+    def get(self, url: str) -> httpx.Response:
+        answer = self.client.get(url)
+        self.nodes.add(answer.headers.get("x-xiaohao-node", ""))
+        meta = BeautifulSoup(answer.text, "html.parser").select_one('meta[name="csrf-token"]')
+        if meta:
+            self.token = meta["content"]
+        return answer
+
+    def post(self, url: str, data: dict) -> httpx.Response:
+        if not self.token:
+            self.get("/login" if url == "/login" else "/")
+        answer = self.client.post(url, data=data | {"csrf_token": self.token})
+        self.nodes.add(answer.headers.get("x-xiaohao-node", ""))
+        return answer
+
+    def sign_in(self, login: str, password: str = PASSWORD) -> httpx.Response:
+        self.get("/login")
+        answer = self.post("/login", {"login": login, "password": password})
+        if answer.status_code == 303:
+            self.get("/")                  # a new session: its own form token
+        return answer
+
+
+def test_people_work_through_the_balancer_whichever_node_answers(cluster):
+    base, app = cluster
+    inspector, office = Person(base), Person(base)
+    assert inspector.sign_in("insp").status_code == 303
+    assert office.sign_in("office").status_code == 303
+    opened = inspector.post("/tickets/new", {
+        "unit_id": "TA-P01", "title": "实验室通风橱损坏", "category": "功能教室",
+        "severity": "一般", "source": "周检查"})
+    assert opened.status_code == 303, opened.text
+    number = opened.headers["location"].rsplit("/", 1)[1]
+    assigned = office.post(f"/tickets/{number}/assign", {
+        "lead_unit_id": "TA-P01", "person_id": "HA", "deadline": "2027-06-30"})
+    assert assigned.status_code == 303, assigned.text
+    for _ in range(6):          # round robin: each read lands on one node or the other
+        shown = office.get(f"/tickets/{number}").text
+        assert "实验室通风橱损坏" in shown and "甲校长" in shown
+    assert len(office.nodes | inspector.nodes) == 2, office.nodes
+    assert app.ticket(number)["lead_unit_id"] == "TA-P01"
+
+
+def test_the_sign_in_lock_holds_across_the_nodes(cluster):
+    base, app = cluster
+    number = open_at_school_a(app)
+    guesser = Person(base)
+    for _ in range(5):                       # five wrong guesses, spread over both nodes
+        assert guesser.sign_in("school_a", "wrong-password").status_code == 400
+    assert len(guesser.nodes) == 2
+    for _ in range(2):                       # locked for this source on either node
+        refused = guesser.sign_in("school_a")
+        assert refused.status_code == 400 and "账号或密码错误" in refused.text
+    other = Person(base)                     # another account is not locked
+    assert other.sign_in("school_b").status_code == 303
+    assert other.get(f"/tickets/{number}").status_code == 403    # and sees only its own
