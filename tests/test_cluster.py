@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,15 +20,14 @@ from tests.conftest import (
     PASSWORD,
     loopback_port,
     open_at_school_a,
-    require_postgres,
     seed_small_county,
     settings_for,
 )
+from tests.test_cycle import with_contacts
+from tests.test_scheduler_leading import TAKEOVER, Scheduler, assign_some, wait_until_all_delivered
 from xiaohao.cluster import nginx_config
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
-XIAOHAO = [sys.executable, "-c", "from xiaohao.cli import main; main()"]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 if not Path(NGINX).exists():
     if os.environ.get("CI"):
@@ -38,7 +38,7 @@ if not Path(NGINX).exists():
 def wait_for(url: str, process: subprocess.Popen, within: float = 30) -> None:
     deadline = time.monotonic() + within
     while True:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert process.poll() is None, f"{process.args} stopped"
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -48,28 +48,28 @@ def wait_for(url: str, process: subprocess.Popen, within: float = 30) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture
-def cluster(tmp_path, pg_schema):
-    """The small county on PostgreSQL, two nodes and nginx in front: (balancer URL, app)."""
-    require_postgres()
+@contextmanager
+def started(tmp_path: Path, schema: str, *, schedulers: bool = False):
+    """The small county on PostgreSQL, two `xiaohao serve` nodes (each running a scheduler
+    too, when `schedulers`) and nginx in front: (balancer URL, app, the nodes)."""
     shared = {"secret_key": "the-same-on-every-node-" + "x" * 24,
               "seal_key_file": tmp_path / "seal.key", "evidence_dir": tmp_path / "evidence"}
-    settings = settings_for("postgres", tmp_path / "seed", pg_schema, **shared)
+    settings = settings_for("postgres", tmp_path / "seed", schema, **shared)
     app = settings.build_app()
     seed_small_county(app)
+    with_contacts(app)
     env = os.environ | {
         "XIAOHAO_STORE": "postgres", "XIAOHAO_POSTGRES_DBNAME": settings.postgres_dbname,
-        "XIAOHAO_POSTGRES_SCHEMA": pg_schema, "XIAOHAO_NODES": "2",
+        "XIAOHAO_POSTGRES_SCHEMA": schema, "XIAOHAO_NODES": "2",
         "XIAOHAO_SECRET_KEY": shared["secret_key"],
         "XIAOHAO_SEAL_KEY_FILE": str(shared["seal_key_file"]),
-        "XIAOHAO_EVIDENCE_DIR": str(shared["evidence_dir"]), "XIAOHAO_SCHEDULER": "false",
-        "XIAOHAO_TRUSTED_PROXIES": "127.0.0.1", "XIAOHAO_ARGON2_TIME_COST": "1",
-        "XIAOHAO_ARGON2_MEMORY_KIB": "8192"}
+        "XIAOHAO_EVIDENCE_DIR": str(shared["evidence_dir"]),
+        "XIAOHAO_SCHEDULER": str(schedulers).lower(), "XIAOHAO_SCHEDULER_TICK_SECONDS": "1",
+        "XIAOHAO_SCHEDULER_CONTEND_SECONDS": "1", "XIAOHAO_TRUSTED_PROXIES": "127.0.0.1",
+        "XIAOHAO_ARGON2_TIME_COST": "1", "XIAOHAO_ARGON2_MEMORY_KIB": "8192"}
     ports = [loopback_port() for _ in range(3)]
-    nodes = [subprocess.Popen([*XIAOHAO, "serve", "--port", str(port)], cwd=ROOT,
-                              env=env | {"XIAOHAO_VAR_DIR": str(tmp_path / f"node{i}")},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for i, port in enumerate(ports[:2])]
+    nodes = [Scheduler(env | {"XIAOHAO_VAR_DIR": str(tmp_path / f"node{i}")}, "serve",
+                       "--port", str(port)) for i, port in enumerate(ports[:2])]
     prefix = tmp_path / "nginx"
     for folder in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / folder).mkdir(parents=True, exist_ok=True)
@@ -77,19 +77,24 @@ def cluster(tmp_path, pg_schema):
     (prefix / "nginx.conf").write_text(nginx_config(
         prefix, f"127.0.0.1:{ports[2]}", [f"127.0.0.1:{p}" for p in ports[:2]]))
     balancer = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                                 "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
+                                 "-g", "daemon off;"], stderr=subprocess.DEVNULL)
     try:
         for port, node in zip(ports, nodes, strict=False):
-            wait_for(f"http://127.0.0.1:{port}/healthz", node)
+            wait_for(f"http://127.0.0.1:{port}/healthz", node.process)
         wait_for(f"http://127.0.0.1:{ports[2]}/healthz", balancer)
-        yield f"http://127.0.0.1:{ports[2]}", app
+        yield f"http://127.0.0.1:{ports[2]}", app, nodes
     finally:
         balancer.terminate()
-        for process in (*nodes, balancer):
-            if process.poll() is None:
-                process.terminate()
-            process.wait(timeout=30)
+        balancer.wait(timeout=30)
+        for node in nodes:
+            node.stop()
         app.close()
+
+
+@pytest.fixture
+def cluster(tmp_path, pg_schema):
+    with started(tmp_path, pg_schema) as (base, app, _):
+        yield base, app
 
 
 class Person:
@@ -156,3 +161,30 @@ def test_the_sign_in_lock_holds_across_the_nodes(cluster):
     other = Person(base)                     # another account is not locked
     assert other.sign_in("school_b").status_code == 303
     assert other.get(f"/tickets/{number}").status_code == 403    # and sees only its own
+
+
+def test_a_node_killed_leaves_the_other_serving_and_leading(tmp_path, pg_schema):
+    """Both nodes run a scheduler: one leads. Kill the leading node with SIGKILL while work
+    is being told: the balancer sends everyone to the other, whose scheduler leads within
+    15 s and delivers every message once."""
+    with started(tmp_path, pg_schema, schedulers=True) as (base, app, nodes):
+        deadline = time.monotonic() + 30
+        while not any(n.led_at() for n in nodes):
+            assert time.monotonic() < deadline, "no node leads"
+            time.sleep(0.05)
+        leader, other = sorted(nodes, key=lambda n: n.led_at() is None)
+        office = Person(base)
+        assert office.sign_in("office").status_code == 303
+        assign_some(app, 15)
+        leader.process.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        leader.process.wait(timeout=10)
+        assign_some(app, 15)
+        for _ in range(4):          # the balancer passes over the dead node
+            assert office.get("/tickets").status_code == 200
+        took_over = other.wait_to_lead(after=killed)
+        assert took_over - killed <= TAKEOVER, f"took {took_over - killed:.1f} s"
+        deliveries = wait_until_all_delivered(app, at_least=30, within=60)
+        for d in deliveries:
+            steps = [type(e).__name__ for e in app.events.get(d.id)]
+            assert steps.count("Delivered") == 1 and steps.count("Attempted") <= 2, steps

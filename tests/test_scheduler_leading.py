@@ -29,12 +29,14 @@ TAKEOVER = 15       # seconds from the leader's death to another's lead
 
 
 class Scheduler:
-    """A `xiaohao scheduler` process, its stderr lines kept with the time each came."""
+    """A `xiaohao scheduler` process (or `serve`, which runs one too), its stderr lines kept
+    with the time each came."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
         self.lines: list[tuple[float, str]] = []
-        self.process = subprocess.Popen([*XIAOHAO, "scheduler"], cwd=ROOT, env=env, text=True,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen([*XIAOHAO, *(args or ("scheduler",))], cwd=ROOT,
+                                        env=env, text=True, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
