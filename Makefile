@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test demo serve bench lint clean
+.PHONY: run test demo serve bench lint clean cluster
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(INSTALLED): pyproject.toml
 run: $(INSTALLED)  ## build the demo county under var/ and serve it
 	$(BIN)/xiaohao demo --reset
 	$(BIN)/xiaohao serve
+
+cluster: $(INSTALLED)  ## two web nodes, a scheduler and nginx on the local PostgreSQL (README, Deploying)
+	XIAOHAO_STORE=postgres XIAOHAO_POSTGRES_DBNAME=$${XIAOHAO_POSTGRES_DBNAME:-postgres} \
+	  XIAOHAO_POSTGRES_SCHEMA=$${XIAOHAO_POSTGRES_SCHEMA:-xiaohao_cluster} $(BIN)/xiaohao cluster
 
 test: $(INSTALLED)  ## every test, PostgreSQL ones included
 	$(BIN)/python -m pytest -q

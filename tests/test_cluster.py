@@ -188,3 +188,38 @@ def test_a_node_killed_leaves_the_other_serving_and_leading(tmp_path, pg_schema)
         for d in deliveries:
             steps = [type(e).__name__ for e in app.events.get(d.id)]
             assert steps.count("Delivered") == 1 and steps.count("Attempted") <= 2, steps
+
+
+def test_xiaohao_cluster_starts_the_nodes_a_scheduler_and_nginx_and_stops_them(tmp_path,
+                                                                               pg_schema):
+    """`make cluster`'s command: the store made and a first office account, two nodes, a
+    scheduler and nginx from the operator's settings; work through the balancer; SIGTERM stops
+    every part."""
+    import psutil
+
+    port = loopback_port()
+    env = os.environ | {"XIAOHAO_STORE": "postgres", "XIAOHAO_POSTGRES_DBNAME": "test",
+                        "XIAOHAO_POSTGRES_SCHEMA": pg_schema + "_c",
+                        "XIAOHAO_VAR_DIR": str(tmp_path / "var"),
+                        "XIAOHAO_ARGON2_TIME_COST": "1", "XIAOHAO_ARGON2_MEMORY_KIB": "8192"}
+    runner = Scheduler(env, "cluster", "--port", str(port), "--password", PASSWORD,
+                       "--nginx", NGINX)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", runner.process)
+        office = Person(f"http://127.0.0.1:{port}")
+        assert office.sign_in("office").status_code == 303
+        for _ in range(4):
+            assert office.get("/").status_code == 200
+        assert len(office.nodes) == 2
+        children = psutil.Process(runner.process.pid).children()
+        assert len(children) == 4              # two nodes, the scheduler, nginx
+    finally:
+        runner.stop()
+        import psycopg
+
+        from tests.conftest import PG
+
+        with psycopg.connect(**PG, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {pg_schema}_c CASCADE")
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert (tmp_path / "var" / "cluster" / "shared" / "secret.key").exists()

@@ -102,3 +102,18 @@ def test_a_node_is_woken_by_another_nodes_write(tmp_path, pg_schema, clock):
         reads.close()
         writer.close()
         reader.close()
+
+
+def test_the_deployment_example_is_settings_a_node_starts_with():
+    """xiaohao/deploy/xiaohao.env, the README's example of what every node shares, is read
+    by Settings as it stands and passes the several-nodes check."""
+    from pathlib import Path
+
+    import xiaohao
+    from xiaohao.settings import Settings
+
+    example = Path(xiaohao.__file__).parent / "deploy" / "xiaohao.env"
+    settings = Settings(_env_file=example)
+    settings.check_nodes()
+    assert (settings.nodes, settings.store, settings.county_name) == (2, "postgres", "泗水县")
+    assert str(settings.evidence_root) == "/srv/xiaohao-shared/evidence"

@@ -380,6 +380,39 @@ def scheduler(once: Annotated[bool, typer.Option(help="只执行一次：补发�
     typer.echo("已停止")
 
 
+@cli.command()
+def cluster(
+    nodes: Annotated[int, typer.Option(min=1, max=16, help="web 节点数")] = 2,
+    port: Annotated[int, typer.Option(min=1, max=65000, help="nginx 监听的端口；节点用其后的端口")] = 8080,
+    password: Annotated[str | None, typer.Option(help="事件库为空时建立的创建办账号 office 的密码")] = None,
+    nginx: Annotated[str, typer.Option(help="nginx 程序")] = "nginx",
+) -> None:
+    """A local cluster on PostgreSQL: web nodes, one scheduler and nginx in front, from these
+    settings and the keys they share (made under var/cluster/shared); Ctrl-C stops them all."""
+    import signal
+    import threading
+
+    from xiaohao.cluster import ensure_schema, run_cluster
+
+    settings = Settings()
+    ensure_schema(settings)
+    app = _app(settings)
+    if not app.recorder.max_notification_id():
+        digest = app.hash_password(_new_password(password))
+        app.start_directory(settings.county_name)
+        app.register_account(SYSTEM, login="office", name="创建办", roles=["office"],
+                             password_hash=digest)
+        typer.echo(f"已建立 {settings.county_name} 的事件库和创建办账号 office")
+    app.close()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        run_cluster(settings, nodes, port, nginx, typer.echo, stopping)
+    except KeyboardInterrupt:
+        pass
+    typer.echo("集群已停止")
+
+
 @bulletin_cli.command("show")
 def bulletin_show(week: Week) -> None:
     """A week's bulletin as issued, as JSON."""
