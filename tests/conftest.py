@@ -38,16 +38,25 @@ def require_postgres() -> None:
     pytest.skip("no PostgreSQL at 127.0.0.1:5432 (start it to run the scale-out tests)")
 
 
+@contextmanager
+def fresh_schema(prefix: str = "xh") -> Iterator[str]:
+    """A fresh schema in the `test` database (PostgreSQL required), dropped afterwards."""
+    require_postgres()
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(**PG, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(**PG, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
     """A fresh schema in the `test` database, dropped afterwards."""
-    require_postgres()
-    schema = f"xh_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(**PG, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield schema
-    with psycopg.connect(**PG, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with fresh_schema() as schema:
+        yield schema
 
 
 def settings_for(store: str, tmp_path: Path, schema: str = "", **overrides) -> Settings:

@@ -8,10 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import random
-import uuid
+from contextlib import nullcontext
 from datetime import date, datetime, timedelta
 
-import psycopg
 import pytest
 
 from domain.clock import ManualClock, at_beijing, beijing
@@ -25,11 +24,10 @@ from projections.ledger import ledger
 from projections.queries import TicketFilter, list_tickets, state_counts, ticket_row
 from projections.readmodels import ReadModels
 from tests.conftest import (
-    PG,
     START,
     assign_to_school_a,
+    fresh_schema,
     open_at_school_a,
-    require_postgres,
     seed_small_county,
     settings_for,
 )
@@ -44,19 +42,11 @@ WARN_DAYS = 3
 def fridays(request, tmp_path_factory):
     """The bulletin tests' twelve weeks of random work with the bulletins issued as the
     scheduler issues them (tests/test_bulletin.py), on an SQLite file and on PostgreSQL."""
-    schema = ""
-    if request.param == "postgres":
-        require_postgres()
-        schema = f"xh_asof_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(**PG, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-    settings = settings_for(request.param, tmp_path_factory.mktemp("asof"), schema)
-    history = friday_history(settings)
-    yield history
-    history[0].close()
-    if schema:
-        with psycopg.connect(**PG, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with fresh_schema("xh_asof") if request.param == "postgres" else nullcontext("") as schema:
+        settings = settings_for(request.param, tmp_path_factory.mktemp("asof"), schema)
+        history = friday_history(settings)
+        yield history
+        history[0].close()
 
 
 def named(items: list[dict] | dict) -> list[tuple]:

@@ -19,7 +19,7 @@ import pytest
 
 from domain.clock import BEIJING, beijing_date
 from domain.delivery import Delivery
-from tests.conftest import open_at_school_a, require_postgres, seed_small_county, settings_for
+from tests.conftest import fresh_schema, open_at_school_a, seed_small_county, settings_for
 from tests.test_cycle import with_contacts
 
 pytestmark = pytest.mark.slow
@@ -62,23 +62,12 @@ class Scheduler:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    schema = ""
-    if request.param == "postgres":
-        require_postgres()
-        import uuid
-
-        import psycopg
-
-        from tests.conftest import PG
-
-        schema = f"xh_lead_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(**PG, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-    yield request.param, schema
-    if schema:
-        with psycopg.connect(**PG, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+def store(request):
+    if request.param == "sqlite":
+        yield "sqlite", ""
+        return
+    with fresh_schema("xh_lead") as schema:
+        yield "postgres", schema
 
 
 def assign_some(app, count: int) -> None:
