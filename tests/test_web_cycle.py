@@ -49,7 +49,7 @@ def test_the_bulletin_reads_as_a_tongbao_and_the_archive_lists_it(web_app, clock
     towns = [[td.text for td in tr.select("td")] for tr in table_after("二、").select("tbody tr")]
     # towns with work only; 撤销 and 重新整改 in columns of their own, the on-time rate (two
     # deadlines passed, none met) and extensions beside the closure rate (#11)
-    assert towns == [["1", "甲镇", "2", "0", "2", "0", "0", "0", "0.0%", "0.0%", "0", "2"]]
+    assert towns == [["1", "甲镇", "2", "0", "2", "0", "0", "0", "0.0%", "0.0%（0/2）", "0", "2"]]
     named = table_after("五、").select("tbody tr")
     assert any(number in tr.text and "甲校长" in tr.text and "陈领导" in tr.text for tr in named)
     assert doc.select("svg.chart")
