@@ -245,11 +245,12 @@ class CycleCommands:
         keeps killing its sender ends up failed too), and it is taken again with the same
         Message-ID."""
         d = self._delivery(delivery)
-        if d.until_signed and self._get(d.run, "周通报不存在").draft:
+        reminder = d.payload.get("kind") == SIGN_REMINDER
+        drafted = self._get(d.run, "周通报不存在").draft if d.until_signed or reminder else None
+        if d.until_signed and drafted:
             return None     # its bulletin is not signed yet
         now = self.now()
-        if d.payload.get("kind") == SIGN_REMINDER and d.state in ("queued", "sending") \
-                and not self._get(d.run, "周通报不存在").draft:
+        if reminder and d.state in ("queued", "sending") and not drafted:
             d.withdraw(reason="周通报已签发，不再提醒", timestamp=now)
             self._save(d)
             return None

@@ -242,14 +242,14 @@ RUN_LISTED = ("id, kind, period, number, issued_at, by_login, position, draft, "
               "document_number, signed_at, signed_by")
 
 
-def runs_of(db: Database, kind: str, *, drafts: bool = True) -> list[dict]:
+def runs_of(db: Database, kind: str, *, drafts: bool = True, limit: int = -1) -> list[dict]:
     """The runs of one kind, newest first (the bulletin archive), without their content,
     with the name of the account that signed each; without a bulletin's unsigned draft
-    unless `drafts`."""
+    unless `drafts`; the newest `limit` only, when given."""
     return _rows(db, f"SELECT {', '.join(f'r.{c.strip()}' for c in RUN_LISTED.split(','))}, "
                  "a.name AS signer_name FROM runs r LEFT JOIN accounts a ON a.login = r.signed_by "
-                 f"WHERE r.kind = ? {'' if drafts else 'AND NOT r.draft '}ORDER BY r.period DESC",
-                 (kind,))
+                 f"WHERE r.kind = ? {'' if drafts else 'AND NOT r.draft '}ORDER BY r.period DESC "
+                 "LIMIT ?", (kind, limit))
 
 
 def drafts(db: Database) -> list[dict]:

@@ -25,7 +25,7 @@ from tests.conftest import (
 )
 from tests.test_cycle import with_contacts
 from tests.test_scheduler_leading import TAKEOVER, Scheduler, assign_some, wait_until_all_delivered
-from xiaohao.cluster import nginx_config
+from xiaohao.cluster import nginx_prepared
 
 pytestmark = pytest.mark.slow
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -71,13 +71,9 @@ def started(tmp_path: Path, schema: str, *, schedulers: bool = False):
     nodes = [Scheduler(env | {"XIAOHAO_VAR_DIR": str(tmp_path / f"node{i}")}, "serve",
                        "--port", str(port)) for i, port in enumerate(ports[:2])]
     prefix = tmp_path / "nginx"
-    for folder in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (prefix / folder).mkdir(parents=True, exist_ok=True)
-        (prefix / folder).chmod(0o777)
-    (prefix / "nginx.conf").write_text(nginx_config(
-        prefix, f"127.0.0.1:{ports[2]}", [f"127.0.0.1:{p}" for p in ports[:2]]))
-    balancer = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                                 "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    config = nginx_prepared(prefix, f"127.0.0.1:{ports[2]}", [f"127.0.0.1:{p}" for p in ports[:2]])
+    balancer = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(config), "-g", "daemon off;"],
+                                stderr=subprocess.DEVNULL)
     try:
         for port, node in zip(ports, nodes, strict=False):
             wait_for(f"http://127.0.0.1:{port}/healthz", node.process)

@@ -23,7 +23,7 @@ from domain.delivery import STATES as DELIVERY_STATES
 from domain.directory import SCHOOL_LEVELS
 from domain.indicators import indicators
 from domain.lights import Light
-from domain.periods import Week, moment_label
+from domain.periods import Week, day_label, moment_label
 from domain.standard import plain_number
 from domain.values import Category, Labelled, Role, Severity, Source, State
 from web.history import instant_param, keep_instant, moment_of
@@ -63,7 +63,7 @@ def cn_day(value: str | date | None) -> str:
     if not value:
         return ""
     day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    return f"{day.year}年{day.month}月{day.day}日"
+    return day_label(day, year=True)
 
 
 def cn_moment(value: str | datetime, year: bool = False) -> str:

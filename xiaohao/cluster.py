@@ -21,6 +21,20 @@ from xiaohao.settings import Settings, made_once
 NGINX_TEMPLATE = Path(__file__).parent / "deploy" / "nginx.conf"
 
 
+NGINX_FOLDERS = ("body", "proxy", "fastcgi", "uwsgi", "scgi")   # its temporary files
+
+
+def nginx_prepared(prefix: Path, listen: str, nodes: list[str]) -> Path:
+    """nginx's folders under `prefix` (writable by its workers, whatever user they run as)
+    and its configuration written there; returns the configuration's path."""
+    for folder in (prefix, *(prefix / name for name in NGINX_FOLDERS)):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o777)
+    config = prefix / "nginx.conf"
+    config.write_text(nginx_config(prefix, listen, nodes))
+    return config
+
+
 def nginx_config(prefix: Path, listen: str, nodes: list[str]) -> str:
     """nginx's configuration: listening on `listen` ("127.0.0.1:8080"), round robin over
     `nodes` ("127.0.0.1:8001", …), its pid, log and temporary files under `prefix`."""
@@ -81,11 +95,9 @@ def run_cluster(settings: Settings, nodes: int, listen_port: int, nginx: str,
     parts.append(subprocess.Popen([*command, "scheduler"],
                                   env=env | {"XIAOHAO_VAR_DIR": str(layout.own("scheduler"))}))
     prefix = layout.own("nginx")
-    for folder in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (prefix / folder).mkdir(parents=True, exist_ok=True)
-    (prefix / "nginx.conf").write_text(nginx_config(
-        prefix, f"127.0.0.1:{listen_port}", [f"127.0.0.1:{p}" for p in ports]))
-    parts.append(subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+    config = nginx_prepared(prefix, f"127.0.0.1:{listen_port}",
+                            [f"127.0.0.1:{p}" for p in ports])
+    parts.append(subprocess.Popen([nginx, "-p", str(prefix), "-c", str(config),
                                    "-g", "daemon off;"]))
     say(f"集群已启动：http://127.0.0.1:{listen_port}/（nginx），节点 "
         + "、".join(f"127.0.0.1:{p}" for p in ports) + "，另有一个周期任务进程；Ctrl-C 停止")

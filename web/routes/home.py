@@ -43,8 +43,8 @@ def dashboard(request: Request, app: App, db: ReadDb, look: Look, config: Config
         "chart": town_bars([(label.get(t["town_id"], t["town_id"]), t["closure_rate"])
                             for t in week.towns]),
         "trend": weekly_columns(weekly_trend(db, week.week)),
-        "latest_bulletin": None if past else next(iter(runs_of(db, "bulletin", drafts=False)),
-                                                  None),
+        "latest_bulletin": None if past else next(
+            iter(runs_of(db, "bulletin", drafts=False, limit=1)), None),
         **(_office_notes(db, today) if user.has(Role.OFFICE) and not past else {}),
         **home_queues(app, db, look, config, user, week, today),
     })
