@@ -117,3 +117,94 @@ def test_the_deployment_example_is_settings_a_node_starts_with():
     settings.check_nodes()
     assert (settings.nodes, settings.store, settings.county_name) == (2, "postgres", "泗水县")
     assert str(settings.evidence_root) == "/srv/xiaohao-shared/evidence"
+
+
+class Silence:
+    """Wakeups that never come: the follower looks only every follow_seconds."""
+
+    def wait(self, seconds, stopping):
+        stopping.wait(seconds)
+        return False
+
+    def close(self):
+        pass
+
+
+def test_a_told_node_draws_what_it_holds_but_waits_for_a_position_asked(tmp_path, pg_schema,
+                                                                       clock):
+    """Where the follower is told of every write, a page does not look at the log's head: it
+    shows what the node holds, unless it is asked for a position (the user's own last write,
+    web/positions.py), which it catches up to first. A command always reads the head."""
+    import time
+
+    from tests.conftest import open_at_school_a, seed_small_county, settings_for
+    from web.readside import ReadSide
+
+    writer_settings = settings_for("postgres", tmp_path / "a", pg_schema)
+    reader_settings = settings_for("postgres", tmp_path / "b", pg_schema)
+    writer = writer_settings.build_app(clock=clock)
+    seed_small_county(writer)
+    reader = reader_settings.build_app(clock=clock)
+    reads = ReadSide(reader, reader_settings.read_db, wakeups=Silence(), follow_seconds=60)
+    reads.start_following()
+    try:
+        while reads.position is None or reads.position < reads.head():
+            time.sleep(0.05)                     # the follower's first look, then 60 s asleep
+
+        def shows(number: str, at_least: int | None) -> bool:
+            with reads.connection(at_least) as (db, _):
+                return bool(db.execute("SELECT 1 FROM tickets WHERE number = ?",
+                                       (number,)).fetchone())
+
+        first = open_at_school_a(writer)
+        assert not shows(first, 0)                               # trusts its follower
+        assert shows(first, writer.recorder.max_notification_id())   # the user's own write
+        second = open_at_school_a(writer)
+        assert shows(second, None)                               # a command: the head
+    finally:
+        reads.close()
+        writer.close()
+        reader.close()
+
+
+def test_a_write_answered_by_one_node_is_on_the_next_page_from_the_other(tmp_path, pg_schema,
+                                                                         clock):
+    """Two following nodes on one schema and one person's browser (one cookie jar): the answer
+    to each write carries the log's position after it, and the other node's next page, asked
+    at once, shows the write."""
+    import httpx
+
+    from tests.conftest import PASSWORD, open_at_school_a, seed_small_county, served, settings_for
+    from web.positions import POSITION_COOKIE, POSITION_HEADER
+
+    shared = {"secret_key": "the-same-on-every-node-" + "x" * 24,
+              "seal_key_file": tmp_path / "seal.key", "nodes": 2,
+              "evidence_dir": tmp_path / "shared-evidence"}
+    a, b = (settings_for("postgres", tmp_path / name, pg_schema, **shared) for name in "ab")
+    app_a, app_b = a.build_app(clock=clock), b.build_app(clock=clock)
+    seed_small_county(app_a)
+    number = open_at_school_a(app_a)
+    with served(a, app_a) as node_a, served(b, app_b) as node_b, httpx.Client() as browser:
+        token = sign_in_by_http(browser, node_a, "insp", PASSWORD)
+        for i in range(10):
+            said = f"第{i + 1}次现场查看"
+            answer = browser.post(f"{node_a}/tickets/{number}/comment",
+                                  data={"text": said, "csrf_token": token})
+            assert answer.status_code == 303
+            position = int(answer.headers[POSITION_HEADER])
+            assert position == app_a.recorder.max_notification_id()
+            assert browser.cookies[POSITION_COOKIE] == str(position)
+            assert said in browser.get(f"{node_b}/tickets/{number}").text
+    app_a.close()
+    app_b.close()
+
+
+def sign_in_by_http(client, base: str, login: str, password: str) -> str:
+    """Signs `client` in at `base`; returns the session's form token."""
+    from tests.web_client import csrf_of
+
+    token = csrf_of(client.get(f"{base}/login"))
+    answer = client.post(f"{base}/login", data={"login": login, "password": password,
+                                                "csrf_token": token})
+    assert answer.status_code == 303, answer.text
+    return csrf_of(client.get(f"{base}/"))

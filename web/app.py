@@ -14,6 +14,7 @@ from web.bodies import BodyGate
 from web.config import ServicesFactory, WebConfig
 from web.errors import handle_errors
 from web.idempotency import IdempotencyKeys
+from web.positions import PositionOfWrites
 from web.proxies import ForwardedFor
 from web.routes import (
     api_directory,
@@ -55,6 +56,7 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
                   description="问题销号系统的集成接口。用 Authorization: Bearer <API 令牌> 认证；"
                               "令牌在「API 令牌」页面申请。错误以 application/problem+json 返回。")
     web.state.config = config
+    web.add_middleware(PositionOfWrites, secure=config.secure_cookies)   # read your writes
     web.add_middleware(IdempotencyKeys)     # inside the session: it needs to know who asks
     # Before anything reads a body: who sends it, how large, and a form's text UTF-8.
     web.add_middleware(BodyGate, file_limit=config.evidence.limit_bytes)

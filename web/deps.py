@@ -20,9 +20,11 @@ from domain.application import XiaohaoApp
 from domain.errors import DomainError, NotPermittedError
 from domain.values import Role
 from projections.asof import as_of, moment_at
+from web.conditional import conditional
 from web.config import WebConfig
 from web.history import instant_of, may_look_back
-from web.readside import Lookups
+from web.positions import position_asked
+from web.readside import Lookups, ReadSide
 from web.security import LoginRequired, check_csrf
 from web.users import User
 
@@ -40,9 +42,11 @@ def read_db(request: Request) -> Iterator[Database]:
     on a page that can show the past, answering as of the instant the request names, if it
     names one (历史视图, web/history.py; the moment is kept in `request.state.moment`)."""
     instant = instant_of(request, request.app.state.xapp.now())
-    with request.app.state.reads.connection() as (db, behind):
+    reads: ReadSide = request.app.state.reads
+    with reads.connection(position_asked(request)) as (db, behind):
         request.state.behind = behind     # the page says so
         if instant is None:
+            request.state.position = None if behind else reads.position
             yield db
             return
         request.state.moment = moment_at(db, instant)
@@ -59,6 +63,15 @@ App = Annotated[XiaohaoApp, Depends(get_app)]
 Stamp = Annotated[Callable[[str], dict] | None, Depends(get_stamp)]
 Config = Annotated[WebConfig, Depends(get_config)]
 ReadDb = Annotated[Database, Depends(read_db)]
+
+
+async def unchanged(request: Request, app: App, db: ReadDb,
+                    user: Annotated[User, Depends(current_user)]) -> None:
+    """A page that may be answered 304 (web/conditional.py), to a signed-in user."""
+    conditional(request, getattr(request.state, "position", None), app.today().isoformat())
+
+
+Unchanged = Annotated[None, Depends(unchanged)]   # the last parameter of a page's route
 
 
 def lookups(request: Request, db: ReadDb) -> Lookups:

@@ -23,6 +23,7 @@ from domain.errors import (
     StaleVersionError,
     UnknownReferenceError,
 )
+from web.conditional import NotModified, not_modified
 from web.security import HEADERS, CsrfRejected, LoginRequired, login_url
 from web.templating import is_htmx, render
 
@@ -71,6 +72,10 @@ def signed_out(request: Request, detail: str = "") -> Response:
 
 
 def handle_errors(web: FastAPI) -> None:
+    @web.exception_handler(NotModified)
+    async def unchanged(request: Request, error: NotModified):
+        return not_modified(error.etag)
+
     @web.exception_handler(LoginRequired)
     async def login_required(request: Request, error: LoginRequired):
         return signed_out(request, str(error))

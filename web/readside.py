@@ -1,5 +1,11 @@
 """The web's read side: one runner that catches the read models up before a page reads them (so
-a user sees their own write at once), and a read connection per worker thread."""
+a user sees their own write at once), and a read connection per worker thread.
+
+How fresh a page is: a node that is told of every write (following, woken by PostgreSQL's
+NOTIFY, whichever node wrote) draws a page from what its read models hold, unless the request
+carries the log position of the user's own last write (web/positions.py), which it waits
+for, bounded. Anywhere else, and for every command, the read models are
+first caught up to the log's head, one query of the head when nothing changed."""
 
 from __future__ import annotations
 
@@ -112,12 +118,21 @@ class ReadSide:
         self._lookups: Lookups | None = None
         self._stopping = threading.Event()
         self._follower: threading.Thread | None = None
+        self._told = False      # following, and told of every write: pages trust the follower
+
+    @property
+    def position(self) -> int | None:
+        """The log position every projection had reached at the last look (None before one)."""
+        return self._seen if self._seen >= 0 else None
+
+    def head(self) -> int:
+        return self.models.runner.app.recorder.max_notification_id() or 0
 
     @contextmanager
-    def connection(self) -> Iterator[tuple[Database, bool]]:
+    def connection(self, at_least: int | None = None) -> Iterator[tuple[Database, bool]]:
         """A read connection of the pool for one request, after catching up (see
         `catch_up`), and whether the read models are still catching up."""
-        behind = self.catch_up()
+        behind = self.catch_up(at_least)
         try:
             db = self._pool.get_nowait()
         except queue.Empty:
@@ -128,13 +143,17 @@ class ReadSide:
         finally:
             self._pool.put(db)
 
-    def catch_up(self) -> bool:
+    def catch_up(self, at_least: int | None = None) -> bool:
         """Catch up when that is quick; True when the read models are too far behind for
-        that (a long rebuild: the follower is on it). When nothing was recorded since the
-        last look, the usual case, this costs one read of the log head and takes no lock. A
-        projection stopped by an error is left to `xiaohao projections status`: it neither
-        slows pages down nor marks them as behind."""
-        if self.models.runner.app.recorder.max_notification_id() == self._seen:
+        that (a long rebuild: the follower is on it). `at_least`: the position a page must
+        show, where the follower is told of every write (see the module); None asks for the
+        log's head. When nothing was recorded since the last look, the usual case, this
+        costs one read of the log head and takes no lock. A projection stopped by an error
+        is left to `xiaohao projections status`: it neither slows pages down nor marks them
+        as behind."""
+        if at_least is not None and self._told and at_least <= self._seen:
+            return False
+        if self.head() == self._seen:
             return False
         if not self._catching_up.acquire(timeout=WAIT_SECONDS):
             return True
@@ -167,6 +186,7 @@ class ReadSide:
         """Keep the read models caught up in a background thread, a batch at a time."""
         self._follower = threading.Thread(target=self._follow, name="read-models", daemon=True)
         self._follower.start()
+        self._told = self.wakeups is not None
 
     def _follow(self) -> None:
         while not self._stopping.is_set():

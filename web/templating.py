@@ -26,6 +26,7 @@ from domain.lights import Light
 from domain.periods import Week, day_label, moment_label
 from domain.standard import plain_number
 from domain.values import Category, Labelled, Role, Severity, Source, State
+from web.conditional import with_etag
 from web.history import instant_param, keep_instant, moment_of
 from web.security import CSRF_FIELD, CSRF_HEADER, csrf_token
 
@@ -191,7 +192,7 @@ def render(request: Request, page: str, context: dict[str, Any], *, fragment: st
                                      context["instant"]).encode()
         response.headers["content-length"] = str(len(response.body))
     response.headers["Vary"] = "HX-Request"
-    return response
+    return with_etag(request, response)
 
 
 def flash(request: Request, message: str) -> None:

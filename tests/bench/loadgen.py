@@ -87,30 +87,40 @@ def session_cookie(base: str, login: str, password: str) -> str:
                                                "csrf_token": token})
         if response.status_code != 303:
             raise RuntimeError(f"could not sign in as {login}: {response.status_code}")
+        client.get("/")     # the session as a browser keeps it after its first page
         return f"xiaohao_session={client.cookies['xiaohao_session']}"
 
 
 def wrk(url: str, seconds: float, headers: dict[str, str] | None = None,
-        body: str | None = None) -> Load:
-    """One bounded wrk run at CONNECTIONS connections (a POST with `body` when given).
+        body: str | None = None, *, connections: int = CONNECTIONS,
+        paths: list[str] | None = None) -> Load:
+    """One bounded wrk run at `connections` connections: a POST with `body` when given, or GETs
+    of `paths` in turn (a mix) on `url`'s server when given, else GETs of `url`.
     XIAOHAO_BENCH_SECONDS shortens every run (the smoke test proves the benchmark works)."""
     seconds = min(seconds, float(os.environ.get("XIAOHAO_BENCH_SECONDS", seconds)))
     _, load_core = cores()
-    command = [*load_core, require_wrk(), "-t1", f"-c{CONNECTIONS}", f"-d{seconds:.0f}s",
+    command = [*load_core, require_wrk(), "-t1", f"-c{connections}", f"-d{seconds:.0f}s",
                "--latency", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        if body is not None:
-            script.write('wrk.method = "POST"\nwrk.body = [==[' + body + ']==]\n')
-        else:
-            script.write("-- GET\n")
+        script.write(_script(body, paths))
     try:
         out = subprocess.run([*command, "-s", script.name, url], capture_output=True,
                              text=True, timeout=seconds + 60, check=True).stdout
     finally:
         os.unlink(script.name)
     return _parse(out)
+
+
+def _script(body: str | None, paths: list[str] | None) -> str:
+    if body is not None:
+        return 'wrk.method = "POST"\nwrk.body = [==[' + body + ']==]\n'
+    if paths:
+        listed = ",\n".join("[==[" + p + "]==]" for p in paths)
+        return ("paths = {" + listed + "}\ni = 0\nrequest = function()\n"
+                "  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n")
+    return "-- GET\n"
 
 
 def _parse(out: str) -> Load:

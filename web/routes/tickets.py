@@ -18,7 +18,7 @@ from projections.evidence_rounds import evidence_rounds, ticket_file
 from projections.queries import MAX_PAGE, REVERSED, SORTS, TicketFilter, list_tickets, timeline
 from projections.queues import ticket_dealings
 from projections.runs import told_about
-from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, allow
+from web.deps import App, Config, Look, PostedForm, ReadDb, SignedIn, Unchanged, allow
 from web.errors import status_of
 from web.feedback import tell, told
 from web.forms import Uploads, expected_version, read_fields, typed
@@ -48,7 +48,7 @@ def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Conf
                 page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
                 town: str = "", unit: str = "", state: str = "", light: str = "",
                 indicator: str = "", severity: str = "", source: str = "", leader: str = "",
-                mine: str = ""):
+                mine: str = "", _: Unchanged = None):
     """The tickets one may see, filtered, sorted and a page at a time."""
     if light and light not in {x.value for x in Light}:
         raise InvalidInputError("请从红黄绿灯的选项中选择："
@@ -200,7 +200,8 @@ def bulk_assign(request: Request, app: App, db: ReadDb, look: Look, config: Conf
 
 
 @router.get("/tickets/{number}")
-def ticket_detail(request: Request, app: App, db: ReadDb, user: SignedIn, number: str):
+def ticket_detail(request: Request, app: App, db: ReadDb, user: SignedIn, number: str,
+                  _: Unchanged = None):
     """Every field, the evidence before and after, the timeline and the actions one may take."""
     note = told(request)
     return _detail(request, app, db, user, number, notice=note and note["text"])
