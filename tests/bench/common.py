@@ -63,6 +63,15 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
+def load_summary(loads: list) -> dict:
+    """Medians of several wrk runs (tests/bench/loadgen.Load), their errors, and each run."""
+    return {"req_per_s": round(median([x.requests_per_s for x in loads]), 1),
+            "p50_ms": round(median([x.p50_ms for x in loads]), 2),
+            "p99_ms": round(median([x.p99_ms for x in loads]), 2),
+            "errors": sum(x.errors for x in loads),
+            "runs": [x.as_dict() for x in loads]}
+
+
 def verdict(bench: str, ratio: float, target: float, passed: bool, **figures: Any) -> dict:
     """The one JSON object a benchmark prints last: bench, ratio, target, pass, then figures."""
     return {"bench": bench, "ratio": round(ratio, 3), "target": target, "pass": bool(passed),

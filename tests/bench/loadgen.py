@@ -52,12 +52,13 @@ def require_wrk() -> str:
 
 
 @contextmanager
-def serving(var_dir: Path):
-    """`xiaohao serve` over var_dir on a free loopback port; yields its base URL."""
+def serving(var_dir: Path, env: dict[str, str] | None = None):
+    """`xiaohao serve` over var_dir (with settings `env` besides) on a free loopback port, on
+    core 0; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = os.environ | {"XIAOHAO_VAR_DIR": str(var_dir)}
+    env = os.environ | (env or {}) | {"XIAOHAO_VAR_DIR": str(var_dir)}
     server_core, _ = cores()
     xiaohao = Path(sys.executable).with_name("xiaohao")
     process = subprocess.Popen([*server_core, str(xiaohao), "serve", "--port", str(port)],
