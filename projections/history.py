@@ -27,7 +27,8 @@ def write_versions(conn: sqlite3.Connection, table: str, columns: list[str],
             before[-1] = version[-1]
         latest[version[0]] = row
         rows.append(row)
-    conn.executemany(f"UPDATE {table} SET valid_to = ? WHERE {columns[0]} = ? AND valid_to = ?",
+    # `+valid_to`: found by the row's key, never by the span index, which holds every open row
+    conn.executemany(f"UPDATE {table} SET valid_to = ? WHERE {columns[0]} = ? AND +valid_to = ?",
                      ended)
     conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}, valid_from, valid_to) "
                      f"VALUES ({', '.join('?' * (len(columns) + 2))})", rows)

@@ -122,7 +122,7 @@ HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
 
 class TicketsProjection(Projection):
     name = "tickets"
-    version = 6     # 6: ticket_history
+    version = 7     # 6: ticket_history; 7: indexes for the list's orders, filters and search
     topics = ("domain.ticket:Ticket.",)
     tables = ("tickets", "ticket_units", "ticket_leaders", "tickets_fts", "ticket_history")
     query_indexes = {
@@ -130,7 +130,8 @@ class TicketsProjection(Projection):
         **{f"tickets_{'_'.join(c)}": f"CREATE INDEX IF NOT EXISTS tickets_{'_'.join(c)} "
            f"ON tickets ({', '.join(c)})" for c in (
                ("state", "deadline"), ("town_id", "state", "deadline", "number"),
-               ("town_id", "unit_id", "number"), ("opened_at",), ("indicator_id",))},
+               ("town_id", "unit_id", "number"), ("opened_at",), ("indicator_id",),
+               ("deadline", "number"), ("unit_id",), ("severity",), ("seq",))},
         "ticket_units_unit": "CREATE INDEX IF NOT EXISTS ticket_units_unit "
                              "ON ticket_units (unit_id)",
         "ticket_leaders_leader": "CREATE INDEX IF NOT EXISTS ticket_leaders_leader "

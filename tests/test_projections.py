@@ -14,7 +14,7 @@ from tests.scenario import run_scenario
 def dump(read: ReadModels) -> dict[str, list[tuple]]:
     """Every row of every read-model table, in a stable order."""
     tables = [t for t in read.db.table_names()
-              if not t.startswith("_") and not t.startswith("tickets_fts_")]   # FTS internals
+              if not t.startswith(("_", "tickets_fts_", "sqlite_"))]   # FTS's, SQLite's own
     return {t: sorted(read.db.execute(f"SELECT * FROM [{t}]").fetchall(), key=repr)
             for t in tables}
 
@@ -338,3 +338,32 @@ def test_two_followers_of_one_read_database_never_apply_an_event_twice(app, cloc
     fresh = ReadModels(app, tmp_path / "fresh.sqlite3")
     fresh.runner.catch_up()
     assert dump(followers[0]) == dump(fresh)
+
+
+def test_statistics_are_gathered_when_missing_and_again_when_the_log_has_grown(
+        app, tmp_path, monkeypatch):
+    """SQLite's planner is told the tables' shapes (ANALYZE) once there are none, and again
+    only once the read models have grown by a quarter and STATISTICS_EVERY events."""
+    from projections import readmodels
+    from tests.conftest import open_at_school_a
+
+    read = ReadModels(app, tmp_path / "read.sqlite3")
+    read.runner.catch_up()
+    assert read.keep_statistics()                          # none yet
+    assert read.db["sqlite_stat1"].count > 0
+    assert not read.keep_statistics()
+    monkeypatch.setattr(readmodels, "STATISTICS_EVERY", 3)
+    gathered_at = read.runner.status()[0].position
+    open_at_school_a(app)
+    read.runner.catch_up()
+    assert not read.keep_statistics()                      # grown by less than a quarter
+    while app.recorder.max_notification_id() - gathered_at < gathered_at // 4:
+        open_at_school_a(app)
+    read.runner.catch_up()
+    grown = read.runner.status()[0].position
+    assert read.keep_statistics() and not read.keep_statistics()
+    again = ReadModels(app, tmp_path / "read.sqlite3")     # another process: kept statistics
+    assert not again.keep_statistics()
+    assert again._statistics_at == grown
+    read.close()
+    again.close()

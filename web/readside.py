@@ -180,6 +180,8 @@ class ReadSide:
             lowest = min((s.position for s in self.models.status() if not s.error), default=0)
             read = self.models.runner.catch_up(stop=lowest + batch)
             self._note_caught_up()
+            if not read:
+                self.models.keep_statistics()
             return read
 
     def start_following(self) -> None:
