@@ -12,6 +12,7 @@ after a Friday bulletin are in the next one's 本期, not lost between two calen
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
@@ -63,7 +64,6 @@ def bulletin_content(db: Database, week: str, now: datetime,
     end = Week.parse(week).end
     moment = min(end, beijing(now))
     before = _previous(db, week, campaign_start)
-    figures = week_figures(db, week, now)
     named = names(db)
     departments = {u["code"] for u in units_of_kind(db, "department")}
     at = {"at": moment_text(moment), "today": moment.date().isoformat()}
@@ -72,6 +72,10 @@ def bulletin_content(db: Database, week: str, now: datetime,
     due = _items(db, f"{unrectified_sql('s.state')} AND s.deadline BETWEEN :monday AND :sunday",
                  at | {"monday": next_monday.isoformat(),
                        "sunday": (next_monday + timedelta(days=6)).isoformat()}, named, moment)
+    # The items named overdue are those the figures count, at the same moment: counted per
+    # place from them rather than read again.
+    figures = week_figures(db, week, now,
+                           overdue=Counter((i["town_id"], i["unit_id"]) for i in overdue))
     friday = Week.parse(week).first_day + timedelta(days=4)
     earlier = _earlier(db, before)
     county = figures.county

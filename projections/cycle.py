@@ -4,6 +4,7 @@ check list and the monthly recheck list, for any week or month."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,11 +92,13 @@ def _on_time_since(db: Database, week: Week, at: datetime) -> dict[tuple, Counte
     return counts
 
 
-def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
+def week_figures(db: Database, week: str, now: datetime,
+                 overdue: Mapping[tuple[str, str], int] | None = None) -> WeekFigures:
     """The week's figures per town × unit (found, rectified, closed, reopened, returned,
     cancelled, extended, checked, and overdue at week end or now, for the running week), the
     cumulative sums up to then, and the closure and on-time rates (domain/ranking.py); the same
-    per town, ranked, and for the county."""
+    per town, ranked, and for the county. A caller that has read the overdue items of that
+    moment (the bulletin) gives their count per (town, unit) as `overdue`, not read again."""
     this = Week.parse(week)
     ended = this.end <= now
     rows: dict[tuple, dict] = {}
@@ -130,9 +133,10 @@ def week_figures(db: Database, week: str, now: datetime) -> WeekFigures:
             "SELECT town_id, unit_id, count(*) FROM weekly_checks WHERE week = ? GROUP BY 1, 2",
             (week,)):
         row(town, unit)["checked"] = checked
-    for (town, unit), overdue in _overdue(db, this.end if ended else now,
-                                          week if ended else None).items():
-        row(town, unit)["overdue"] = overdue
+    if overdue is None:
+        overdue = _overdue(db, this.end if ended else now, week if ended else None)
+    for (town, unit), n in overdue.items():
+        row(town, unit)["overdue"] = n
     for r in rows.values():
         _rates(r)
     ordered = sorted(rows.values(), key=lambda r: (r["town_id"], r["unit_id"]))

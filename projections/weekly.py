@@ -47,7 +47,7 @@ def week_of_end(moment: datetime) -> str:
 
 class WeeklyProjection(Projection):
     name = "weekly"
-    version = 8     # 8: weekly_marks, and the notifications a check and a first deadline came with
+    version = 9     # 9: indexes covering the bulletin's reads (open and closed intervals, sums)
     topics = ("domain.ticket:Ticket.",)
     tables = ("weekly_counts", "weekly_checks", "ticket_states", "ticket_terms", "recheck_holds",
               "weekly_marks")
@@ -60,12 +60,25 @@ class WeeklyProjection(Projection):
                                      "ON ticket_states (town_id, unit_id, deadline, at) WHERE "
                                      f"until IS NULL AND {unrectified_sql('state')}",
         "ticket_states_at": "CREATE INDEX IF NOT EXISTS ticket_states_at ON ticket_states (at)",
-        # "Open at a moment" is read in two parts (cycle.AT_MOMENT): the intervals still open,
-        # by state and deadline, and the few that have ended since the moment.
+        # "Open at a moment" is read in two parts (cycle.at_moment): the intervals still open,
+        # by state and deadline, and the few that have ended since the moment. The first
+        # covers what the bulletin's counts and lists read of an interval, so they read no
+        # table rows (SQLite 3.40 needs a partial index's own WHERE column in it to see that).
         "ticket_states_current": "CREATE INDEX IF NOT EXISTS ticket_states_current "
-                                 "ON ticket_states (state, deadline) WHERE until IS NULL",
+                                 "ON ticket_states (state, deadline, at, ticket_id, town_id, "
+                                 "unit_id, until) WHERE until IS NULL",
         "ticket_states_until": "CREATE INDEX IF NOT EXISTS ticket_states_until "
                                "ON ticket_states (until) WHERE until IS NOT NULL",
+        # The recheck lists and counts (cycle.ON_RECHECK_LIST): the closings before a month's
+        # end, without reading the table (most intervals are not closings).
+        "ticket_states_closed": "CREATE INDEX IF NOT EXISTS ticket_states_closed "
+                                "ON ticket_states (at, until, ticket_id, state) "
+                                "WHERE state = 'closed'",
+        # The cumulative sums per place up to a week (cycle.week_figures), read in place order
+        # from the index alone.
+        "weekly_counts_place": "CREATE INDEX IF NOT EXISTS weekly_counts_place ON weekly_counts "
+                               "(town_id, unit_id, week, found, closed, cancelled, reopened, "
+                               "extended, due, on_time)",
         # The running week's part of the on-time rate (cycle._on_time_since).
         **{f"ticket_terms_{c}": f"CREATE INDEX IF NOT EXISTS ticket_terms_{c} ON ticket_terms "
            f"({c}) WHERE {c} IS NOT NULL"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,12 +19,14 @@ from domain.periods import Week, iso_week
 from domain.telling import NAMED_LIMIT
 from domain.visibility import EVERYTHING
 from projections.bulletin import PERIOD, bulletin_content, for_issue
-from projections.cycle import check_list
+from projections.cycle import check_list, week_figures
 from projections.readmodels import ReadModels
 from projections.runs import outbox
 from scheduler.runs import issue
 from scheduler.schedule import Schedule
 from tests.conftest import START, open_at_school_a, seed_small_county, settings_for
+from tests.history import START as HISTORY_START
+from tests.history import build_history
 from tests.scenario import SCHOOLS, as_of, moves, run_scenario
 from tests.test_numbering_and_restart import ROOT, durable_settings, env_for  # noqa: F401
 from tests.web_client import Browser, page
@@ -400,3 +403,33 @@ def test_a_bulletin_names_the_longest_overdue_first_and_counts_the_rest():
     assert issued["overdue"] == {"items": items[:NAMED_LIMIT], "more": 7}
     assert issued["due_next_week"] == {"items": items[:3], "more": 0}
     assert issued["week"] == "2026-W45"
+
+
+def test_each_places_overdue_is_counted_from_the_items_it_names(tmp_path):
+    """Regression (#16): the bulletin counts each town's and unit's overdue items from the
+    items it names, not read again; the counts are those week_figures reads on its own (as the
+    工作台 does), for every week of a long history, ended or running."""
+    clock = ManualClock(HISTORY_START)
+    app = settings_for("memory", tmp_path).build_app(clock=clock)
+    build_history(app, 6000, units=60)
+    db = ReadModels(app, ":memory:").fresh()
+    last = datetime.fromisoformat(db.execute("SELECT max(at) FROM timeline").fetchone()[0])
+    clock.set(last + timedelta(hours=1))     # the running week's moment: after every event
+    week, weeks = Week.of(HISTORY_START.date()), []
+    while week.start < app.now():
+        weeks.append(str(week))
+        week = week.shifted(1)
+    counted = 0
+    for week in weeks:
+        content = bulletin_content(db, week, app.now())
+        alone = week_figures(db, week, app.now())
+        places = Counter((i["town_id"], i["unit_id"]) for i in content["overdue"])
+        assert places == {(r["town_id"], r["unit_id"]): r["overdue"]
+                          for r in alone.rows if r["overdue"]}, week
+        assert [(t["town_id"], t["overdue"], t["rank"]) for t in content["towns"]] == \
+            [(t["town_id"], t["overdue"], t["rank"]) for t in alone.towns], week
+        assert {d["unit_id"]: d["overdue"] for d in content["departments"]} == \
+            {r["unit_id"]: r["overdue"] for r in alone.rows
+             if r["unit_id"] in {d["unit_id"] for d in content["departments"]}}, week
+        counted += sum(places.values())
+    assert len(weeks) > 50 and counted > 1000
