@@ -93,12 +93,13 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
     if f.leader:
         q.add("t.id IN (SELECT ticket_id FROM ticket_leaders WHERE leader_id = :leader)",
               leader=f.leader)
-    if f.text and f.text.strip():
-        escaped = f.text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        if len(f.text.strip()) >= 3:
+    needle = (f.text or "").replace("\x00", "").strip()    # a NUL finds nothing and breaks FTS
+    if needle:
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        if len(needle) >= 3:
             words = ("SELECT w.rowid FROM tickets w WHERE w.seq IN "
                      "(SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)")
-            text = '"' + f.text.strip().replace('"', '""') + '"'
+            text = '"' + needle.replace('"', '""') + '"'
         else:     # trigrams need three characters: scan for shorter ones
             words = ("SELECT w.rowid FROM tickets w WHERE w.title LIKE :text ESCAPE '\\' OR "
                      "w.description LIKE :text ESCAPE '\\' OR w.measures LIKE :text ESCAPE '\\' "

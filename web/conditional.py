@@ -58,7 +58,7 @@ def not_modified(etag: str) -> Response:
 
 
 def _etag(request: Request, position: int, today: str) -> str:
-    session = json.dumps(request.scope.get("session") or {}, sort_keys=True, default=str)
+    session = json.dumps(dict(request.session), sort_keys=True, default=str)
     parts = [_release(), str(position), today, request.url.path, request.url.query,
              request.headers.get("hx-request", ""), request.headers.get("hx-target", ""),
              session]
