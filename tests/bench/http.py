@@ -113,11 +113,7 @@ def run(tickets: int) -> dict:
                         mix[side].append(wrk(base, SECONDS, headers, connections=FEW,
                                              paths=paths))
                 crowd = wrk(ours, SECONDS, cookie, connections=MANY, paths=our_paths)
-                per_url = [{"ours": our_path,
-                            "ratio": round(wrk(ours, URL_SECONDS, cookie, connections=FEW,
-                                               paths=[our_path]).requests_per_s
-                                           / wrk(theirs, URL_SECONDS, connections=FEW,
-                                                 paths=[their_path]).requests_per_s, 2)}
+                per_url = [alone(ours, our_path, cookie, theirs, their_path)
                            for our_path, their_path in pairs]
             conditional = revalidation(ours, our_paths[0], cookie)
         sizes = {"read_db_mb": db_mb(settings.read_db)}
@@ -138,6 +134,15 @@ def run(tickets: int) -> dict:
                    ours=ours_mix, datasette_mix=theirs_mix,
                    at_50={**crowd.as_dict(), "p99_limit_ms": round(crowd_limit_ms, 1)},
                    per_url=per_url, conditional=conditional, **sizes)
+
+
+def alone(ours: str, our_path: str, cookie: dict, theirs: str, their_path: str) -> dict:
+    """One URL of the mix on its own, ours and Datasette's."""
+    mine = wrk(ours, URL_SECONDS, cookie, connections=FEW, paths=[our_path])
+    other = wrk(theirs, URL_SECONDS, connections=FEW, paths=[their_path])
+    return {"ours": our_path, "ratio": round(mine.requests_per_s / other.requests_per_s, 2),
+            "req_per_s": round(mine.requests_per_s, 1), "p99_ms": round(mine.p99_ms, 1),
+            "datasette_req_per_s": round(other.requests_per_s, 1)}
 
 
 def paired_urls(ours: str, theirs: str, token: str, today, warn_days: int,
