@@ -76,7 +76,7 @@ class _Query:
         return " AND ".join(self.where) or "1"
 
 
-def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
+def _where(db: Database, f: TicketFilter, today: date, warn_days: int) -> _Query:
     q = _Query(params=light_params(today, warn_days))
     if f.town:
         q.add("t.town_id = :town", town=f.town)
@@ -95,23 +95,7 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
               leader=f.leader)
     needle = (f.text or "").replace("\x00", "").strip()    # a NUL finds nothing and breaks FTS
     if needle:
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        if len(needle) >= 3:
-            words = ("SELECT w.rowid FROM tickets w WHERE w.seq IN "
-                     "(SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)")
-            text = '"' + needle.replace('"', '""') + '"'
-        else:     # trigrams need three characters: scan for shorter ones
-            words = ("SELECT w.rowid FROM tickets w WHERE w.title LIKE :text ESCAPE '\\' OR "
-                     "w.description LIKE :text ESCAPE '\\' OR w.measures LIKE :text ESCAPE '\\' "
-                     "OR w.number LIKE :text ESCAPE '\\'")
-            text = f"%{escaped}%"
-        # A school's or a town's name finds its tickets too ("星村镇中心小学", "星村镇"). Each
-        # way of matching is an indexed set of rows, and the ticket is in their union.
-        q.add(f"t.rowid IN ({words} UNION SELECT p.rowid FROM tickets p WHERE p.unit_id IN "
-              "(SELECT code FROM units WHERE name LIKE :place ESCAPE '\\') "
-              "UNION SELECT p.rowid FROM tickets p WHERE p.town_id IN (SELECT code FROM units "
-              "WHERE kind = 'town' AND name LIKE :place ESCAPE '\\'))",
-              text=text, place=f"%{escaped}%")
+        q.add(*_text_where(db, needle))
     if f.opened_by:
         q.add("t.opened_by = :opened_by", opened_by=f.opened_by)
     if f.responsible:
@@ -124,6 +108,32 @@ def _where(f: TicketFilter, today: date, warn_days: int) -> _Query:
         q.add("t.deadline <= :due_to", due_to=f.due_to.isoformat())
     q.add(*f.sight.where())
     return q
+
+
+def _text_where(db: Database, needle: str) -> tuple[str, dict]:
+    """The tickets a text finds: by the words of their number, title, description and
+    measures, and a school's or a town's name finds its tickets too ("星村镇中心小学",
+    "星村镇"). The places are looked up first, so a text that names none is one indexed
+    question of the word index."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if len(needle) >= 3:
+        words = "t.seq IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH :text)"
+        text = '"' + needle.replace('"', '""') + '"'
+    else:     # trigrams need three characters: scan for shorter ones
+        words = ("(t.title LIKE :text ESCAPE '\\' OR t.description LIKE :text ESCAPE '\\' "
+                 "OR t.measures LIKE :text ESCAPE '\\' OR t.number LIKE :text ESCAPE '\\')")
+        text = f"%{escaped}%"
+    named = db.execute("SELECT code, kind FROM units WHERE name LIKE ? ESCAPE '\\'",
+                       (f"%{escaped}%",)).fetchall()
+    if not named:
+        return words, {"text": text}
+    places = json.dumps([code for code, _ in named])
+    towns = json.dumps([code for code, kind in named if kind == "town"])
+    return (f"t.rowid IN (SELECT t.rowid FROM tickets t WHERE {words} "
+            "UNION SELECT p.rowid FROM tickets p WHERE p.unit_id IN "
+            "(SELECT value FROM json_each(:places)) UNION SELECT p.rowid FROM tickets p "
+            "WHERE p.town_id IN (SELECT value FROM json_each(:towns)))",
+            {"text": text, "places": places, "towns": towns})
 
 
 def visible_numbers(db: Database, numbers: list[str], sight: Sight) -> set[str]:
@@ -149,16 +159,18 @@ def list_tickets(db: Database, f: TicketFilter, today: date, warn_days: int, *,
     if page > MAX_PAGE:
         raise InvalidInputError(f"页码须在 1 到 {MAX_PAGE} 之间")
     page, per_page = max(1, page), min(max(1, per_page), 500)
-    q = _where(f, today, warn_days)
+    q = _where(db, f, today, warn_days)
     total = db.execute(f"SELECT count(*) FROM tickets t WHERE {q.sql}", q.params).fetchone()[0]
     # With one light chosen, the light order is the deadline's, which an index serves.
-    columns = SORTS["deadline"] if sort == "light" and f.light else SORTS[sort]
+    by_light = sort == "overdue" or (sort == "light" and not f.light)
+    columns = SORTS[sort] if by_light or sort != "light" else SORTS["deadline"]
     order = ", ".join(f"{column}{' DESC' if descending else ''}" for column in columns)
     # The page's rows are chosen by their keys alone and only then read whole: sorting every
     # matching row with all its columns costs a large town's list a third more.
-    chosen = (f"SELECT rowid FROM (SELECT t.rowid, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS "
-              f"days_overdue FROM tickets t WHERE {q.sql} ORDER BY {order}, t.number "
-              "LIMIT :limit OFFSET :offset)")
+    # The light and days overdue are worked out for every matching row only when they order it.
+    derived = f", {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue" if by_light else ""
+    chosen = (f"SELECT rowid FROM (SELECT t.rowid{derived} FROM tickets t WHERE {q.sql} "
+              f"ORDER BY {order}, t.number LIMIT :limit OFFSET :offset)")
     cursor = db.execute(
         f"SELECT t.*, {LIGHT_SQL} AS light, {OVERDUE_SQL} AS days_overdue, "
         "town.name AS town_name, place.name AS unit_name, lead.name AS lead_name "
@@ -184,7 +196,7 @@ def _decoded(ticket: dict) -> dict:
 
 def light_counts(db: Database, f: TicketFilter, today: date, warn_days: int) -> dict[str, int]:
     """How many of the filtered tickets show each light (cancelled ones are not counted)."""
-    q = _where(f, today, warn_days)
+    q = _where(db, f, today, warn_days)
     counts = dict(db.execute(
         f"SELECT {LIGHT_SQL} AS light, count(*) FROM tickets t WHERE {q.sql} "
         "AND t.state != 'cancelled' GROUP BY light", q.params).fetchall())
@@ -193,7 +205,7 @@ def light_counts(db: Database, f: TicketFilter, today: date, warn_days: int) -> 
 
 def state_counts(db: Database, f: TicketFilter, today: date, warn_days: int) -> dict[str, int]:
     """How many of the filtered tickets are in each state (every state named, zeros too)."""
-    q = _where(f, today, warn_days)
+    q = _where(db, f, today, warn_days)
     counts = dict(db.execute(f"SELECT t.state, count(*) FROM tickets t WHERE {q.sql} "
                              "GROUP BY t.state", q.params).fetchall())
     return {state.value: counts.get(state.value, 0) for state in State}

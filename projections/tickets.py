@@ -131,7 +131,7 @@ class TicketsProjection(Projection):
            f"ON tickets ({', '.join(c)})" for c in (
                ("state", "deadline"), ("town_id", "state", "deadline", "number"),
                ("town_id", "unit_id", "number"), ("opened_at",), ("indicator_id",),
-               ("deadline", "number"), ("unit_id",), ("severity",), ("seq",))},
+               ("deadline", "number"), ("unit_id",), ("severity",), ("seq", "number"))},
         "ticket_units_unit": "CREATE INDEX IF NOT EXISTS ticket_units_unit "
                              "ON ticket_units (unit_id)",
         "ticket_leaders_leader": "CREATE INDEX IF NOT EXISTS ticket_leaders_leader "
