@@ -71,7 +71,9 @@ async def unchanged(request: Request, app: App, db: ReadDb,
     conditional(request, getattr(request.state, "position", None), app.today().isoformat())
 
 
-Unchanged = Annotated[None, Depends(unchanged)]   # the last parameter of a page's route
+# The first parameter of a page's route after the request: a 304 is answered before the rest
+# of what the page needs is worked out (it signs the user in first).
+Unchanged = Annotated[None, Depends(unchanged)]
 
 
 def lookups(request: Request, db: ReadDb) -> Lookups:

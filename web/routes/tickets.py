@@ -43,12 +43,12 @@ FILTERS = ("town", "unit", "state", "light", "indicator", "severity", "source", 
 
 
 @router.get("/tickets")
-def ticket_list(request: Request, app: App, db: ReadDb, look: Look, config: Config,
+def ticket_list(request: Request, _: Unchanged, app: App, db: ReadDb, look: Look, config: Config,
                 user: SignedIn, q: str = "", sort: str = "light", desc: bool = False,
                 page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
                 town: str = "", unit: str = "", state: str = "", light: str = "",
                 indicator: str = "", severity: str = "", source: str = "", leader: str = "",
-                mine: str = "", _: Unchanged = None):
+                mine: str = ""):
     """The tickets one may see, filtered, sorted and a page at a time."""
     if light and light not in {x.value for x in Light}:
         raise InvalidInputError("请从红黄绿灯的选项中选择："
@@ -200,8 +200,8 @@ def bulk_assign(request: Request, app: App, db: ReadDb, look: Look, config: Conf
 
 
 @router.get("/tickets/{number}")
-def ticket_detail(request: Request, app: App, db: ReadDb, user: SignedIn, number: str,
-                  _: Unchanged = None):
+def ticket_detail(request: Request, _: Unchanged, app: App, db: ReadDb, user: SignedIn,
+                  number: str):
     """Every field, the evidence before and after, the timeline and the actions one may take."""
     note = told(request)
     return _detail(request, app, db, user, number, notice=note and note["text"])
