@@ -20,6 +20,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -80,7 +81,7 @@ class DealingsProjection(Projection):
 
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
         dealings = _load(conn, {i.aggregate for i in items if i.name in CHANGING})
-        changed: set[str] = set()
+        changed: dict[str, list] = {}      # ticket -> its latest version
         versions: list[list] = []
         for item in items:
             if item.name not in EVENT_LABELS:
@@ -95,9 +96,10 @@ class DealingsProjection(Projection):
             else:
                 _record(conn, item)
                 continue
-            changed.add(item.aggregate)
-            versions.append([*_values(item.aggregate, dealings[item.aggregate]), item.n])
-        _write(conn, {t: dealings[t] for t in changed})
+            version = changed[item.aggregate] = _values(item.aggregate, dealings[item.aggregate])
+            version.append(item.n)
+            versions.append(version)
+        _write(conn, {t: dealings[t] for t in changed}, changed)
         write_versions(conn, "dealing_history", HISTORY, versions)
 
 
@@ -153,8 +155,14 @@ HISTORY = ["ticket_id", "units", "assigned", "assigned_at", "unsigned", "asking"
 
 
 def _values(ticket_id: str, d: _Dealing) -> list:
-    return [ticket_id, json.dumps(d.units), int(d.assigned), d.assigned_at, d.unsigned,
-            int(d.asking), json.dumps(d.acknowledged)]
+    return [ticket_id, _units_json(tuple(d.units)), int(d.assigned), d.assigned_at, d.unsigned,
+            int(d.asking), json.dumps(d.acknowledged) if d.acknowledged else "{}"]
+
+
+@lru_cache(maxsize=4096)
+def _units_json(units: tuple[str, ...]) -> str:
+    """A list of units as stored JSON: the same few lists come again and again."""
+    return json.dumps(list(units))
 
 
 def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, _Dealing]:
@@ -172,11 +180,14 @@ def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, _Dealing]:
     return found
 
 
-def _write(conn: sqlite3.Connection, dealings: dict[str, _Dealing]) -> None:
+def _write(conn: sqlite3.Connection, dealings: dict[str, _Dealing],
+           latest: dict[str, list]) -> None:
+    """Each ticket's dealing as it now stands (the first six values of its latest version)
+    and its acknowledgements."""
     if not dealings:
         return
     conn.executemany("INSERT OR REPLACE INTO dealing VALUES (?, ?, ?, ?, ?, ?)",
-                     [_values(t, d)[:-1] for t, d in dealings.items()])
+                     [latest[t][:6] for t in dealings])
     conn.execute("DELETE FROM acknowledgements WHERE ticket_id IN "
                  "(SELECT value FROM json_each(?))", (json.dumps(sorted(dealings)),))
     conn.executemany("INSERT INTO acknowledgements VALUES (?, ?, ?)",
