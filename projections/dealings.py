@@ -29,7 +29,7 @@ from projections.base import Item, Projection, ProjectionError
 from projections.history import SPAN, write_versions
 
 
-@dataclass
+@dataclass(slots=True)
 class _Dealing:
     units: list[str] = field(default_factory=list)     # lead and co-responsible units
     assigned: bool = False                               # with the units (整改中)
@@ -39,7 +39,11 @@ class _Dealing:
 
     @property
     def unsigned(self) -> int:
-        return sum(u not in self.acknowledged for u in self.units) if self.assigned else 0
+        if not self.assigned:
+            return 0
+        if not self.acknowledged:
+            return len(self.units)
+        return sum(u not in self.acknowledged for u in self.units)
 
 
 class DealingsProjection(Projection):
@@ -82,12 +86,14 @@ class DealingsProjection(Projection):
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
         dealings = _load(conn, {i.aggregate for i in items if i.name in CHANGING})
         changed: dict[str, list] = {}      # ticket -> its latest version
+        opened: set[str] = set()
         versions: list[list] = []
         for item in items:
             if item.name not in EVENT_LABELS:
                 raise self.unknown(item)
             if item.name == "Opened":
                 dealings[item.aggregate] = _Dealing()
+                opened.add(item.aggregate)
             elif item.name in CHANGING:
                 d = dealings.get(item.aggregate)
                 if d is None:
@@ -100,7 +106,7 @@ class DealingsProjection(Projection):
             version.append(item.n)
             versions.append(version)
         _write(conn, {t: dealings[t] for t in changed}, changed)
-        write_versions(conn, "dealing_history", HISTORY, versions)
+        write_versions(conn, "dealing_history", HISTORY, versions, opened)
 
 
 # The events that change a ticket's dealing; the others leave it as it is.

@@ -6,23 +6,26 @@ versions alive then (projections/asof.py)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Container
 
 OPEN = 2**62    # `valid_to` of a row's latest version: beyond any notification id
 SPAN = {"valid_from": int, "valid_to": int}
 
 
 def write_versions(conn: sqlite3.Connection, table: str, columns: list[str],
-                   versions: list[list]) -> None:
+                   versions: list[list], new: Container = ()) -> None:
     """Store a batch's versions, in log order, each a row's values (its key first) followed
-    by the notification that made it; each closes the one before it, in the batch or stored.
-    Each list is given its `valid_to` in place."""
+    by the notification that made it; each closes the one before it, in the batch or stored
+    (`new` holds keys with none stored: a row first made in this batch). Each list is given
+    its `valid_to` in place."""
     latest: dict[object, list] = {}
     ended = []
     for version in versions:
         key, made = version[0], version[-1]
         before = latest.get(key)
         if before is None:
-            ended.append((made, key, OPEN))
+            if key not in new:
+                ended.append((made, key, OPEN))
         else:
             before[-1] = made
         version.append(OPEN)

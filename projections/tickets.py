@@ -16,6 +16,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
@@ -50,8 +51,20 @@ def _json(values: list, dumps: Callable[[Any], str] = json.dumps) -> str:
     return "[]" if values == [] else dumps(values)
 
 
-def _listed(text: str) -> list:
-    return json.loads(text) if text != "[]" else []
+@lru_cache(maxsize=4096)
+def _ids_json(ids: tuple[str, ...]) -> str:
+    return json.dumps(list(ids))
+
+
+def _ids(ids: list[str]) -> str:
+    """A list of unit or person ids as stored JSON: the same few lists come again and again."""
+    return "[]" if ids == [] else _ids_json(tuple(ids))
+
+
+@lru_cache(maxsize=4096)
+def _listed(text: str) -> tuple:
+    """Stored JSON of ids, read back."""
+    return tuple(json.loads(text))
 
 
 # Each handler changes a ticket's row (a dict in NAMES order) for one event.
@@ -69,7 +82,7 @@ def _opened(row: dict, e: Any, item: Item) -> None:
     row["source"] = e.source
     row["state"] = "opened"
     row["co_unit_ids"] = "[]"
-    row["leader_ids"] = _json(e.leader_ids)
+    row["leader_ids"] = _ids(e.leader_ids)
     row["deadline"] = e.deadline.isoformat() if e.deadline else None
     row["opened_at"] = item.at
     row["opened_by"] = e.by["login"]
@@ -81,9 +94,9 @@ def _opened(row: dict, e: Any, item: Item) -> None:
 
 def _responsible(row: dict, e: Any, item: Item) -> None:
     row["lead_unit_id"] = e.lead_unit_id
-    row["co_unit_ids"] = _json(e.co_unit_ids)
+    row["co_unit_ids"] = _ids(e.co_unit_ids)
     row["person_id"] = e.person_id
-    row["leader_ids"] = _json(e.leader_ids)
+    row["leader_ids"] = _ids(e.leader_ids)
     row["deadline"] = e.deadline.isoformat()
 
 
@@ -212,6 +225,7 @@ class TicketsProjection(Projection):
         rows = self._load(conn, {i.aggregate for i in items if i.name != "Opened"})
         responsibility: set[str] = set()
         texts: set[str] = set()
+        opened: set[str] = set()
         versions: list[list] = []
         for item in items:
             name = item.name
@@ -223,6 +237,7 @@ class TicketsProjection(Projection):
                 if name != "Opened":
                     raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
                 row = rows[item.aggregate] = dict.fromkeys(NAMES)
+                opened.add(item.aggregate)
             handler(row, item.event, item)
             row["version"] = item.event.originator_version
             versions.append([*row.values(), item.n])
@@ -231,7 +246,7 @@ class TicketsProjection(Projection):
             if name in WORDED:
                 texts.add(item.aggregate)
         conn.executemany(UPSERT, [tuple(row.values()) for row in rows.values()])
-        write_versions(conn, "ticket_history", NAMES, versions)
+        write_versions(conn, "ticket_history", NAMES, versions, opened)
         self._write_responsibility(conn, [rows[t] for t in responsibility])
         if not self.bulk:     # a long catch-up indexes the words once, at its end
             self._write_texts(conn, [rows[t] for t in texts])
