@@ -40,6 +40,9 @@ COUNTED = {"Opened": "found", "Rectified": "rectified", "Closed": "closed",
            "Reopened": "reopened", "Cancelled": "cancelled", "DeadlineExtended": "extended"}
 FIGURE = {figure: i for i, figure in enumerate(COUNTS)}    # a figure's place in a week's counts
 CHECKING = frozenset({"ProgressChecked", "ReInspected"})
+# The events that change a ticket's on-time terms (_Batch.terms_follow)
+TERMED = frozenset({"Opened", "Assigned", "Rectified", "ReInspected", "Cancelled",
+                    "RecheckHeld"})
 OVERDUE = FIGURE["overdue"]
 
 
@@ -100,6 +103,7 @@ class WeeklyProjection(Projection):
 
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
         batch = _Batch(conn, {i.aggregate for i in items if i.name != "Opened"})
+        intervals, change, count = batch.current, batch.change, batch.count
         for item in items:
             name = item.name
             if name not in EVENT_LABELS:
@@ -108,23 +112,24 @@ class WeeklyProjection(Projection):
             week = _week(item.at)
             if name == "Opened":
                 place = (event.town_id or "", event.unit_id)
-                batch.change(item, place, "opened",
-                             event.deadline.isoformat() if event.deadline else None)
+                change(item, place, "opened",
+                       event.deadline.isoformat() if event.deadline else None)
             else:
-                current = batch.current.get(item.aggregate)
+                current = intervals.get(item.aggregate)
                 if current is None:
                     raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
                 place = (current[2], current[3])
                 after = _after(name, event, current[6], current[7])
                 if after != (current[6], current[7]):
-                    batch.change(item, place, *after)
+                    change(item, place, *after)
                 if name in CHECKING:
                     batch.checks.setdefault((week, item.aggregate), (*place, item.n))
             column = COUNTED.get(name) or (
                 "returned" if name == "ReInspected" and not event.passed else None)
             if column:
-                batch.count(item, week, week, place, column)
-            batch.terms_follow(item, week, place)
+                count(item, week, week, place, column)
+            if name in TERMED:
+                batch.terms_follow(item, week, place)
         batch.write()
 
 
@@ -135,6 +140,12 @@ def _day_week(day: str) -> str:
 
 def _week(at: str) -> str:
     return _day_week(at[:10])
+
+
+def _may_span_week_end(start: str, end: str) -> bool:
+    """Whether [start, end) may hold a Monday 00:00 (both Beijing ISO text): not when both
+    fall in one ISO week and the start is not a midnight (its Monday's would come before)."""
+    return _week(start) != _week(end) or start[11:26] == "00:00:00.000000"
 
 
 def _after(name: str, e: Any, state: str, deadline: str | None) -> tuple[str, str | None]:
@@ -176,9 +187,11 @@ class _Batch:
         the week of its passing re-inspection, whichever is later; a cancellation takes it out
         of the count from then (or from its deadline's week, if later)."""
         e = item.event
-        if item.name == "Opened":
-            self.terms[item.aggregate] = dict.fromkeys(TERMS) | {
-                "ticket_id": item.aggregate, "town_id": place[0], "unit_id": place[1]}
+        if item.name == "Opened":     # in TERMS order
+            self.terms[item.aggregate] = {
+                "ticket_id": item.aggregate, "town_id": place[0], "unit_id": place[1],
+                "first_deadline": None, "completed_on": None, "on_time_at": None,
+                "cancelled_at": None, "assigned_n": None}
             return
         terms = self.terms[item.aggregate]
         deadline = terms["first_deadline"]
@@ -222,7 +235,7 @@ class _Batch:
             if previous[0] not in self.new:
                 self.ended.append((item.at, previous[0]))
             start, old_state, old_deadline = previous[4], previous[6], previous[7]
-            if old_state in UNRECTIFIED and old_deadline:
+            if old_state in UNRECTIFIED and old_deadline and _may_span_week_end(start, item.at):
                 # Both ends as stored, so that a week end lies in exactly one interval.
                 for end in week_ends(datetime.fromisoformat(start),
                                      datetime.fromisoformat(item.at)):
