@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
@@ -23,7 +24,7 @@ from projections.base import Item, Projection, ProjectionError
 POSITIONS = "_positions"
 BATCH = 5000
 BULK_LAG = 20_000    # a projection further behind than this catches up without query indexes
-BULK_BATCHES = 4     # and in batches this many times larger: fewer commits, each rewriting
+BULK_BATCHES = 8     # and in batches this many times larger: fewer commits, each rewriting
                      # pages that the next would rewrite again
 
 
@@ -168,30 +169,36 @@ class ProjectionRunner:
         """Projections far behind drop their query indexes until they have caught up; the
         flag is stored, so a process that restarts mid-way goes on the same way."""
         flags = self._bulk()
-        for name, (position, error) in self.positions().items():
-            projection = self.projections[name]
-            if not flags[name] and error is None and last - position > BULK_LAG:
-                self._switch_bulk(projection, True)
-            projection.bulk = flags[name] or projection.bulk
+        self._switch_bulk([self.projections[name] for name, (position, error)
+                           in self.positions().items()
+                           if not flags[name] and error is None and last - position > BULK_LAG],
+                          True)
+        for name, projection in self.projections.items():
+            projection.bulk = flags.get(name, False) or projection.bulk
 
     def _leave_bulk(self, last: int) -> None:
         """Caught up, or stopped by an error: either way, make what there is quick to query."""
         flags = self._bulk()
-        for name, (position, error) in self.positions().items():
-            if flags[name] and (error is not None or position >= last):
-                self._switch_bulk(self.projections[name], False)
+        self._switch_bulk([self.projections[name] for name, (position, error)
+                           in self.positions().items()
+                           if flags[name] and (error is not None or position >= last)], False)
 
-    def _switch_bulk(self, projection: Projection, on: bool) -> None:
+    def _switch_bulk(self, projections: list[Projection], on: bool) -> None:
+        """Into bulk or out of it, the projections together in one transaction."""
+        if not projections:
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            (projection.begin_bulk if on else projection.end_bulk)(self.db)
-            self.conn.execute(f"UPDATE {POSITIONS} SET bulk = ? WHERE name = ?",
-                              (int(on), projection.name))
+            for projection in projections:
+                (projection.begin_bulk if on else projection.end_bulk)(self.db)
+                self.conn.execute(f"UPDATE {POSITIONS} SET bulk = ? WHERE name = ?",
+                                  (int(on), projection.name))
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        projection.bulk = on
+        for projection in projections:
+            projection.bulk = on
 
     def _read(self, start: int, head: int, size: int) -> Batch:
         """The batch of `size` notifications from `start` (up to `head`), those some
@@ -261,15 +268,18 @@ class ProjectionRunner:
 
     def _route(self, batch: list[Entry], now: dict[str, int]
                ) -> dict[str, list[Item | ProjectionError]]:
-        """Each projection's items of the batch: the events it follows after its position."""
-        items: dict[str, list[Item | ProjectionError]] = {name: [] for name in now}
-        routes = {topic: [items[name] for name in names if name in items]
-                  for topic, names in self._followers.items()}
+        """Each projection's items of the batch: the events it follows after its position.
+        Events go into one list per set of followers (every ticket event to the projections
+        of tickets alike), and a projection that follows one such set is handed that list."""
+        groups: dict[tuple[str, ...], list[Item | ProjectionError]] = {}
+        lists = {topic: groups.setdefault(names, []) for topic, names in self._followers.items()}
         for _, topic, item in batch:
-            for followed in routes[topic]:
-                followed.append(item)
+            lists[topic].append(item)
+        items = {}
         first = batch[0][0] if batch else 0
         for name, position in now.items():
+            mine = [group for names, group in groups.items() if name in names and group]
+            items[name] = mine[0] if len(mine) == 1 else sorted(chain(*mine), key=_number)
             if position >= first:       # another follower got into this batch first
                 items[name] = [i for i in items[name] if _number(i) > position]
         return items
