@@ -20,6 +20,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -28,7 +29,7 @@ from projections.base import Item, Projection, ProjectionError
 from projections.history import SPAN, write_versions
 
 
-@dataclass
+@dataclass(slots=True)
 class _Dealing:
     units: list[str] = field(default_factory=list)     # lead and co-responsible units
     assigned: bool = False                               # with the units (整改中)
@@ -38,7 +39,11 @@ class _Dealing:
 
     @property
     def unsigned(self) -> int:
-        return sum(u not in self.acknowledged for u in self.units) if self.assigned else 0
+        if not self.assigned:
+            return 0
+        if not self.acknowledged:
+            return len(self.units)
+        return sum(u not in self.acknowledged for u in self.units)
 
 
 class DealingsProjection(Projection):
@@ -80,13 +85,15 @@ class DealingsProjection(Projection):
 
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
         dealings = _load(conn, {i.aggregate for i in items if i.name in CHANGING})
-        changed: set[str] = set()
+        changed: dict[str, list] = {}      # ticket -> its latest version
+        opened: set[str] = set()
         versions: list[list] = []
         for item in items:
             if item.name not in EVENT_LABELS:
                 raise self.unknown(item)
             if item.name == "Opened":
                 dealings[item.aggregate] = _Dealing()
+                opened.add(item.aggregate)
             elif item.name in CHANGING:
                 d = dealings.get(item.aggregate)
                 if d is None:
@@ -95,10 +102,11 @@ class DealingsProjection(Projection):
             else:
                 _record(conn, item)
                 continue
-            changed.add(item.aggregate)
-            versions.append([*_values(item.aggregate, dealings[item.aggregate]), item.n])
-        _write(conn, {t: dealings[t] for t in changed})
-        write_versions(conn, "dealing_history", HISTORY, versions)
+            version = changed[item.aggregate] = _values(item.aggregate, dealings[item.aggregate])
+            version.append(item.n)
+            versions.append(version)
+        _write(conn, {t: dealings[t] for t in changed}, changed)
+        write_versions(conn, "dealing_history", HISTORY, versions, opened)
 
 
 # The events that change a ticket's dealing; the others leave it as it is.
@@ -153,8 +161,14 @@ HISTORY = ["ticket_id", "units", "assigned", "assigned_at", "unsigned", "asking"
 
 
 def _values(ticket_id: str, d: _Dealing) -> list:
-    return [ticket_id, json.dumps(d.units), int(d.assigned), d.assigned_at, d.unsigned,
-            int(d.asking), json.dumps(d.acknowledged)]
+    return [ticket_id, _units_json(tuple(d.units)), int(d.assigned), d.assigned_at, d.unsigned,
+            int(d.asking), json.dumps(d.acknowledged) if d.acknowledged else "{}"]
+
+
+@lru_cache(maxsize=4096)
+def _units_json(units: tuple[str, ...]) -> str:
+    """A list of units as stored JSON: the same few lists come again and again."""
+    return json.dumps(list(units))
 
 
 def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, _Dealing]:
@@ -172,11 +186,14 @@ def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, _Dealing]:
     return found
 
 
-def _write(conn: sqlite3.Connection, dealings: dict[str, _Dealing]) -> None:
+def _write(conn: sqlite3.Connection, dealings: dict[str, _Dealing],
+           latest: dict[str, list]) -> None:
+    """Each ticket's dealing as it now stands (the first six values of its latest version)
+    and its acknowledgements."""
     if not dealings:
         return
     conn.executemany("INSERT OR REPLACE INTO dealing VALUES (?, ?, ?, ?, ?, ?)",
-                     [_values(t, d)[:-1] for t, d in dealings.items()])
+                     [latest[t][:6] for t in dealings])
     conn.execute("DELETE FROM acknowledgements WHERE ticket_id IN "
                  "(SELECT value FROM json_each(?))", (json.dumps(sorted(dealings)),))
     conn.executemany("INSERT INTO acknowledgements VALUES (?, ?, ?)",

@@ -16,6 +16,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
@@ -42,40 +43,86 @@ UPSERT = (f"INSERT INTO tickets ({', '.join(NAMES)}) VALUES ({', '.join('?' * le
           + ", ".join(f"{c} = excluded.{c}" for c in NAMES if c != "id"))
 
 
+_text = json.JSONEncoder(ensure_ascii=False).encode     # json.dumps(..., ensure_ascii=False)
+
+
+def _json(values: list, dumps: Callable[[Any], str] = json.dumps) -> str:
+    """A list as stored JSON; most are empty, which needs no encoder."""
+    return "[]" if values == [] else dumps(values)
+
+
+@lru_cache(maxsize=4096)
+def _ids_json(ids: tuple[str, ...]) -> str:
+    return json.dumps(list(ids))
+
+
+def _ids(ids: list[str]) -> str:
+    """A list of unit or person ids as stored JSON: the same few lists come again and again."""
+    return "[]" if ids == [] else _ids_json(tuple(ids))
+
+
+@lru_cache(maxsize=4096)
+def _listed(text: str) -> tuple:
+    """Stored JSON of ids, read back."""
+    return tuple(json.loads(text))
+
+
+# Each handler changes a ticket's row (a dict in NAMES order) for one event.
 def _opened(row: dict, e: Any, item: Item) -> None:
-    row.update(
-        id=item.aggregate, seq=item.n, number=e.number, title=e.title,
-        description=e.description, town_id=e.town_id, unit_id=e.unit_id, category=e.category,
-        indicator_id=e.indicator_id, severity=e.severity, source=e.source, state="opened",
-        co_unit_ids="[]", leader_ids=json.dumps(e.leader_ids),
-        deadline=e.deadline.isoformat() if e.deadline else None, opened_at=item.at,
-        opened_by=e.by["login"], returns=0, reopens=0, rectifications=0, extensions=0,
-        overdue_incurred=0,
-        evidence_before=json.dumps(e.evidence, ensure_ascii=False), evidence_after="[]")
+    row["id"] = item.aggregate
+    row["seq"] = item.n
+    row["number"] = e.number
+    row["title"] = e.title
+    row["description"] = e.description
+    row["town_id"] = e.town_id
+    row["unit_id"] = e.unit_id
+    row["category"] = e.category
+    row["indicator_id"] = e.indicator_id
+    row["severity"] = e.severity
+    row["source"] = e.source
+    row["state"] = "opened"
+    row["co_unit_ids"] = "[]"
+    row["leader_ids"] = _ids(e.leader_ids)
+    row["deadline"] = e.deadline.isoformat() if e.deadline else None
+    row["opened_at"] = item.at
+    row["opened_by"] = e.by["login"]
+    row["returns"] = row["reopens"] = row["rectifications"] = row["extensions"] = 0
+    row["overdue_incurred"] = 0
+    row["evidence_before"] = _json(e.evidence, _text)
+    row["evidence_after"] = "[]"
 
 
 def _responsible(row: dict, e: Any, item: Item) -> None:
-    row.update(lead_unit_id=e.lead_unit_id, co_unit_ids=json.dumps(e.co_unit_ids),
-               person_id=e.person_id, leader_ids=json.dumps(e.leader_ids),
-               deadline=e.deadline.isoformat())
+    row["lead_unit_id"] = e.lead_unit_id
+    row["co_unit_ids"] = _ids(e.co_unit_ids)
+    row["person_id"] = e.person_id
+    row["leader_ids"] = _ids(e.leader_ids)
+    row["deadline"] = e.deadline.isoformat()
 
 
 def _assigned(row: dict, e: Any, item: Item) -> None:
     _responsible(row, e, item)
-    row.update(state="assigned", assigned_at=item.at)
+    row["state"] = "assigned"
+    row["assigned_at"] = item.at
 
 
 def _rectified(row: dict, e: Any, item: Item) -> None:
-    row.update(state="rectified", rectified_at=item.at, measures=e.measures,
-               evidence_after=json.dumps(e.evidence, ensure_ascii=False), pending_deadline=None,
-               rectifications=row["rectifications"] + 1)
+    row["state"] = "rectified"
+    row["rectified_at"] = item.at
+    row["measures"] = e.measures
+    row["evidence_after"] = _json(e.evidence, _text)
+    row["pending_deadline"] = None
+    row["rectifications"] += 1
 
 
 def _reinspected(row: dict, e: Any, item: Item) -> None:
     if e.passed:
-        row.update(state="verified", verified_at=item.at)
+        row["state"] = "verified"
+        row["verified_at"] = item.at
     else:   # the failed fix's photos are no longer current
-        row.update(state="assigned", returns=row["returns"] + 1, evidence_after="[]")
+        row["state"] = "assigned"
+        row["returns"] += 1
+        row["evidence_after"] = "[]"
 
 
 def _extended(row: dict, e: Any, item: Item) -> None:
@@ -95,6 +142,19 @@ def _reopened(row: dict, e: Any, item: Item) -> None:
                deadline=e.deadline.isoformat(), evidence_after="[]")
 
 
+def _closed(row: dict, e: Any, item: Item) -> None:
+    row["state"] = "closed"
+    row["closed_at"] = item.at
+
+
+def _checked(row: dict, e: Any, item: Item) -> None:
+    row["last_checked_at"] = item.at
+
+
+def _unchanged(row: dict, e: Any, item: Item) -> None:
+    """An event that changes nothing the row holds (its version aside)."""
+
+
 HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
     "Opened": _opened,
     "Assigned": _assigned,
@@ -105,19 +165,21 @@ HANDLERS: dict[str, Callable[[dict, Any, Item], None]] = {
     "ExtensionRefused": lambda row, e, item: row.update(pending_deadline=None),
     "Rectified": _rectified,
     "ReInspected": _reinspected,
-    "Closed": lambda row, e, item: row.update(state="closed", closed_at=item.at),
+    "Closed": _closed,
     "Reopened": _reopened,
     "Cancelled": lambda row, e, item: row.update(state="cancelled", cancelled_at=item.at),
-    "Commented": lambda row, e, item: None,
-    "InstructionGiven": lambda row, e, item: None,
-    "ProgressChecked": lambda row, e, item: row.update(last_checked_at=item.at),
-    "Acknowledged": lambda row, e, item: None,
-    "Chased": lambda row, e, item: None,
-    "RecheckHeld": lambda row, e, item: None,
-    "InstructionReplied": lambda row, e, item: None,
-    "EvidenceAdded": lambda row, e, item: row.update(evidence_before=json.dumps(
-        [*json.loads(row["evidence_before"]), *e.evidence], ensure_ascii=False)),
+    "Commented": _unchanged,
+    "InstructionGiven": _unchanged,
+    "ProgressChecked": _checked,
+    "Acknowledged": _unchanged,
+    "Chased": _unchanged,
+    "RecheckHeld": _unchanged,
+    "InstructionReplied": _unchanged,
+    "EvidenceAdded": lambda row, e, item: row.update(evidence_before=_text(
+        [*json.loads(row["evidence_before"]), *e.evidence])),
 }
+RESPONSIBLE = frozenset({"Opened", "Assigned", "Reassigned"})
+WORDED = frozenset({"Opened", "Rectified"})
 
 
 class TicketsProjection(Projection):
@@ -164,24 +226,28 @@ class TicketsProjection(Projection):
         rows = self._load(conn, {i.aggregate for i in items if i.name != "Opened"})
         responsibility: set[str] = set()
         texts: set[str] = set()
+        opened: set[str] = set()
         versions: list[list] = []
         for item in items:
-            handler = HANDLERS.get(item.name)
+            name = item.name
+            handler = HANDLERS.get(name)
             if handler is None:
                 raise self.unknown(item)
-            row = rows.setdefault(item.aggregate, dict.fromkeys(NAMES)) if item.name == "Opened" else \
-                rows.get(item.aggregate)
+            row = rows.get(item.aggregate)
             if row is None:
-                raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
+                if name != "Opened":
+                    raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
+                row = rows[item.aggregate] = dict.fromkeys(NAMES)
+                opened.add(item.aggregate)
             handler(row, item.event, item)
             row["version"] = item.event.originator_version
-            versions.append([*(row.get(c) for c in NAMES), item.n])
-            if item.name in ("Opened", "Assigned", "Reassigned"):
+            versions.append([*row.values(), item.n])
+            if name in RESPONSIBLE:
                 responsibility.add(item.aggregate)
-            if item.name in ("Opened", "Rectified"):
+            if name in WORDED:
                 texts.add(item.aggregate)
-        conn.executemany(UPSERT, [[row.get(c) for c in NAMES] for row in rows.values()])
-        write_versions(conn, "ticket_history", NAMES, versions)
+        conn.executemany(UPSERT, [tuple(row.values()) for row in rows.values()])
+        write_versions(conn, "ticket_history", NAMES, versions, opened)
         self._write_responsibility(conn, [rows[t] for t in responsibility])
         if not self.bulk:     # a long catch-up indexes the words once, at its end
             self._write_texts(conn, [rows[t] for t in texts])
@@ -200,10 +266,9 @@ class TicketsProjection(Projection):
     def _load(conn: sqlite3.Connection, ids: set[str]) -> dict[str, dict]:
         if not ids:
             return {}
-        cursor = conn.execute("SELECT * FROM tickets WHERE id IN (SELECT value FROM json_each(?))",
-                              (json.dumps(list(ids)),))
-        columns = [c[0] for c in cursor.description]
-        return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor}
+        cursor = conn.execute(f"SELECT {', '.join(NAMES)} FROM tickets WHERE id IN "
+                              "(SELECT value FROM json_each(?))", (json.dumps(list(ids)),))
+        return {row[0]: dict(zip(NAMES, row, strict=True)) for row in cursor}
 
     @staticmethod
     def _write_responsibility(conn: sqlite3.Connection, rows: list[dict]) -> None:
@@ -216,8 +281,8 @@ class TicketsProjection(Projection):
         for r in rows:
             if r["lead_unit_id"]:
                 units.append((r["id"], r["lead_unit_id"], 1))
-                units += [(r["id"], u, 0) for u in json.loads(r["co_unit_ids"])]
-            leaders += [(r["id"], p) for p in dict.fromkeys(json.loads(r["leader_ids"]))]
+                units += [(r["id"], u, 0) for u in _listed(r["co_unit_ids"])]
+            leaders += [(r["id"], p) for p in dict.fromkeys(_listed(r["leader_ids"]))]
         conn.executemany("INSERT INTO ticket_units VALUES (?, ?, ?)", units)
         conn.executemany("INSERT INTO ticket_leaders VALUES (?, ?)", leaders)
 

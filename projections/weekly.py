@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -39,6 +38,12 @@ STATE_AFTER = {"Opened": "opened", "Assigned": "assigned", "Rectified": "rectifi
                "Closed": "closed", "Reopened": "assigned", "Cancelled": "cancelled"}
 COUNTED = {"Opened": "found", "Rectified": "rectified", "Closed": "closed",
            "Reopened": "reopened", "Cancelled": "cancelled", "DeadlineExtended": "extended"}
+FIGURE = {figure: i for i, figure in enumerate(COUNTS)}    # a figure's place in a week's counts
+CHECKING = frozenset({"ProgressChecked", "ReInspected"})
+# The events that change a ticket's on-time terms (_Batch.terms_follow)
+TERMED = frozenset({"Opened", "Assigned", "Rectified", "ReInspected", "Cancelled",
+                    "RecheckHeld"})
+OVERDUE = FIGURE["overdue"]
 
 
 def week_of_end(moment: datetime) -> str:
@@ -111,30 +116,33 @@ class WeeklyProjection(Projection):
 
     def apply(self, conn: sqlite3.Connection, items: Sequence[Item]) -> None:
         batch = _Batch(conn, {i.aggregate for i in items if i.name != "Opened"})
+        intervals, change, count = batch.current, batch.change, batch.count
         for item in items:
-            if item.name not in EVENT_LABELS:
+            name = item.name
+            if name not in EVENT_LABELS:
                 raise self.unknown(item)
             event = item.event
-            if item.name == "Opened":
+            week = _week(item.at)
+            if name == "Opened":
                 place = (event.town_id or "", event.unit_id)
-                batch.change(item, place, "opened",
-                             event.deadline.isoformat() if event.deadline else None)
+                change(item, place, "opened",
+                       event.deadline.isoformat() if event.deadline else None)
             else:
-                current = batch.current.get(item.aggregate)
+                current = intervals.get(item.aggregate)
                 if current is None:
                     raise ProjectionError(self.name, item.n, "事件所属的问题尚未登记")
                 place = (current[2], current[3])
-                after = _after(item.name, event, current[6], current[7])
+                after = _after(name, event, current[6], current[7])
                 if after != (current[6], current[7]):
-                    batch.change(item, place, *after)
-                if item.name in ("ProgressChecked", "ReInspected"):
-                    batch.checks.setdefault((_week(item.at), item.aggregate),
-                                            (*place, item.n))
-            column = COUNTED.get(item.name) or (
-                "returned" if item.name == "ReInspected" and not event.passed else None)
+                    change(item, place, *after)
+                if name in CHECKING:
+                    batch.checks.setdefault((week, item.aggregate), (*place, item.n))
+            column = COUNTED.get(name) or (
+                "returned" if name == "ReInspected" and not event.passed else None)
             if column:
-                batch.count(item, _week(item.at), place, column)
-            batch.terms_follow(item, place)
+                count(item, week, week, place, column)
+            if name in TERMED:
+                batch.terms_follow(item, week, place)
         batch.write()
 
 
@@ -145,6 +153,12 @@ def _day_week(day: str) -> str:
 
 def _week(at: str) -> str:
     return _day_week(at[:10])
+
+
+def _may_span_week_end(start: str, end: str) -> bool:
+    """Whether [start, end) may hold a Monday 00:00 (both Beijing ISO text): not when both
+    fall in one ISO week and the start is not a midnight (its Monday's would come before)."""
+    return _week(start) != _week(end) or start[11:26] == "00:00:00.000000"
 
 
 def _after(name: str, e: Any, state: str, deadline: str | None) -> tuple[str, str | None]:
@@ -171,23 +185,26 @@ class _Batch:
                 "(SELECT value FROM json_each(?))", (json.dumps(list(tickets)),))}
         self.new: dict[int, list] = {}               # intervals opened in this batch, by n
         self.ended: list[tuple[str, int]] = []       # (until, n) of intervals already stored
-        self.counts: dict[tuple, Counter] = defaultdict(Counter)
+        self.counts: dict[tuple, list[int]] = {}     # (week, town, unit) -> COUNTS
         self.marks: list[tuple] = []
         self.checks: dict[tuple, tuple] = {}
         cursor = conn.execute(f"SELECT {', '.join(TERMS)} FROM ticket_terms WHERE ticket_id IN "
                               "(SELECT value FROM json_each(?))", (json.dumps(list(tickets)),))
+        # ticket -> its terms, a dict in TERMS order
         self.terms: dict[str, dict] = {r[0]: dict(zip(TERMS, r, strict=True)) for r in cursor}
         self.holds: list[tuple] = []
 
-    def terms_follow(self, item: Item, place: tuple) -> None:
+    def terms_follow(self, item: Item, week: str, place: tuple) -> None:
         """Keep the ticket's on-time terms (domain/ranking.py) and the weekly sums of them. A
         ticket is due in the week of its first deadline; it counts as on time in that week or
         the week of its passing re-inspection, whichever is later; a cancellation takes it out
         of the count from then (or from its deadline's week, if later)."""
         e = item.event
-        if item.name == "Opened":
-            self.terms[item.aggregate] = dict.fromkeys(TERMS) | {
-                "ticket_id": item.aggregate, "town_id": place[0], "unit_id": place[1]}
+        if item.name == "Opened":     # in TERMS order
+            self.terms[item.aggregate] = {
+                "ticket_id": item.aggregate, "town_id": place[0], "unit_id": place[1],
+                "first_deadline": None, "completed_on": None, "on_time_at": None,
+                "cancelled_at": None, "assigned_n": None}
             return
         terms = self.terms[item.aggregate]
         deadline = terms["first_deadline"]
@@ -195,24 +212,32 @@ class _Batch:
             case "Assigned" if deadline is None:
                 terms["first_deadline"] = e.deadline.isoformat()
                 terms["assigned_n"] = item.n
-                self.count(item, _day_week(terms["first_deadline"]), place, "due")
+                self.count(item, _day_week(terms["first_deadline"]), week, place, "due")
             case "Rectified":
                 terms["completed_on"] = e.completed_on.isoformat()
             case "ReInspected" if e.passed and terms["on_time_at"] is None and rectified_on_time(
                     date.fromisoformat(terms["completed_on"]),
                     deadline and date.fromisoformat(deadline)):
                 terms["on_time_at"] = item.at
-                self.count(item, max(_week(item.at), _day_week(deadline)), place, "on_time")
+                self.count(item, max(week, _day_week(deadline)), week, place, "on_time")
             case "Cancelled":
                 terms["cancelled_at"] = item.at
                 if deadline:     # never rectified, so never on time: out of the count
-                    self.count(item, max(_week(item.at), _day_week(deadline)), place, "due", -1)
+                    self.count(item, max(week, _day_week(deadline)), week, place, "due", -1)
             case "RecheckHeld":
                 self.holds.append((item.n, item.aggregate, item.at))
 
-    def count(self, item: Item, week: str, place: tuple, figure: str, delta: int = 1) -> None:
-        self.counts[(week, *place)][figure] += delta
-        self.marks.append((item.n, week, *place, figure, delta, int(week < _week(item.at))))
+    def count(self, item: Item, week: str, item_week: str, place: tuple, figure: str,
+              delta: int = 1) -> None:
+        """Count the item in a week (`item_week` being its own)."""
+        self._counts(week, place)[FIGURE[figure]] += delta
+        self.marks.append((item.n, week, *place, figure, delta, int(week < item_week)))
+
+    def _counts(self, week: str, place: tuple) -> list[int]:
+        key = (week, *place)
+        if (counts := self.counts.get(key)) is None:
+            counts = self.counts[key] = [0] * len(COUNTS)
+        return counts
 
     def change(self, item: Item, place: tuple, state: str, deadline: str | None) -> None:
         """End the ticket's open interval, counting the week ends it was overdue at, and
@@ -223,12 +248,12 @@ class _Batch:
             if previous[0] not in self.new:
                 self.ended.append((item.at, previous[0]))
             start, old_state, old_deadline = previous[4], previous[6], previous[7]
-            if old_state in UNRECTIFIED and old_deadline:
+            if old_state in UNRECTIFIED and old_deadline and _may_span_week_end(start, item.at):
                 # Both ends as stored, so that a week end lies in exactly one interval.
                 for end in week_ends(datetime.fromisoformat(start),
                                      datetime.fromisoformat(item.at)):
                     if old_deadline < end.date().isoformat():
-                        self.counts[(week_of_end(end), *place)]["overdue"] += 1
+                        self._counts(week_of_end(end), place)[OVERDUE] += 1
         row = [item.n, item.aggregate, *place, item.at, None, state, deadline]
         self.current[item.aggregate] = row
         self.new[item.n] = row
@@ -242,7 +267,7 @@ class _Batch:
             f"INSERT INTO weekly_counts (week, town_id, unit_id, {columns}) "
             f"VALUES (?, ?, ?, {', '.join('?' * len(COUNTS))}) ON CONFLICT DO UPDATE SET "
             + ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTS),
-            [(*key, *(counter[c] for c in COUNTS)) for key, counter in self.counts.items()])
+            [(*key, *counts) for key, counts in self.counts.items()])
         self.conn.executemany("INSERT OR IGNORE INTO weekly_checks VALUES (?, ?, ?, ?, ?)",
                               [(*key, *rest) for key, rest in self.checks.items()])
         self.conn.executemany("INSERT INTO weekly_marks VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -250,5 +275,5 @@ class _Batch:
         self.conn.executemany(
             f"INSERT OR REPLACE INTO ticket_terms ({', '.join(TERMS)}) "
             f"VALUES ({', '.join('?' * len(TERMS))})",
-            [[t[c] for c in TERMS] for t in self.terms.values()])
+            [tuple(t.values()) for t in self.terms.values()])
         self.conn.executemany("INSERT INTO recheck_holds VALUES (?, ?, ?)", self.holds)
