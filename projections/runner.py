@@ -3,6 +3,12 @@
 Each projection's position is written in the same transaction as its rows, so a crash can
 neither lose nor double an event. A projection that meets an event it cannot apply stops there
 with an error naming the notification; the others go on.
+
+A batch is read once, each notification some projection follows decoded once (the others are
+never decoded), and applied without savepoints; only a batch that fails is applied again with a
+savepoint per projection, and per event in the one that failed, to find the event and keep what
+came before it. A catch-up from far behind drops the query indexes, reads larger batches and
+builds the indexes once at its end.
 """
 
 from __future__ import annotations
