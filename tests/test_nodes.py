@@ -39,14 +39,11 @@ def test_what_one_node_records_the_next_page_from_another_shows(tmp_path, pg_sch
     uploaded through A is downloaded through B (the evidence folder they share)."""
     from fastapi.testclient import TestClient
 
-    from tests.conftest import open_at_school_a, seed_small_county, settings_for
+    from tests.conftest import open_at_school_a, seed_small_county
     from tests.web_client import Browser, jpeg_photo, page
     from xiaohao import wiring
 
-    shared = {"secret_key": "the-same-on-every-node-" + "x" * 24,
-              "seal_key_file": tmp_path / "seal.key", "nodes": 2,
-              "evidence_dir": tmp_path / "shared-evidence"}
-    a, b = (settings_for("postgres", tmp_path / name, pg_schema, **shared) for name in "ab")
+    a, b = two_nodes(tmp_path, pg_schema)
     app_a, app_b = a.build_app(clock=clock), b.build_app(clock=clock)
     seed_small_county(app_a)
     number = open_at_school_a(app_a)
@@ -174,13 +171,10 @@ def test_a_write_answered_by_one_node_is_on_the_next_page_from_the_other(tmp_pat
     at once, shows the write."""
     import httpx
 
-    from tests.conftest import PASSWORD, open_at_school_a, seed_small_county, served, settings_for
+    from tests.conftest import PASSWORD, open_at_school_a, seed_small_county, served
     from web.positions import POSITION_COOKIE, POSITION_HEADER
 
-    shared = {"secret_key": "the-same-on-every-node-" + "x" * 24,
-              "seal_key_file": tmp_path / "seal.key", "nodes": 2,
-              "evidence_dir": tmp_path / "shared-evidence"}
-    a, b = (settings_for("postgres", tmp_path / name, pg_schema, **shared) for name in "ab")
+    a, b = two_nodes(tmp_path, pg_schema)
     app_a, app_b = a.build_app(clock=clock), b.build_app(clock=clock)
     seed_small_county(app_a)
     number = open_at_school_a(app_a)
@@ -208,3 +202,13 @@ def sign_in_by_http(client, base: str, login: str, password: str) -> str:
                                                 "csrf_token": token})
     assert answer.status_code == 303, answer.text
     return csrf_of(client.get(f"{base}/"))
+
+
+def two_nodes(tmp_path, schema: str):
+    """Two nodes' settings on one schema: the keys and evidence folder shared, a var/ each."""
+    from tests.conftest import settings_for
+
+    shared = {"secret_key": "the-same-on-every-node-" + "x" * 24,
+              "seal_key_file": tmp_path / "seal.key", "nodes": 2,
+              "evidence_dir": tmp_path / "shared-evidence"}
+    return (settings_for("postgres", tmp_path / name, schema, **shared) for name in "ab")

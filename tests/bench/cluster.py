@@ -35,7 +35,7 @@ from projections.readmodels import ReadModels
 from tests.bench.common import load_summary, verdict
 from tests.bench.http import MIX, PASSWORD
 from tests.bench.lag import measure
-from tests.bench.loadgen import cores, require_wrk, serving, session_cookie, wrk
+from tests.bench.loadgen import answering, cores, require_wrk, serving, session_cookie, wrk
 from tests.conftest import PG, fresh_schema, loopback_port, settings_for
 from tests.history import build_history
 from xiaohao.cluster import Layout, nginx_prepared
@@ -131,20 +131,8 @@ def _nginx(prefix: Path, bases: list[str], nginx: str):
     _, load_core = cores()
     process = subprocess.Popen([*load_core, nginx, "-p", str(prefix), "-c", str(config),
                                 "-g", "daemon off;"], stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"nginx did not start: {process.stderr.read().decode()}")
+    with answering(process, f"http://127.0.0.1:{port}", "/healthz") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _answering_nodes(base: str, cookie: dict) -> set[str]:

@@ -39,7 +39,7 @@ from domain.clock import beijing_date
 from domain.lights import Light, light_params, light_where
 from projections.readmodels import ReadModels
 from tests.bench.common import db_mb, history_store, load_summary, verdict
-from tests.bench.loadgen import cores, require_wrk, serving, session_cookie, wrk
+from tests.bench.loadgen import answering, cores, require_wrk, serving, session_cookie, wrk
 from tests.bench.peers import peer_bin
 
 TARGET = 3.0
@@ -210,20 +210,8 @@ def datasette_serving(datasette: Path, database: Path, tmp: Path):
          "--metadata", str(metadata), "--setting", "suggest_facets", "off",
          "--setting", "default_facet_size", "0"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/-/versions.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"Datasette did not start: {process.stderr.read().decode()}")
+    with answering(process, f"http://127.0.0.1:{port}", "/-/versions.json") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @contextmanager

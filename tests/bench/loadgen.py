@@ -64,16 +64,24 @@ def serving(var_dir: Path, env: dict[str, str] | None = None):
     process = subprocess.Popen([*server_core, str(xiaohao), "serve", "--port", str(port)],
                                cwd=REPO_ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+    with answering(process, f"http://127.0.0.1:{port}", "/healthz") as base:
+        yield base
+
+
+@contextmanager
+def answering(process: subprocess.Popen, base: str, probe: str):
+    """`process` (its stderr piped) once `base + probe` answers 200, for at most a minute;
+    yields `base`, and stops the process when the block ends."""
     try:
         for _ in range(600):
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(base + probe, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError(f"server did not start: {process.stderr.read().decode()}")
+            raise RuntimeError(f"{process.args[:3]} did not start: "
+                               f"{process.stderr.read().decode()}")
         yield base
     finally:
         process.terminate()
