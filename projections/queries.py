@@ -162,8 +162,8 @@ def list_tickets(db: Database, f: TicketFilter, today: date, warn_days: int, *,
     q = _where(db, f, today, warn_days)
     total = db.execute(f"SELECT count(*) FROM tickets t WHERE {q.sql}", q.params).fetchone()[0]
     # With one light chosen, the light order is the deadline's, which an index serves.
+    columns = SORTS["deadline"] if sort == "light" and f.light else SORTS[sort]
     by_light = sort == "overdue" or (sort == "light" and not f.light)
-    columns = SORTS[sort] if by_light or sort != "light" else SORTS["deadline"]
     order = ", ".join(f"{column}{' DESC' if descending else ''}" for column in columns)
     # The page's rows are chosen by their keys alone and only then read whole: sorting every
     # matching row with all its columns costs a large town's list a third more.

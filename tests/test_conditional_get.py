@@ -77,3 +77,14 @@ def test_no_etag_for_the_past_nor_for_someone_signed_out(web_app, clock):
     stranger = Browser(web)
     answer = stranger.client.get(LIST, headers={"If-None-Match": etag}, follow_redirects=False)
     assert answer.status_code == 303 and "/login" in answer.headers["location"]
+
+
+def test_a_position_that_is_not_a_number_or_beyond_the_log_is_harmless(web_app):
+    """web/positions.py: a forged position cookie or header is ignored, or caught up to the
+    log's head at once; the page is drawn either way."""
+    web, app = web_app
+    number = open_at_school_a(app)
+    office = Browser(web, "office")
+    for given in ("abc", "-5", "9" * 40, "99999999999", "<script>"):
+        answer = office.get(f"/tickets/{number}", headers={"X-Xiaohao-Position": given})
+        assert answer.status_code == 200 and number in answer.text
