@@ -4,7 +4,7 @@ the digests they send; and those digests' delivery, attempt by attempt."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -20,7 +20,7 @@ from domain.cycle import (
     period_start,
     run_id,
 )
-from domain.delivery import STEPS, Delivery, delivery_id, message_id
+from domain.delivery import STEPS, Delivery, cut_off, delivery_id, message_id
 from domain.errors import InvalidInputError, StaleVersionError, UnknownReferenceError
 from domain.periods import Week
 from domain.telling import SIGN_REMINDER
@@ -238,11 +238,13 @@ class CycleCommands:
 
     def begin_attempt(self, delivery: UUID | str, channel: str, *,
                       stale_after: timedelta = timedelta(minutes=10),
+                      leading_since: datetime | None = None,
                       max_failures: int = 5) -> dict | None:
         """Claim a delivery for one attempt now; None when it is not due, is done, or another
-        sender claimed it first. One found `sending` for longer than `stale_after` was left
-        by a sender that stopped mid-send: that attempt counts as failed (so a message that
-        keeps killing its sender ends up failed too), and it is taken again with the same
+        sender claimed it first. One found `sending` for longer than `stale_after`, or since
+        before this sender took the lead from one that died (`leading_since`), was left by a
+        sender that stopped mid-send: that attempt counts as failed (so a message that keeps
+        killing its sender ends up failed too), and it is taken again with the same
         Message-ID."""
         d = self._delivery(delivery)
         reminder = d.payload.get("kind") == SIGN_REMINDER
@@ -254,7 +256,8 @@ class CycleCommands:
             d.withdraw(reason="周通报已签发，不再提醒", timestamp=now)
             self._save(d)
             return None
-        stale = d.state == "sending" and d.attempt_started_at <= now - stale_after
+        stale = (d.state == "sending"
+                 and d.attempt_started_at <= cut_off(now, stale_after, leading_since))
         if not (stale or (d.state == "queued" and d.next_attempt_at <= now)):
             return None
         if stale:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -28,6 +28,13 @@ CHANNELS = {"outbox": "本地发件箱", "smtp": "邮件服务器（SMTP）", "w
 # A delivery's record, step by step, in words (each step's detail: the channel, the error).
 STEPS = {"Queued": "加入发件箱", "Attempted": "开始发送", "Delivered": "已送达",
          "AttemptFailed": "发送失败", "Requeued": "重新排队", "Withdrawn": "撤回"}
+
+
+def cut_off(now: datetime, stale_after: timedelta, since: datetime | None = None) -> datetime:
+    """An attempt still `sending` that began at or before this moment was cut off (its sender
+    stopped mid-send): one begun longer than `stale_after` ago, or, for a sender that took
+    the lead `since` then, any begun before it took it (only the leader sends)."""
+    return max(now - stale_after, since) if since is not None else now - stale_after
 
 
 def delivery_id(run: UUID, recipient_key: str) -> UUID:

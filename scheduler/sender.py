@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.application import XiaohaoApp
+from domain.delivery import cut_off
 from domain.errors import DomainError
 from projections.readmodels import ReadModels
 from projections.runs import due_deliveries
@@ -47,15 +48,20 @@ class Sender:
         self.app, self.read, self.channel = app, read, channel
         self.max_failures, self.backoff, self.stale_after = max_failures, backoff, stale_after
 
-    def send_due(self, stopping: threading.Event | None = None) -> Sent:
-        """Try every delivery that is due now, once each (until `stopping` is set)."""
+    def send_due(self, stopping: threading.Event | None = None, *,
+                 leading_since: datetime | None = None) -> Sent:
+        """Try every delivery that is due now, once each (until `stopping` is set). A sender
+        `leading_since` a moment takes over at once what was being sent before it: the
+        sender that began it has lost the lead, so has died."""
         sent = Sent()
         now = self.app.now()
-        for row in due_deliveries(self.read.fresh(), now, now - self.stale_after):
+        for row in due_deliveries(self.read.fresh(), now,
+                                  cut_off(now, self.stale_after, leading_since)):
             if stopping is not None and stopping.is_set():
                 break
             delivery = self.app.begin_attempt(row["id"], self.channel.name,
                                               stale_after=self.stale_after,
+                                              leading_since=leading_since,
                                               max_failures=self.max_failures)
             if delivery is None:
                 continue   # not due after all, or another sender took it

@@ -65,6 +65,7 @@ class Cycle:
         self.sign_within, self.auto_sign = sign_within, auto_sign   # a bulletin's draft
         self.leadership, self.contend_seconds = leadership, contend_seconds
         self._leading = False
+        self._leading_since: datetime | None = None   # when this process took the lead
         self._done: set[tuple[str, str]] = set()   # issued, or passed over, by this process
         self._warned: set[int] = set()             # years told to have no official calendar
         self._lock = threading.Lock()
@@ -85,7 +86,7 @@ class Cycle:
                 self._checkpoint_daily()
                 return issued
             finally:
-                self.sender.send_due(self._stopping)
+                self.sender.send_due(self._stopping, leading_since=self._leading_since)
 
     def leads(self) -> bool:
         """Whether this cycle leads now (always, without a leadership); says so when that
@@ -93,6 +94,7 @@ class Cycle:
         leading = self.leadership is None or self.leadership.take()
         if leading != self._leading:
             self._leading = leading
+            self._leading_since = self.app.now() if leading else None
             if self.leadership is not None:
                 log.warning("this scheduler %s", "leads now" if leading else "no longer leads")
         return leading

@@ -21,7 +21,7 @@ from projections.readmodels import ReadModels
 from scheduler.runs import issue
 from scheduler.sender import Sender
 from tests.conftest import START, issue_signed, open_at_school_a, seed_small_county, settings_for
-from tests.test_cycle import with_contacts
+from tests.test_cycle import maildir, with_contacts
 from xiaohao import wiring
 
 
@@ -335,6 +335,25 @@ def test_a_late_success_stands_and_a_superseded_failure_is_not_recorded(tmp_path
     app.finish_attempt(first, a["attempts"], detail="smtp:late")     # A did get through
     app.finish_attempt(first, b["attempts"], error="451 try later")  # B's failure: too late
     assert app.delivery(first)["state"] == "delivered"
+
+
+def test_a_scheduler_taking_the_lead_takes_over_at_once_what_was_being_sent(tmp_path):
+    """Only the leader sends, so what is `sending` when a scheduler takes the lead was cut off
+    by a leader that died: taken again now, with its Message-ID, not ten minutes later."""
+    app, read, settings, clock, _ = bulletin_queued(tmp_path)
+    first = read.fresh().execute("SELECT id FROM deliveries ORDER BY seq").fetchone()[0]
+    cut = app.begin_attempt(first, "outbox")          # and its sender dies mid-send
+    wiring.sender(settings, app, read).send_due()     # a sender not leading: it waits
+    assert app.delivery(first)["state"] == "sending"
+    clock.advance(seconds=5)
+    cycle = wiring.cycle(settings, app, read)
+    try:
+        cycle.tick()                                  # takes the lead, and the cut-off send
+    finally:
+        cycle.stop()
+    taken = app.delivery(first)
+    assert (taken["state"], taken["attempts"], taken["failures"]) == ("delivered", 2, 1)
+    assert [m["Message-ID"] for m in maildir(settings)].count(cut["message_id"]) == 1
 
 
 def test_a_message_that_keeps_killing_its_sender_ends_up_failed(tmp_path):
