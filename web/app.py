@@ -37,6 +37,7 @@ from web.routes import (
 from web.security import SecurityHeaders
 from web.sessions import SESSION_COOKIE, SlidingSession
 from web.sign_in_gate import HashGate
+from web.turns import PageTurns
 
 STATIC = Path(__file__).parent / "static"
 
@@ -67,6 +68,7 @@ def create_app(config: WebConfig, services: ServicesFactory) -> FastAPI:
                        max_age=config.session_idle_minutes * 60,
                        https_only=config.secure_cookies)
     web.add_middleware(SecurityHeaders)
+    web.add_middleware(PageTurns, at_once=config.pages_at_once)   # pages queue from arrival
     web.add_middleware(ForwardedFor, trusted=config.trusted_proxies)   # outermost: who asks
     web.state.sign_in_gate = HashGate(config.sign_in_concurrency, config.sign_in_wait_seconds)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -100,6 +100,7 @@ class WebConfig:
     secure_cookies: bool
     sign_in_concurrency: int          # password checks at once (web/sign_in_gate.py)
     sign_in_wait_seconds: float
+    pages_at_once: int                # pages drawn at once, the rest queued (web/turns.py)
     trusted_proxies: tuple[Network, ...]   # whose X-Forwarded-For is believed (web/proxies.py)
     seal: dict[str, str]              # the seal's hash, signature and key fingerprint (/about)
     seal_audit: SealAudit

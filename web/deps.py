@@ -9,11 +9,13 @@ rules from the routes and fails on a route that has none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from sqlite_utils import Database
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from domain.application import XiaohaoApp
@@ -37,21 +39,25 @@ async def get_config(request: Request) -> WebConfig:
     return request.app.state.config
 
 
-def read_db(request: Request) -> Iterator[Database]:
+async def read_db(request: Request) -> AsyncIterator[Database]:
     """A read connection for this request, the read models caught up (as far as is quick);
     on a page that can show the past, answering as of the instant the request names, if it
-    names one (历史视图, web/history.py; the moment is kept in `request.state.moment`)."""
+    names one (历史视图, web/history.py; the moment is kept in `request.state.moment`). One
+    trip through the thread pool to catch up and borrow it; given back without one."""
     instant = instant_of(request, request.app.state.xapp.now())
     reads: ReadSide = request.app.state.reads
-    with reads.connection(position_asked(request)) as (db, behind):
+    db, behind = await run_in_threadpool(reads.lend, position_asked(request))
+    try:
         request.state.behind = behind     # the page says so
         if instant is None:
             request.state.position = None if behind else reads.position
             yield db
-            return
-        request.state.moment = moment_at(db, instant)
-        with as_of(db, request.state.moment):
-            yield db
+        else:
+            request.state.moment = await run_in_threadpool(moment_at, db, instant)
+            async with contextmanager_in_threadpool(as_of(db, request.state.moment)):
+                yield db
+    finally:
+        reads.give_back(db)
 
 
 async def get_stamp(request: Request) -> Callable[[str], dict] | None:

@@ -128,20 +128,28 @@ class ReadSide:
     def head(self) -> int:
         return self.models.runner.app.recorder.max_notification_id() or 0
 
-    @contextmanager
-    def connection(self, at_least: int | None = None) -> Iterator[tuple[Database, bool]]:
+    def lend(self, at_least: int | None = None) -> tuple[Database, bool]:
         """A read connection of the pool for one request, after catching up (see
-        `catch_up`), and whether the read models are still catching up."""
+        `catch_up`), and whether the read models are still catching up; `give_back` it."""
         behind = self.catch_up(at_least)
         try:
             db = self._pool.get_nowait()
         except queue.Empty:
             db = open_read_db(self.path)
             self._connections.append(db)
+        return db, behind
+
+    def give_back(self, db: Database) -> None:
+        self._pool.put(db)
+
+    @contextmanager
+    def connection(self, at_least: int | None = None) -> Iterator[tuple[Database, bool]]:
+        """`lend`, given back when the block ends."""
+        db, behind = self.lend(at_least)
         try:
             yield db, behind
         finally:
-            self._pool.put(db)
+            self.give_back(db)
 
     def catch_up(self, at_least: int | None = None) -> bool:
         """Catch up when that is quick; True when the read models are too far behind for

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # for a turn before it is refused (登录人数过多).
     sign_in_concurrency: int = Field(default=2, ge=1, le=32)
     sign_in_wait_seconds: float = Field(default=3, gt=0, le=60)
+    # Pages drawn at once (web/turns.py); the others wait their turn. Unset: one per core the
+    # process may run on.
+    pages_at_once: int | None = Field(default=None, ge=1, le=64)
     # Proxies whose X-Forwarded-For is believed (comma list of IPs or CIDRs); from any other
     # peer the header is ignored and the peer is the source.
     trusted_proxies: str = ""

@@ -22,6 +22,7 @@ from web.app import create_app
 from web.config import Services, WebConfig
 from web.proxies import networks
 from web.readside import ReadSide
+from web.turns import usable_cores
 from xiaohao.adapters import mail
 from xiaohao.adapters.channels import MaildirOutbox, Smtp, Webhook
 from xiaohao.adapters.evidence import EvidenceFiles
@@ -97,6 +98,7 @@ def web_config(settings: Settings) -> WebConfig:
         secure_cookies=settings.secure_cookies,
         sign_in_concurrency=settings.sign_in_concurrency,
         sign_in_wait_seconds=settings.sign_in_wait_seconds,
+        pages_at_once=settings.pages_at_once or usable_cores(),
         trusted_proxies=networks(settings.trusted_proxies), seal=seal_facts(settings),
         seal_audit=SealAudit(settings.seal_leaves(), settings.seal_suite, settings.seal_key()))
 

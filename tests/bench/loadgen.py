@@ -102,11 +102,14 @@ def session_cookie(base: str, login: str, password: str) -> str:
 
 def wrk(url: str, seconds: float, headers: dict[str, str] | None = None,
         body: str | None = None, *, connections: int = CONNECTIONS,
-        paths: list[str] | None = None) -> Load:
+        paths: list[str] | None = None, settle: float = 0.0) -> Load:
     """One bounded wrk run at `connections` connections: a POST with `body` when given, or GETs
-    of `paths` in turn (a mix) on `url`'s server when given, else GETs of `url`.
+    of `paths` in turn (a mix) on `url`'s server when given, else GETs of `url`; `settle`
+    seconds first, for what a run before it left running to finish (requests wrk cut off go
+    on in the server that took them, on the core this one runs on).
     XIAOHAO_BENCH_SECONDS shortens every run (the smoke test proves the benchmark works)."""
     seconds = min(seconds, float(os.environ.get("XIAOHAO_BENCH_SECONDS", seconds)))
+    time.sleep(min(settle, seconds))
     _, load_core = cores()
     command = [*load_core, require_wrk(), "-t1", f"-c{connections}", f"-d{seconds:.0f}s",
                "--latency", "--timeout", "10s"]
