@@ -59,8 +59,8 @@ def not_modified(etag: str) -> Response:
 
 def _etag(request: Request, position: int, today: str) -> str:
     session = json.dumps(dict(request.session), sort_keys=True, default=str)
-    parts = [_release(), str(position), today, request.scope["path"],
-             request.scope["query_string"].decode("latin-1"),
+    parts = [_release(), str(position), today, request["path"],
+             request["query_string"].decode("latin-1"),
              request.headers.get("hx-request", ""), request.headers.get("hx-target", ""),
              session]
     return 'W/"' + hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest() + '"'
