@@ -40,7 +40,8 @@ COUNTED = {"Opened": "found", "Rectified": "rectified", "Closed": "closed",
            "Reopened": "reopened", "Cancelled": "cancelled", "DeadlineExtended": "extended"}
 FIGURE = {figure: i for i, figure in enumerate(COUNTS)}    # a figure's place in a week's counts
 CHECKING = frozenset({"ProgressChecked", "ReInspected"})
-# The events that change a ticket's on-time terms (_Batch.terms_follow)
+# The events that change a ticket's on-time terms: the cases of _Batch.terms_follow, the only
+# events handed to it (keep the two alike)
 TERMED = frozenset({"Opened", "Assigned", "Rectified", "ReInspected", "Cancelled",
                     "RecheckHeld"})
 OVERDUE = FIGURE["overdue"]
@@ -198,13 +199,12 @@ class _Batch:
         """Keep the ticket's on-time terms (domain/ranking.py) and the weekly sums of them. A
         ticket is due in the week of its first deadline; it counts as on time in that week or
         the week of its passing re-inspection, whichever is later; a cancellation takes it out
-        of the count from then (or from its deadline's week, if later)."""
+        of the count from then (or from its deadline's week, if later). Only TERMED events
+        come here."""
         e = item.event
-        if item.name == "Opened":     # in TERMS order
-            self.terms[item.aggregate] = {
-                "ticket_id": item.aggregate, "town_id": place[0], "unit_id": place[1],
-                "first_deadline": None, "completed_on": None, "on_time_at": None,
-                "cancelled_at": None, "assigned_n": None}
+        if item.name == "Opened":
+            self.terms[item.aggregate] = dict.fromkeys(TERMS) | {
+                "ticket_id": item.aggregate, "town_id": place[0], "unit_id": place[1]}
             return
         terms = self.terms[item.aggregate]
         deadline = terms["first_deadline"]

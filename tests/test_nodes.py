@@ -149,9 +149,12 @@ def test_a_told_node_draws_what_it_holds_but_waits_for_a_position_asked(tmp_path
             time.sleep(0.05)                     # the follower's first look, then 60 s asleep
 
         def shows(number: str, at_least: int | None) -> bool:
-            with reads.connection(at_least) as (db, _):
+            db, _ = reads.lend(at_least)
+            try:
                 return bool(db.execute("SELECT 1 FROM tickets WHERE number = ?",
                                        (number,)).fetchone())
+            finally:
+                reads.give_back(db)
 
         first = open_at_school_a(writer)
         assert not shows(first, 0)                               # trusts its follower

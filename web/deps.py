@@ -1,7 +1,8 @@
 """What routes depend on: the application, the read side, and who is asking with which rights.
 
 Dependencies that touch no database are coroutines: a plain function would cost every request a
-trip through the thread pool. Read connections come from a pool, one per request.
+trip through the thread pool. `read_db` is one too, making its single trip itself: read
+connections come from a pool, one per request, and go back to it on the loop.
 
 Every route names its rule with `allow(...)` or `public`; the permission-matrix test reads those
 rules from the routes and fails on a route that has none.

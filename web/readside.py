@@ -1,5 +1,5 @@
 """The web's read side: one runner that catches the read models up before a page reads them (so
-a user sees their own write at once), and a read connection per worker thread.
+a user sees their own write at once), and a pool of read connections, one lent per request.
 
 How fresh a page is: a node that is told of every write (following, woken by PostgreSQL's
 NOTIFY, whichever node wrote) draws a page from what its read models hold, unless the request
@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -141,15 +139,6 @@ class ReadSide:
 
     def give_back(self, db: Database) -> None:
         self._pool.put(db)
-
-    @contextmanager
-    def connection(self, at_least: int | None = None) -> Iterator[tuple[Database, bool]]:
-        """`lend`, given back when the block ends."""
-        db, behind = self.lend(at_least)
-        try:
-            yield db, behind
-        finally:
-            self.give_back(db)
 
     def catch_up(self, at_least: int | None = None) -> bool:
         """Catch up when that is quick; True when the read models are too far behind for
